@@ -1,0 +1,126 @@
+"""The marketing brief: what the team asks for, validated before any model runs."""
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+from enum import Enum
+
+from core.errors import BriefError
+
+
+class ContentType(str, Enum):
+    """The channels the studio writes for."""
+
+    INSTAGRAM = "instagram"
+    LINKEDIN = "linkedin"
+    X = "x"
+    PRODUCT_DESCRIPTION = "product_description"
+    EMAIL = "email"
+    VIDEO_SCRIPT = "video_script"
+
+
+class Language(str, Enum):
+    """Languages the copy is written in; Brazilian Portuguese is the default."""
+
+    PT_BR = "pt-BR"
+    EN = "en"
+    ES = "es"
+
+
+# Upper bounds on each free-text field, in characters. The UI builds its inputs from these.
+FIELD_LIMITS = {
+    "product": 120,
+    "audience": 200,
+    "tone": 60,
+    "keyword": 40,
+    "call_to_action": 120,
+    "brand_notes": 1000,
+}
+MAX_KEYWORDS = 10
+
+
+@dataclass(frozen=True)
+class Brief:
+    """A validated brief. Construction raises BriefError naming the first bad field and its value."""
+
+    product: str
+    content_type: ContentType = ContentType.INSTAGRAM
+    language: Language = Language.PT_BR
+    audience: str = ""
+    tone: str = ""
+    keywords: tuple[str, ...] = field(default_factory=tuple)
+    call_to_action: str = ""
+    brand_notes: str = ""
+
+    def __post_init__(self):
+        object.__setattr__(self, "content_type", parse_content_type(self.content_type))
+        object.__setattr__(self, "language", parse_language(self.language))
+        if not isinstance(self.product, str) or not self.product.strip():
+            raise BriefError("product", self.product, "must not be empty")
+        for name in ("product", "audience", "tone", "call_to_action", "brand_notes"):
+            _check_text(name, getattr(self, name), FIELD_LIMITS[name], multiline=name == "brand_notes")
+        if isinstance(self.keywords, str):
+            raise BriefError("keywords", self.keywords, "must be a list of words; use parse_keywords for text")
+        object.__setattr__(self, "keywords", tuple(self.keywords))
+        if len(self.keywords) > MAX_KEYWORDS:
+            raise BriefError("keywords", self.keywords, f"must hold at most {MAX_KEYWORDS} keywords")
+        for keyword in self.keywords:
+            if not isinstance(keyword, str) or not keyword.strip():
+                raise BriefError("keywords", keyword, "must not hold an empty keyword")
+            _check_text("keywords", keyword, FIELD_LIMITS["keyword"], multiline=False)
+
+    def to_dict(self) -> dict:
+        """A JSON-ready view of the brief."""
+        return {
+            "product": self.product,
+            "content_type": self.content_type.value,
+            "language": self.language.value,
+            "audience": self.audience,
+            "tone": self.tone,
+            "keywords": list(self.keywords),
+            "call_to_action": self.call_to_action,
+            "brand_notes": self.brand_notes,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Brief":
+        """Rebuild a brief saved with to_dict, validating it again."""
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        known["keywords"] = tuple(known.get("keywords", ()))
+        return cls(**known)
+
+
+def parse_content_type(value: object) -> ContentType:
+    """The ContentType named by value, or a BriefError listing the known ones."""
+    try:
+        return ContentType(value)
+    except ValueError:
+        allowed = ", ".join(t.value for t in ContentType)
+        raise BriefError("content_type", value, f"must be one of: {allowed}") from None
+
+
+def parse_language(value: object) -> Language:
+    """The Language named by value, or a BriefError listing the known ones."""
+    try:
+        return Language(value)
+    except ValueError:
+        allowed = ", ".join(lang.value for lang in Language)
+        raise BriefError("language", value, f"must be one of: {allowed}") from None
+
+
+def parse_keywords(text: str) -> tuple[str, ...]:
+    """Keywords from comma-separated text, as typed in a form or on the command line."""
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def _check_text(name: str, value: object, limit: int, multiline: bool) -> None:
+    if not isinstance(value, str):
+        raise BriefError(name, value, "must be text")
+    if len(value) > limit:
+        raise BriefError(name, value, f"must be at most {limit} characters, not {len(value)}")
+    allowed_controls = {"\n", "\t"} if multiline else {"\t"}
+    for char in value:
+        if unicodedata.category(char) in ("Cc", "Cf") and char not in allowed_controls:
+            if unicodedata.category(char) == "Cf" and char == "\u200d":
+                continue  # zero-width joiner: part of emoji sequences marketers use
+            raise BriefError(name, value, f"must not contain the control character {char!r}")

@@ -1,0 +1,176 @@
+"""Channel rules as data, and the checker that lists every rule a copy breaks."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from core.brief import Brief, ContentType
+from core.copy_parts import CopyParts, parse_email, parse_video_script
+
+
+@dataclass(frozen=True)
+class ChannelRules:
+    """What a channel accepts. None means the channel sets no such limit."""
+
+    content_type: ContentType
+    max_chars: int | None = None
+    max_hashtags: int | None = None
+    weighted_length: bool = False  # X counts URLs as 23 and wide characters as 2
+    subject_max: int | None = None
+    preheader_max: int | None = None
+    min_scenes: int | None = None
+    max_scenes: int | None = None
+    max_new_tokens: int = 400  # generation budget, sized to the channel's length
+
+
+RULES: dict[ContentType, ChannelRules] = {
+    ContentType.INSTAGRAM: ChannelRules(ContentType.INSTAGRAM, max_chars=2200, max_hashtags=5, max_new_tokens=350),
+    ContentType.LINKEDIN: ChannelRules(ContentType.LINKEDIN, max_chars=3000, max_new_tokens=450),
+    ContentType.X: ChannelRules(ContentType.X, max_chars=280, weighted_length=True, max_new_tokens=120),
+    ContentType.PRODUCT_DESCRIPTION: ChannelRules(ContentType.PRODUCT_DESCRIPTION, max_chars=2000, max_new_tokens=350),
+    ContentType.EMAIL: ChannelRules(ContentType.EMAIL, max_chars=5000, subject_max=60, preheader_max=100,
+                                    max_new_tokens=500),
+    ContentType.VIDEO_SCRIPT: ChannelRules(ContentType.VIDEO_SCRIPT, max_chars=3000, min_scenes=2, max_scenes=8,
+                                           max_new_tokens=500),
+}
+
+HASHTAG = re.compile(r"(?<![\w#])#\w+", re.UNICODE)
+URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
+X_URL_WEIGHT = 23
+# twitter-text v3: code points in these ranges weigh 1, all others 2.
+_X_LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken rule: a stable code for translation, the measured value, the limit, and an English message."""
+
+    code: str
+    actual: int
+    limit: int
+    message: str
+
+
+def parts_of(text: str, content_type: ContentType) -> CopyParts:
+    """The structured parts of a copy for its channel (plain channels have only a body)."""
+    if content_type is ContentType.EMAIL:
+        return parse_email(text)
+    if content_type is ContentType.VIDEO_SCRIPT:
+        return parse_video_script(text)
+    return CopyParts(body=text.strip())
+
+
+def check(text: str, brief: Brief) -> list[Violation]:
+    """Every rule of the brief's channel that the text breaks; empty when the copy is fit to publish."""
+    rules = RULES[brief.content_type]
+    parts = parts_of(text, brief.content_type)
+    found: list[Violation] = []
+
+    def limit(code: str, actual: int, maximum: int | None, what: str) -> None:
+        if maximum is not None and actual > maximum:
+            found.append(Violation(code, actual, maximum, f"{what} is {actual}, the limit is {maximum}"))
+
+    length = x_weighted_length(text) if rules.weighted_length else len(text.strip())
+    limit("too_long", length, rules.max_chars, "length in characters")
+    limit("too_many_hashtags", count_hashtags(text), rules.max_hashtags, "number of hashtags")
+    if rules.subject_max is not None:
+        if not parts.subject:
+            found.append(Violation("missing_subject", 0, 1, "the email has no subject line"))
+        limit("subject_too_long", len(parts.subject), rules.subject_max, "subject length")
+        limit("preheader_too_long", len(parts.preheader), rules.preheader_max, "preheader length")
+    if rules.min_scenes is not None:
+        scenes = len(parts.scenes)
+        if scenes < rules.min_scenes:
+            found.append(Violation("too_few_scenes", scenes, rules.min_scenes,
+                                   f"the script has {scenes} scenes, it needs at least {rules.min_scenes}"))
+        limit("too_many_scenes", scenes, rules.max_scenes, "number of scenes")
+        blind = [scene.number for scene in parts.scenes if not scene.visual]
+        if blind:
+            found.append(Violation("scene_without_visual", len(blind), 0,
+                                   f"scenes without a visual idea: {', '.join(map(str, blind))}"))
+    if brief.call_to_action.strip() and not contains_cta(text, brief.call_to_action):
+        found.append(Violation("missing_cta", 0, 1, f"the call to action {brief.call_to_action!r} is missing"))
+    return found
+
+
+def count_hashtags(text: str) -> int:
+    """How many hashtags the text holds, as the channels count them."""
+    return len(HASHTAG.findall(text))
+
+
+def x_weighted_length(text: str) -> int:
+    """A post's length as X counts it: each URL 23, wide characters (CJK, emoji) 2, others 1."""
+    text = unicodedata.normalize("NFC", text.strip())
+    urls = URL.findall(text)
+    rest = URL.sub("", text)
+    weight = sum(1 if any(lo <= ord(ch) <= hi for lo, hi in _X_LIGHT_RANGES) else 2 for ch in rest)
+    return weight + X_URL_WEIGHT * len(urls)
+
+
+def contains_cta(text: str, call_to_action: str) -> bool:
+    """Whether the call to action appears in the text, ignoring case, accents and spacing."""
+    return _folded(call_to_action) in _folded(text)
+
+
+def _folded(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return re.sub(r"[\W_]+", " ", plain).strip()
+
+
+def trim_to_rules(text: str, brief: Brief) -> str:
+    """The text cut to its channel's length and hashtag limits, at sentence boundaries, keeping the CTA."""
+    rules = RULES[brief.content_type]
+    if rules.max_hashtags is not None:
+        text = _keep_first_hashtags(text, rules.max_hashtags)
+    if rules.max_chars is None:
+        return text
+    measure = x_weighted_length if rules.weighted_length else (lambda t: len(t.strip()))
+    if measure(text) <= rules.max_chars:
+        return text
+    return _trim_sentences(text, rules.max_chars, brief.call_to_action, measure)
+
+
+def _keep_first_hashtags(text: str, keep: int) -> str:
+    seen = 0
+
+    def drop_extra(match: re.Match) -> str:
+        nonlocal seen
+        seen += 1
+        return match.group(0) if seen <= keep else ""
+
+    kept = HASHTAG.sub(drop_extra, text)
+    return re.sub(r"[ \t]{2,}", " ", re.sub(r"[ \t]+\n", "\n", kept)).strip()
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[ \t]+|\n+")
+
+
+def _trim_sentences(text: str, limit: int, call_to_action: str, measure) -> str:
+    pieces = _SENTENCE_END.split(text.strip())
+    separators = _SENTENCE_END.findall(text.strip()) + [""]
+    must_keep = {i for i, piece in enumerate(pieces)
+                 if (call_to_action.strip() and contains_cta(piece, call_to_action))
+                 or (piece.strip() and HASHTAG.sub("", piece).strip() == "")}
+    chosen = set(must_keep)
+    for i in range(len(pieces)):
+        if i in chosen:
+            continue
+        candidate = chosen | {i}
+        if measure(_join(pieces, separators, candidate)) <= limit:
+            chosen = candidate
+        else:
+            break
+    result = _join(pieces, separators, chosen) if chosen - must_keep else text.strip()
+    if measure(result) <= limit:
+        return result
+    # not even one whole sentence fits: cut at a word and mark the cut
+    words = result.split(" ")
+    while len(words) > 1 and measure(" ".join(words) + "…") > limit:
+        words.pop()
+    return " ".join(words).rstrip(" ,;:") + "…"
+
+
+def _join(pieces: list[str], separators: list[str], chosen: set[int]) -> str:
+    return "".join(pieces[i] + separators[i] for i in sorted(chosen)).strip()

