@@ -7,7 +7,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from core.brief import Brief, ContentType
-from core.clip_tokens import CLIP_WINDOW, count_clip_tokens
+from core.clip_tokens import CLIP_WINDOW, clip_tokenizer, count_clip_tokens
 from core.prompts import visual_messages
 from core.text_generation import SamplingSettings, TextModel
 
@@ -15,6 +15,7 @@ MAX_PROMPT_CHARS = 1000
 DEFAULT_NEGATIVE = ("blurry, low quality, distorted, deformed hands, extra fingers, watermark, text, logo, "
                     "cropped, oversaturated")
 VISUAL_MAX_NEW_TOKENS = 160
+MAX_CLIP_PIECES_PER_WORD = 1.4
 
 _PROMPT_LABEL = re.compile(r"^[\s*_#>-]*(?:positive\s+prompt|image\s+prompt|prompt)\s*[*_]*\s*[:：]\s*(.*)$",
                            re.IGNORECASE)
@@ -115,12 +116,19 @@ def parse_visual_output(raw: str) -> tuple[tuple[str, str] | None, str]:
 
 
 def looks_english(text: str) -> bool:
-    """A cheap check that text is English: ASCII letters, and few Portuguese or Spanish function words."""
+    """A cheap check that text is English: ASCII letters, few Portuguese or Spanish function words, and words
+    that CLIP's English vocabulary knows whole."""
+    if "\ufffd" in text:
+        return False
     letters = [ch for ch in text if ch.isalpha()]
     if not letters or sum(ch.isascii() for ch in letters) / len(letters) < 0.97:
         return False
-    words = re.findall(r"[a-zà-ÿ]+", text.lower())
-    return sum(w in _NOT_ENGLISH for w in words) / max(len(words), 1) < 0.12
+    words = re.findall(r"[^\W\d_]+", text.lower())
+    if sum(w in _NOT_ENGLISH for w in words) / max(len(words), 1) >= 0.12:
+        return False
+    # English words are mostly whole tokens in CLIP's English vocabulary; other languages and junk split up
+    pieces = len(clip_tokenizer()(" ".join(words), add_special_tokens=False).input_ids)
+    return pieces / max(len(words), 1) <= MAX_CLIP_PIECES_PER_WORD
 
 
 def compose_from_brief(brief: Brief) -> VisualPrompt:

@@ -35,6 +35,13 @@ def test_portuguese_answer_falls_back_and_says_so():
     assert "playful" in result.prompt  # the tone 'Divertido' mapped to English style words
 
 
+def test_junk_and_spanish_are_not_english():
+    assert looks_english("a steaming cup of coffee on a wooden table, morning light, 85mm, bokeh")
+    assert not looks_english("una taza de café humeante sobre una mesa de madera con luz de la mañana")
+    assert not looks_english("Prec cena al TikTokfos produ sional publ marketingcephs haracte Ints yVisualz umunto")
+    assert not looks_english("a cup of coffee \ufffd on a table")
+
+
 def test_over_long_prompt_is_reported_not_cut():
     long_prompt = ", ".join(["a golden retriever puppy in a sunlit meadow with wildflowers"] * 10)
     result = visual_prompt_from_output(f"PROMPT: {long_prompt}\nNEGATIVE: blur", BRIEF)

@@ -1,0 +1,1 @@
+"""The Streamlit face of the studio; pages call core and nothing else does their work."""

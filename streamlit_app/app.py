@@ -1,0 +1,67 @@
+"""Entry point of the studio: `streamlit run streamlit_app/app.py`."""
+import sys
+from pathlib import Path
+
+# `streamlit run` puts this folder on the path, not the project root where core lives.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import streamlit as st  # noqa: E402
+
+from core.errors import CoreError  # noqa: E402
+from core.history import check_author  # noqa: E402
+from streamlit_app import resources  # noqa: E402
+from streamlit_app.strings import UI_LANGUAGES, t  # noqa: E402
+
+VIEWS = Path(__file__).resolve().parent / "views"
+
+
+def main() -> None:
+    st.set_page_config(page_title="Content Studio", page_icon="✨", layout="wide")
+    ss = st.session_state
+    ss.setdefault("ui_language", "pt-BR")
+    lang = ss["ui_language"]
+    with st.sidebar:
+        st.selectbox(t(lang, "ui_language"), list(UI_LANGUAGES), format_func=UI_LANGUAGES.get, key="ui_language")
+    if not ss.get("reviewer"):
+        ask_reviewer(lang)
+        st.stop()
+    sidebar(lang)
+    pages = [st.Page(VIEWS / "generate.py", title=t(lang, "nav_generate"), icon="✍️", url_path="generate",
+                     default=True),
+             st.Page(VIEWS / "history.py", title=t(lang, "nav_history"), icon="🗂️", url_path="history")]
+    st.navigation(pages).run()
+
+
+def ask_reviewer(lang: str) -> None:
+    """Ask the reviewer's name once per browser session; it signs drafts, versions and comments."""
+    st.title(t(lang, "app_title"))
+    with st.form("reviewer"):
+        st.write(t(lang, "reviewer_prompt"))
+        name = st.text_input(t(lang, "reviewer_label"), max_chars=60)
+        if st.form_submit_button(t(lang, "reviewer_go")):
+            try:
+                st.session_state["reviewer"] = check_author(name)
+            except CoreError as error:
+                st.error(str(error))
+                return
+            st.rerun()
+
+
+def sidebar(lang: str) -> None:
+    facts = resources.engine_facts()
+    with st.sidebar:
+        st.caption(f"{t(lang, 'reviewer_is')}: **{st.session_state['reviewer']}**")
+        st.subheader(t(lang, "sidebar_engine"))
+        st.text(f"{t(lang, 'profile')}: {facts['profile']}\n{t(lang, 'device')}: {facts['device']}")
+        if facts["vram_gib"] is not None:
+            st.text(f"{t(lang, 'vram')}: {facts['vram_gib']:.1f} GiB")
+        loaded = resources.loaded_models()
+        st.text(f"{t(lang, 'models_loaded')}: " + (", ".join(loaded) if loaded else t(lang, "none_loaded")))
+        if facts["test_images"]:
+            st.warning(t(lang, "test_images_warning"))
+    recovery = resources.store().recovery
+    if recovery:
+        st.warning(t(lang, "recovered", message=recovery.message()))
+
+
+main()

@@ -1,0 +1,193 @@
+"""The Streamlit pages through AppTest, with the tiny profile's real models and a real history store."""
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from core.history import HistoryStore
+
+APP = str(Path(__file__).parents[1] / "streamlit_app" / "app.py")
+
+
+@pytest.fixture
+def app(monkeypatch, model_cache, tmp_path):
+    monkeypatch.setenv("STUDIO_PROFILE", "tiny")
+    monkeypatch.setenv("STUDIO_MODEL_CACHE", str(model_cache))
+    monkeypatch.setenv("STUDIO_DATA_DIR", str(tmp_path / "data"))
+    st.cache_resource.clear()
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.session_state["reviewer"] = "Ana"
+    at.run()
+    yield at
+    st.cache_resource.clear()
+
+
+def button(at, label):
+    return next(b for b in at.button if b.label == label)
+
+
+def images(at):
+    return [element for element in at.main if type(element).__name__ == "Image"]
+
+
+def write_brief(at, product="Café Serra Azul", cta="Peça já"):
+    at.text_input(key="f_product").input(product)
+    at.text_input(key="f_cta").input(cta)
+    button(at, "Escrever").click()
+    at.run()
+
+
+def test_asks_the_reviewer_name_first(monkeypatch, model_cache, tmp_path):
+    monkeypatch.setenv("STUDIO_PROFILE", "tiny")
+    monkeypatch.setenv("STUDIO_DATA_DIR", str(tmp_path / "data"))
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert at.text_input[0].label == "Seu nome"
+    assert not any(b.label == "Escrever" for b in at.button)
+
+
+def test_empty_product_shows_the_error_not_a_traceback(app):
+    write_brief(app, product="")
+    assert not app.exception
+    assert any("product must not be empty" in e.value for e in app.error)
+    assert "brief" not in app.session_state
+
+
+def test_write_streams_copy_then_shows_editable_prompt_before_any_image(app, tmp_path):
+    write_brief(app)
+    assert not app.exception, app.exception
+    copy = app.text_area(key="copy_edit").value
+    assert copy  # the streamed copy ended up in the editable area
+    prompt = app.text_area(key="prompt_edit")
+    assert prompt.value and "Café Serra Azul" in prompt.value  # tiny model: composed from the brief
+    assert not images(app) and not app.session_state["images"]
+    assert any("badge[" in m.value and "CTA" in m.value for m in app.markdown)
+    store = HistoryStore(tmp_path / "data")
+    [draft] = store.list_drafts()
+    assert draft["copy_versions"][0]["text"] == copy and draft["created_by"] == "Ana"
+
+
+def test_edited_prompt_is_rendered_and_saved_as_an_image_version(app, tmp_path):
+    write_brief(app)
+    app.text_area(key="prompt_edit").input("a red bicycle leaning on a yellow wall, golden hour")
+    app.slider(key="i_steps").set_value(2)
+    app.radio(key="i_seed_mode").set_value("fixed")
+    app.number_input(key="i_seed").set_value(123)
+    button(app, "Gerar imagem").click()
+    app.run()
+    assert not app.exception, app.exception
+    assert len(images(app)) == 1
+    draft = HistoryStore(tmp_path / "data").list_drafts()[0]
+    image = draft["image_versions"][0]
+    assert image["seed"] == 123 and image["steps"] == 2
+    prompt = next(p for p in draft["prompt_versions"] if p["n"] == image["prompt_version"])
+    assert prompt["prompt"] == "a red bicycle leaning on a yellow wall, golden hour"
+    button(app, "Refazer com a mesma semente").click()
+    app.run()
+    draft = HistoryStore(tmp_path / "data").list_drafts()[0]
+    assert [i["seed"] for i in draft["image_versions"]] == [123, 123]
+
+
+def test_hand_edit_updates_badges_and_saves_a_version(app, tmp_path):
+    write_brief(app)
+    app.text_area(key="copy_edit").input("Café fresquinho toda manhã. Peça já! #cafe")
+    app.run()
+    labels = [m.value for m in app.markdown if "badge[" in m.value]
+    assert any(":green-badge[✅ CTA presente]" in label for label in labels)
+    assert any("1/5 hashtags" in label for label in labels)
+    button(app, "Salvar edição do texto").click()
+    app.run()
+    draft = HistoryStore(tmp_path / "data").list_drafts()[0]
+    assert draft["copy_versions"][-1]["text"] == "Café fresquinho toda manhã. Peça já! #cafe"
+
+
+def test_english_interface(app):
+    app.selectbox(key="ui_language").set_value("en")
+    app.run()
+    assert any(b.label == "Write" for b in app.button)
+
+
+@pytest.fixture
+def history_app(app, tmp_path):
+    from core.brief import Brief
+    store = HistoryStore(tmp_path / "data")
+    ids = {
+        "cafe": store.create_draft(Brief(product="Café Serra Azul"), "Café bom. Peça já!", "a cup of coffee, warm light",
+                                   "blurry", "Ana"),
+        "tenis": store.create_draft(Brief(product="Tênis Corre+", content_type="x"), "Corra leve.",
+                                    "running shoes on asphalt", "blurry", "Bia"),
+    }
+    store.set_state(ids["tenis"], "in_review", "Bia")
+    store.close()
+    app.switch_page("views/history.py")
+    app.run()
+    assert not app.exception, app.exception
+    return app, ids
+
+
+def shown_products(at):
+    return [m.value.strip("*") for m in at.markdown if m.value.startswith("**") and m.value.endswith("**")]
+
+
+def test_history_filters(history_app):
+    at, ids = history_app
+    assert set(shown_products(at)) == {"Café Serra Azul", "Tênis Corre+"}
+    at.selectbox(key="h_f_state").set_value("in_review")
+    at.run()
+    assert shown_products(at) == ["Tênis Corre+"]
+    at.selectbox(key="h_f_state").set_value("")
+    at.text_input(key="h_f_text").input("café")
+    at.run()
+    assert shown_products(at) == ["Café Serra Azul"]
+    at.text_input(key="h_f_text").input("")
+    at.selectbox(key="h_f_author").set_value("Bia")
+    at.run()
+    assert shown_products(at) == ["Tênis Corre+"]
+
+
+def test_history_review_comment_and_rerender(history_app, tmp_path):
+    at, ids = history_app
+    draft_id = ids["cafe"]
+    button = next(b for b in at.button if b.key == f"h_open_{draft_id}")
+    button.click()
+    at.run()
+    # state change
+    at.selectbox(key=f"h_state_{draft_id}").set_value("in_review")
+    next(b for b in at.button if b.key == f"h_state_btn_{draft_id}").click()
+    at.run()
+    # comment
+    at.text_area(key=f"h_comment_{draft_id}").input("Ficou ótimo, só trocar a foto")
+    next(b for b in at.button if b.label == "Comentar").click()
+    at.run()
+    assert "Ficou ótimo, só trocar a foto" in [t.value for t in at.text]
+    # re-render an edited prompt: a new image version
+    at.text_area(key=f"h_prompt_{draft_id}").input("a latte art heart in a ceramic cup, top view")
+    next(b for b in at.button if b.key == f"h_render_{draft_id}").click()
+    at.run(timeout=600)
+    assert not at.exception, at.exception
+    draft = HistoryStore(tmp_path / "data").get(draft_id)
+    assert draft["state"] == "in_review"
+    assert draft["comments"][0]["author"] == "Ana"
+    assert len(draft["image_versions"]) == 1
+    assert draft["prompt_versions"][-1]["prompt"] == "a latte art heart in a ceramic cup, top view"
+    assert len(images(at)) >= 1
+
+
+def test_history_export_zip(history_app, tmp_path, tiny_images):
+    import io
+    import json
+    import zipfile
+    from core.image_generation import ImageSettings
+    at, ids = history_app
+    store = HistoryStore(tmp_path / "data")
+    [image] = tiny_images.render("a cup of coffee, warm light", "blurry", ImageSettings(steps=1, seed=5))
+    store.add_image_version(ids["cafe"], image, "Ana")
+    at.multiselect(key="h_export").set_value([ids["cafe"], ids["tenis"]])
+    at.run()
+    assert [e.proto.label for e in at.main if type(e).__name__ == "DownloadButton"] == ["Baixar ZIP"]
+    archive = zipfile.ZipFile(io.BytesIO(store.export_zip([ids["cafe"], ids["tenis"]])))
+    assert {f"{ids['cafe']}/copy.md", f"{ids['tenis']}/copy.md", f"{ids['cafe']}/image-v1.png",
+            "manifest.json", "manifest.csv"} <= set(archive.namelist())
+    [row] = json.loads(archive.read("manifest.json"))
+    assert row["seed"] == 5 and row["prompt"] == "a cup of coffee, warm light"
