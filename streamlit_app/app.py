@@ -26,16 +26,16 @@ def main() -> None:
         ask_reviewer(lang)
         st.stop()
     sidebar(lang)
-    pages = [st.Page(VIEWS / "generate.py", title=t(lang, "nav_generate"), icon="✍️", url_path="generate",
+    pages = [st.Page(VIEWS / "generate.py", title=t(lang, "nav_generate"), icon=":material/edit_note:", url_path="generate",
                      default=True),
-             st.Page(VIEWS / "history.py", title=t(lang, "nav_history"), icon="🗂️", url_path="history")]
+             st.Page(VIEWS / "history.py", title=t(lang, "nav_history"), icon=":material/history:", url_path="history")]
     st.navigation(pages).run()
 
 
 def ask_reviewer(lang: str) -> None:
     """Ask the reviewer's name once per browser session; it signs drafts, versions and comments."""
     st.title(t(lang, "app_title"))
-    with st.form("reviewer"):
+    with st.form("reviewer_form"):
         st.write(t(lang, "reviewer_prompt"))
         name = st.text_input(t(lang, "reviewer_label"), max_chars=60)
         if st.form_submit_button(t(lang, "reviewer_go")):

@@ -36,7 +36,7 @@ def text_model(profile_name: str) -> TextModel:
 @st.cache_resource(show_spinner=False)
 def image_model(profile_name: str) -> ImageModel:
     model = load_images(profile())
-    _loaded()["image"] = f"SDXL ({model.policy.value})"
+    _loaded()["image"] = f"SDXL ({model.policy.value if model.device.startswith('cuda') else model.device})"
     return model
 
 

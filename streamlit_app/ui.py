@@ -87,7 +87,8 @@ def rule_badges(brief: Brief, text: str) -> None:
     columns = st.columns(max(len(badges), 1))
     for column, (label, ok) in zip(columns, badges):
         with column:
-            st.badge(("✅ " if ok else "⚠️ ") + label, color="green" if ok else "red")
+            st.badge(label, icon=":material/check_circle:" if ok else ":material/warning:",
+                     color="green" if ok else "red")
     for violation in draft.violations:
         st.caption(f"⚠️ {violation.message}")
 

@@ -94,7 +94,7 @@ def test_hand_edit_updates_badges_and_saves_a_version(app, tmp_path):
     app.text_area(key="copy_edit").input("Café fresquinho toda manhã. Peça já! #cafe")
     app.run()
     labels = [m.value for m in app.markdown if "badge[" in m.value]
-    assert any(":green-badge[✅ CTA presente]" in label for label in labels)
+    assert any(":green-badge[:material/check_circle: CTA presente]" in label for label in labels)
     assert any("1/5 hashtags" in label for label in labels)
     button(app, "Salvar edição do texto").click()
     app.run()

@@ -1,0 +1,84 @@
+"""End to end in a real headless Chromium: write a brief, edit the visual prompt, render, see the image."""
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[1]
+SCREENSHOTS = ROOT / "tests" / "screenshots"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path, model_cache):
+    port = free_port()
+    env = {**os.environ, "STUDIO_PROFILE": "tiny", "STUDIO_MODEL_CACHE": str(model_cache),
+           "STUDIO_DATA_DIR": str(tmp_path / "data")}
+    process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app/app.py",
+                                "--server.port", str(port), "--server.address", "127.0.0.1"],
+                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        process.kill()
+        pytest.fail("streamlit did not start: " + process.stdout.read().decode()[-2000:])
+    yield url
+    process.terminate()
+    process.wait(timeout=20)
+
+
+def test_brief_to_image_in_chromium(server):
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is missing: apt-get install chromium")
+    from playwright.sync_api import expect, sync_playwright
+
+    SCREENSHOTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1800})
+        page.set_default_timeout(120_000)
+        page.goto(server)
+        page.get_by_label("Seu nome").fill("Ana")
+        page.get_by_role("button", name="Entrar").click()
+        page.get_by_label("Produto ou assunto").fill("Café Serra Azul")
+        page.get_by_label("Chamada para ação").fill("Peça já")
+        page.get_by_role("button", name="Escrever").click()
+        prompt = page.get_by_label("Prompt", exact=True)
+        expect(prompt).to_be_visible()
+        expect(page.locator("img")).to_have_count(0)  # the prompt is there before any image
+        prompt.fill("a red bicycle leaning on a yellow wall, golden hour")
+        prompt.press("Control+Enter")
+        page.get_by_text("Configurações da imagem").click()
+        page.get_by_text("Fixa").click()
+        page.get_by_role("button", name="Gerar imagem").click()
+        image = page.locator("[data-testid='stImage'] img").first
+        expect(image).to_be_visible(timeout=240_000)
+        expect(page.get_by_text("semente 42")).to_be_visible()
+        page.screenshot(path=str(SCREENSHOTS / "generate.png"), full_page=True)
+        page.get_by_role("link", name="Histórico").click()
+        expect(page.get_by_text("Histórico e revisão")).to_be_visible()
+        page.get_by_role("button", name="Abrir").first.click()
+        expect(page.get_by_label("Prompt", exact=True)).to_have_value(
+            "a red bicycle leaning on a yellow wall, golden hour")
+        page.screenshot(path=str(SCREENSHOTS / "history.png"), full_page=True)
+        browser.close()
