@@ -11,6 +11,7 @@ from transformers import (AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfi
 
 from core.devices import compute_dtype
 from core.errors import GenerationError, ModelLoadError
+from core.fast_decode import GraphDecoder
 
 # End-of-turn markers of the chat formats we meet (Llama 3, ChatML, Gemma); whichever the vocabulary has stop generation.
 END_OF_TURN_TOKENS = ("<|eot_id|>", "<|end_of_text|>", "<|im_end|>", "<end_of_turn>", "<|endoftext|>")
@@ -24,6 +25,7 @@ class TextModelSpec:
     gguf_file: str | None = None  # a GGUF file inside source, dequantized by transformers at load
     quantize_4bit: bool = False  # bitsandbytes NF4 with double quantization
     repetition_penalty: float = 1.0  # small models loop without one
+    graph_decode: bool = True  # on CUDA, replay decoding as a captured CUDA graph (falls back when it cannot)
     temperature: float = 0.7  # used when a request sets none; small models need it lower
 
 
@@ -55,16 +57,18 @@ def load_text_model(spec: TextModelSpec, device: str, token: str | None = None) 
     except (OSError, ValueError, ImportError, RuntimeError) as error:
         raise ModelLoadError(_load_hint(spec.source, error)) from error
     model.eval()
-    return TextModel(model, tokenizer, spec)
+    fast = GraphDecoder.try_build(model) if spec.graph_decode else None
+    return TextModel(model, tokenizer, spec, fast)
 
 
 class TextModel:
     """An instruct model with its tokenizer. Shared across sessions: nothing here changes after construction."""
 
-    def __init__(self, model, tokenizer, spec: TextModelSpec):
+    def __init__(self, model, tokenizer, spec: TextModelSpec, fast: GraphDecoder | None = None):
         self.model = model
         self.tokenizer = tokenizer
         self.spec = spec
+        self.fast = fast
         self.name = spec.source if not spec.gguf_file else f"{spec.gguf_file}"
         self.stop_token_ids = _stop_token_ids(model, tokenizer)
 
@@ -86,6 +90,9 @@ class TextModel:
                                                     continue_final_message=bool(prefill), return_tensors="pt",
                                                     return_dict=True).to(self.device)
         temperature = self.spec.temperature if sampling.temperature is None else sampling.temperature
+        if self.fast is not None:
+            yield from self._stream_graph(inputs["input_ids"], max_new_tokens, temperature, sampling, prefill)
+            return
         # 2. generate on a worker thread; the streamer hands decoded text back to this one
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
         cancelled = threading.Event()
@@ -124,6 +131,32 @@ class TextModel:
             if isinstance(error, torch.OutOfMemoryError):
                 raise error
             raise GenerationError(f"text generation failed: {type(error).__name__}: {error}") from error
+
+    def _stream_graph(self, input_ids, max_new_tokens: int, temperature: float, sampling: SamplingSettings,
+                      prefill: str) -> Iterator[str]:
+        """The CUDA-graph path: same contract as the generate path, decoded text yielded as it grows."""
+        generator = None
+        if sampling.seed is not None:
+            generator = torch.Generator(self.device).manual_seed(sampling.seed)
+        if prefill:
+            yield prefill
+        ids: list[int] = []
+        shown = ""
+        try:
+            for token in self.fast.generate(input_ids, max_new_tokens, self.stop_token_ids, temperature,
+                                            sampling.top_p, self.spec.repetition_penalty, generator=generator):
+                ids.append(token)
+                text = self.tokenizer.decode(ids, skip_special_tokens=True)
+                if len(text) > len(shown) and not text.endswith("\ufffd"):  # wait for whole characters
+                    yield text[len(shown):]
+                    shown = text
+        except torch.OutOfMemoryError:
+            raise
+        except RuntimeError as error:
+            raise GenerationError(f"text generation failed: {type(error).__name__}: {error}") from error
+        text = self.tokenizer.decode(ids, skip_special_tokens=True)
+        if len(text) > len(shown):
+            yield text[len(shown):]
 
     def complete(self, messages: list[dict], max_new_tokens: int,
                  sampling: SamplingSettings = SamplingSettings(), prefill: str = "") -> str:

@@ -39,24 +39,31 @@ def ensure_built(folder: Path, build) -> Path:
     return folder
 
 
-def build_tiny_llama(folder: Path, seed: int = 0) -> None:
-    """A two-layer Llama with a Llama 3 chat template and end-of-turn token, saved with save_pretrained."""
+def build_llama3_style_tokenizer():
+    """A small byte-level BPE tokenizer with Llama 3's special tokens and chat template, trained offline on the
+    studio's own prompt wording in all three languages."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+    from transformers import PreTrainedTokenizerFast
 
     from core import prompts
 
-    # 1. a byte-level BPE tokenizer trained on the studio's own prompt wording, in all three languages
     corpus = [text for table in prompts.CHANNEL.values() for text in table.values()] + list(prompts.SYSTEM.values())
     bpe = Tokenizer(models.BPE())
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     bpe.decoder = decoders.ByteLevel()
     bpe.train_from_iterator(corpus, trainers.BpeTrainer(vocab_size=600, special_tokens=LLAMA3_SPECIAL,
                                                         initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token="<|begin_of_text|>", eos_token="<|eot_id|>",
-                                        pad_token="<|end_of_text|>", chat_template=LLAMA3_CHAT_TEMPLATE)
+    return PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token="<|begin_of_text|>", eos_token="<|eot_id|>",
+                                   pad_token="<|end_of_text|>", chat_template=LLAMA3_CHAT_TEMPLATE)
+
+
+def build_tiny_llama(folder: Path, seed: int = 0) -> None:
+    """A two-layer Llama with a Llama 3 chat template and end-of-turn token, saved with save_pretrained."""
+    from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
+
+    tokenizer = build_llama3_style_tokenizer()
     tokenizer.save_pretrained(folder)
-    # 2. the model, with the same end-of-turn ids as Llama 3 Instruct's generation config
+    # the model, with the same end-of-turn ids as Llama 3 Instruct's generation config
     vocab = tokenizer.get_vocab()
     torch.manual_seed(seed)
     config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
