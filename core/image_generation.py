@@ -12,6 +12,7 @@ from PIL import Image, ImageDraw
 
 from core.devices import free_vram_gib, image_dtype
 from core.errors import GenerationError, ModelLoadError, SettingsError
+from core.memory import retry_on_oom
 
 SDXL_SIZES = ((1024, 1024), (896, 1152), (1152, 896), (768, 1344), (1344, 768))
 STEPS_RANGE = (1, 80)
@@ -216,6 +217,16 @@ class ImageModel:
                 applied.append(f"compile_failed: {type(error).__name__}")
         return applied
 
+    def _denoise(self, common: dict, settings: ImageSettings, use_refiner: bool) -> Image.Image:
+        with torch.inference_mode():
+            # 3. base denoises the first part of the schedule (all of it without the refiner)
+            if not use_refiner:
+                return self.base(**common, width=settings.width, height=settings.height).images[0]
+            latents = self.base(**common, width=settings.width, height=settings.height,
+                                denoising_end=settings.refiner_switch, output_type="latent").images
+            # 4. refiner takes the latents over where the base stopped
+            return self.refiner(**common, image=latents, denoising_start=settings.refiner_switch).images[0]
+
     def render(self, prompt: str, negative_prompt: str, settings: ImageSettings,
                on_step: Callable[[int, int], None] | None = None) -> list[RenderedImage]:
         """Render settings.candidates images, seeds seed, seed+1, ...; on_step(done, total) after each step."""
@@ -245,16 +256,7 @@ class ImageModel:
             common = dict(prompt=prompt, negative_prompt=negative_prompt or None, num_inference_steps=settings.steps,
                           guidance_scale=settings.guidance, generator=generator, callback_on_step_end=step_end)
             try:
-                with torch.inference_mode():
-                    # 3. base denoises the first part of the schedule (all of it without the refiner)
-                    if use_refiner:
-                        latents = self.base(**common, width=settings.width, height=settings.height,
-                                            denoising_end=settings.refiner_switch, output_type="latent").images
-                        # 4. refiner takes the latents over where the base stopped
-                        image = self.refiner(**common, image=latents,
-                                             denoising_start=settings.refiner_switch).images[0]
-                    else:
-                        image = self.base(**common, width=settings.width, height=settings.height).images[0]
+                image = self._denoise(common, settings, use_refiner)
             except torch.OutOfMemoryError:
                 raise
             except (RuntimeError, ValueError) as error:
@@ -268,6 +270,20 @@ class ImageModel:
         if on_step:
             on_step(total, total)
         return results
+
+
+def render_with_fallback(model: ImageModel, prompt: str, negative_prompt: str, settings: ImageSettings,
+                         on_step: Callable[[int, int], None] | None = None) -> list[RenderedImage]:
+    """render(), retried once under the next more frugal memory policy if the GPU runs out of memory."""
+    def more_frugal() -> str | None:
+        frugal = model.policy.more_frugal()
+        if frugal is None:
+            return None
+        model.place(frugal)
+        return f"switching to the {frugal.value} memory policy"
+
+    return retry_on_oom(lambda: model.render(prompt, negative_prompt, settings, on_step), more_frugal,
+                        "image generation")
 
 
 def label_test_image(image: Image.Image) -> Image.Image:

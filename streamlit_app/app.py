@@ -9,7 +9,7 @@ import streamlit as st  # noqa: E402
 
 from core.errors import CoreError  # noqa: E402
 from core.history import check_author  # noqa: E402
-from streamlit_app import resources  # noqa: E402
+from streamlit_app import resources, ui  # noqa: E402
 from streamlit_app.strings import UI_LANGUAGES, t  # noqa: E402
 
 VIEWS = Path(__file__).resolve().parent / "views"
@@ -50,7 +50,7 @@ def ask_reviewer(lang: str) -> None:
 def sidebar(lang: str) -> None:
     facts = resources.engine_facts()
     with st.sidebar:
-        st.caption(f"{t(lang, 'reviewer_is')}: **{st.session_state['reviewer']}**")
+        st.caption(f"{t(lang, 'reviewer_is')}: **{ui.md_escape(st.session_state['reviewer'])}**")
         st.subheader(t(lang, "sidebar_engine"))
         st.text(f"{t(lang, 'profile')}: {facts['profile']}\n{t(lang, 'device')}: {facts['device']}")
         if facts["vram_gib"] is not None:

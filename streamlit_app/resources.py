@@ -11,6 +11,7 @@ from core.history import HistoryStore
 from core.image_generation import ImageModel
 from core.profiles import Profile, load_images, load_text, resolve_profile
 from core.text_generation import TextModel
+from core.worker import GPUWorker
 
 DATA_DIR_ENV = "STUDIO_DATA_DIR"
 
@@ -38,6 +39,12 @@ def image_model(profile_name: str) -> ImageModel:
     model = load_images(profile())
     _loaded()["image"] = f"SDXL ({model.policy.value if model.device.startswith('cuda') else model.device})"
     return model
+
+
+@st.cache_resource(show_spinner=False)
+def worker() -> GPUWorker:
+    """The one worker that runs every model job of every session, one at a time."""
+    return GPUWorker()
 
 
 @st.cache_resource(show_spinner=False)

@@ -48,6 +48,8 @@ STRINGS = {
         "copy_versions": "Versões do texto", "prompt_versions": "Versões do prompt", "image_versions": "Imagens",
         "by": "por", "recovered": "Aviso: {message}", "no_images": "Sem imagens ainda.",
         "rerender": "Gerar nova imagem com este prompt", "save_prompt": "Salvar prompt",
+        "cancel": "Cancelar", "queue_position": "Na fila: há {n} trabalho(s) antes do seu.",
+        "running_write": "Escrevendo…", "running_render": "Gerando a imagem…", "cancelled": "Trabalho cancelado.",
     },
     "en": {
         "app_title": "Content Studio",
@@ -94,6 +96,8 @@ STRINGS = {
         "copy_versions": "Copy versions", "prompt_versions": "Prompt versions", "image_versions": "Images",
         "by": "by", "recovered": "Warning: {message}", "no_images": "No images yet.",
         "rerender": "Render a new image with this prompt", "save_prompt": "Save prompt",
+        "cancel": "Cancel", "queue_position": "Queued: {n} job(s) ahead of yours.",
+        "running_write": "Writing…", "running_render": "Rendering…", "cancelled": "Job cancelled.",
     },
 }
 

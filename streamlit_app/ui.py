@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 import logging
+import re
+import uuid
+from collections.abc import Callable
 
 import streamlit as st
-import torch
 
 from core.brief import Brief
 from core.channels import RULES, count_hashtags, x_weighted_length
 from core.copywriting import recheck
-from core.errors import CoreError
-from core.image_generation import ImageSettings, RenderedImage
+from core.worker import Job, JobState
 from streamlit_app import resources
 from streamlit_app.strings import t
 
@@ -22,34 +23,63 @@ def lang() -> str:
 
 
 def busy() -> bool:
-    """Whether a job is pending or running in this session: buttons are disabled meanwhile."""
+    """Whether this session has a job queued or running: its buttons are disabled meanwhile."""
     return st.session_state.get("job") is not None
 
 
-def request(job: str, **params) -> None:
-    """Button callback: queue a job for the end of this run, so the page first redraws with buttons disabled."""
-    if not busy():
-        st.session_state["job"] = (job, params)
+def owner() -> str:
+    return st.session_state.setdefault("session_owner", uuid.uuid4().hex)
 
 
-def run_pending(handlers: dict) -> None:
-    """Run this session's pending job, if it is one of handlers; report its outcome without a traceback."""
-    pending = st.session_state.get("job")
-    if not pending or pending[0] not in handlers:
+def submit(kind: str, fn: Callable[[Job], object], label: str) -> None:
+    """Queue fn on the single GPU worker; the page watches it with watch()."""
+    if busy():
         return
-    job, params = pending
-    st.info(t(lang(), "busy"))
-    try:
-        handlers[job](**params)
-    except CoreError as error:
-        st.session_state["error"] = str(error)
-    except torch.OutOfMemoryError:
-        st.session_state["error"] = "GPU out of memory; try a smaller size, fewer candidates or an offload policy."
-    except Exception as error:  # never show a traceback; keep it in the server log
-        log.exception("job %s failed", job)
-        st.session_state["error"] = t(lang(), "unexpected", error=f"{type(error).__name__}: {str(error)[:200]}")
-    finally:
-        st.session_state["job"] = None
+    job = resources.worker().submit(fn, label, owner())
+    st.session_state["job"] = {"id": job.id, "kind": kind}
+
+
+def cancel(job_id: str) -> None:
+    worker = resources.worker()
+    job = worker.get(job_id)
+    if job is not None:
+        worker.cancel(job)
+
+
+def watch(appliers: dict[str, Callable[[object], None]]) -> None:
+    """Show this session's job (place in queue, progress, live text) until it ends, then apply its result.
+
+    The job saves its own result, so leaving the page or losing the connection loses nothing; coming back
+    resumes the watch.
+    """
+    pending = st.session_state.get("job")
+    if not pending or pending["kind"] not in appliers:
+        return
+    language = lang()
+    worker = resources.worker()
+    job = worker.get(pending["id"])
+    if job is None:  # the server restarted: the job's saved work is in the history
+        st.session_state.pop("job")
+        return
+    with st.container(border=True):
+        status = st.empty()
+        bar = st.progress(0.0)
+        live = st.empty()
+        st.button(t(language, "cancel"), key=f"cancel_{job.id}", on_click=cancel, args=(job.id,))
+        while not job.done:
+            position = worker.position(job)
+            status.info(t(language, "queue_position", n=position) if position > 0 else t(language, f"running_{job.label}"))
+            bar.progress(min(max(job.progress, 0.0), 1.0))
+            if job.partial:
+                live.text(job.partial)
+            job.finished.wait(0.25)
+    st.session_state.pop("job")
+    if job.state is JobState.DONE:
+        appliers[pending["kind"]](job.result)
+    elif job.state is JobState.CANCELLED:
+        st.session_state["notice"] = t(language, "cancelled")
+    else:
+        st.session_state["error"] = job.error
     st.rerun()
 
 
@@ -93,15 +123,6 @@ def rule_badges(brief: Brief, text: str) -> None:
         st.caption(f"⚠️ {violation.message}")
 
 
-def render_images(prompt: str, negative: str, settings: ImageSettings) -> list[RenderedImage]:
-    """Render with a per-step progress bar; loads the image models first if needed."""
-    language = lang()
-    profile = resources.profile()
-    with st.status(t(language, "loading_images"), expanded=False):
-        model = resources.image_model(profile.name)
-    bar = st.progress(0.0, text=t(language, "rendering"))
-    rendered = model.render(prompt, negative, settings,
-                            on_step=lambda done, total: bar.progress(done / total,
-                                                                     text=t(language, "step", done=done, total=total)))
-    bar.empty()
-    return rendered
+def md_escape(text: str) -> str:
+    """User text made inert for st.markdown: no links, images, emphasis or HTML from names and products."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~:])", r"\\\1", text)

@@ -1,4 +1,5 @@
 """The Streamlit pages through AppTest, with the tiny profile's real models and a real history store."""
+import re
 from pathlib import Path
 
 import pytest
@@ -127,7 +128,9 @@ def history_app(app, tmp_path):
 
 
 def shown_products(at):
-    return [m.value.strip("*") for m in at.markdown if m.value.startswith("**") and m.value.endswith("**")]
+    """Products in the list, as a reader sees them (markdown escapes removed)."""
+    return [re.sub(r"\\(.)", r"\1", m.value.strip("*")) for m in at.markdown
+            if m.value.startswith("**") and m.value.endswith("**")]
 
 
 def test_history_filters(history_app):

@@ -3,11 +3,10 @@ import streamlit as st
 
 from core.brief import FIELD_LIMITS, Brief, ContentType, Language, parse_keywords
 from core.clip_tokens import CLIP_WINDOW, count_clip_tokens
-from core.copywriting import write_copy
 from core.errors import CoreError
 from core.image_generation import (CANDIDATES_RANGE, GUIDANCE_RANGE, SDXL_SIZES, STEPS_RANGE, ImageSettings,
                                    MAX_PROMPT_CHARS)
-from core.visual_prompt import write_visual_prompt
+from core.studio import RenderResult, WriteResult, render_draft, write_draft
 from streamlit_app import resources, ui
 from streamlit_app.strings import t
 
@@ -29,7 +28,9 @@ def on_write() -> None:
     except CoreError as error:
         ss["error"] = str(error)
         return
-    ui.request("write", brief=brief.to_dict())
+    profile, author = resources.profile(), ss["reviewer"]
+    ui.submit("write", lambda job: write_draft(job, brief, resources.text_model(profile.name), store, author),
+              "write")
 
 
 def settings_from_form(seed: int | None) -> ImageSettings:
@@ -50,39 +51,32 @@ def on_render(seed_choice: str) -> None:
     except CoreError as error:
         ss["error"] = str(error)
         return
-    ui.request("render", settings=settings.__dict__)
+    profile, author, draft_id = resources.profile(), ss["reviewer"], ss["draft_id"]
+    prompt, negative = ss["prompt_edit"], ss["negative_edit"]
+    ui.submit("render", lambda job: render_draft(job, draft_id, prompt, negative, settings,
+                                                 resources.image_model(profile.name), store, author), "render")
 
 
-# -- jobs ------------------------------------------------------------------------------------------------
-def job_write(brief: dict) -> None:
-    brief = Brief.from_dict(brief)
-    profile = resources.profile()
-    with st.status(t(lang, "loading_text"), expanded=False):
-        model = resources.text_model(profile.name)
-    st.caption(t(lang, "writing"))
-    live = st.empty()
-    draft = write_copy(brief, model, on_text=lambda text: live.text(text))
-    st.caption(t(lang, "writing_visual"))
-    visual = write_visual_prompt(brief, draft.text, model)
-    draft_id = store.create_draft(brief, draft.text, visual.prompt, visual.negative_prompt, ss["reviewer"])
-    ss.update({"brief": brief.to_dict(), "copy_edit": draft.text, "copy_saved_text": draft.text,
-               "repair": draft.repair, "prompt_edit": visual.prompt, "negative_edit": visual.negative_prompt,
-               "visual_notes": visual.notes, "visual_source": visual.source, "draft_id": draft_id, "images": [],
-               "notice": t(lang, "draft_saved", id=draft_id)})
+# -- results -------------------------------------------------------------------------------------------
+def apply_write(result: WriteResult) -> None:
+    ss.update({"brief": store.get(result.draft_id)["brief"], "copy_edit": result.copy.text,
+               "copy_saved_text": result.copy.text, "repair": result.copy.repair,
+               "prompt_edit": result.visual.prompt, "negative_edit": result.visual.negative_prompt,
+               "visual_notes": result.visual.notes, "visual_source": result.visual.source,
+               "draft_id": result.draft_id, "images": [], "notice": t(lang, "draft_saved", id=result.draft_id)})
 
 
-def job_render(settings: dict) -> None:
-    rendered = ui.render_images(ss["prompt_edit"], ss["negative_edit"], ImageSettings(**settings))
-    files = []
-    for image in rendered:
-        number = store.add_image_version(ss["draft_id"], image, ss["reviewer"])
-        files.append((store.get(ss["draft_id"])["image_versions"][number - 1]["file"], image.seed))
-    ss["images"] = files
-    ss["last_seed"] = rendered[0].seed
+def apply_render(result: RenderResult) -> None:
+    ss["images"] = result.image_files
+    ss["last_seed"] = result.image_files[0][1]
 
 
-def job_save_copy() -> None:
-    store.add_copy_version(ss["draft_id"], ss["copy_edit"], ss["reviewer"])
+def save_copy() -> None:
+    try:
+        store.add_copy_version(ss["draft_id"], ss["copy_edit"], ss["reviewer"])
+    except CoreError as error:
+        ss["error"] = str(error)
+        return
     ss["copy_saved_text"] = ss["copy_edit"]
     ss["notice"] = t(lang, "copy_saved")
 
@@ -108,8 +102,7 @@ with st.form("brief_form"):
     st.text_area(t(lang, "brand_notes"), key="f_notes", max_chars=FIELD_LIMITS["brand_notes"], height=80)
     st.form_submit_button(t(lang, "write"), type="primary", disabled=busy, on_click=on_write)
 
-if ss.get("job") and ss["job"][0] == "write":
-    ui.run_pending({"write": job_write})
+ui.watch({"write": apply_write})
 
 if ss.get("brief"):
     brief = Brief.from_dict(ss["brief"])
@@ -121,7 +114,7 @@ if ss.get("brief"):
         st.caption(t(lang, "repair_note", repair=ss["repair"]))
     save_col, download_col = st.columns(2)
     save_col.button(t(lang, "save_copy"), disabled=busy or ss["copy_edit"] == ss.get("copy_saved_text"),
-                    on_click=ui.request, args=("save_copy",))
+                    on_click=save_copy)
     download_col.download_button(t(lang, "download_copy"), ss["copy_edit"].encode("utf-8"),
                                  file_name=f"{ss['draft_id']}.md", mime="text/markdown")
 
@@ -155,7 +148,7 @@ if ss.get("brief"):
         same_col.button(t(lang, "rerender_same"), disabled=busy, on_click=on_render, args=("same",))
         new_col.button(t(lang, "rerender_new"), disabled=busy, on_click=on_render, args=("new",))
 
-    ui.run_pending({"render": job_render, "save_copy": job_save_copy})
+    ui.watch({"render": apply_render})
 
     images = ss.get("images", [])
     if images:

@@ -5,6 +5,7 @@ from core.brief import ContentType
 from core.errors import CoreError
 from core.history import STATES, TRANSITIONS
 from core.image_generation import ImageSettings
+from core.studio import render_draft
 from streamlit_app import resources, ui
 from streamlit_app.strings import t
 
@@ -21,14 +22,16 @@ def safely(action, *args) -> None:
         ss["error"] = str(error)
 
 
-def job_rerender(draft_id: str) -> None:
+def on_rerender(draft_id: str) -> None:
     draft = store.get(draft_id)
     last = draft["image_versions"][-1] if draft["image_versions"] else {}
     settings = ImageSettings(width=last.get("width", 1024), height=last.get("height", 1024),
                              steps=last.get("steps", 40), guidance=last.get("guidance", 7.0),
                              use_refiner=last.get("use_refiner", True))
-    [image] = ui.render_images(ss[f"h_prompt_{draft_id}"], ss[f"h_negative_{draft_id}"], settings)
-    store.add_image_version(draft_id, image, ss["reviewer"])
+    profile, author = resources.profile(), ss["reviewer"]
+    prompt, negative = ss[f"h_prompt_{draft_id}"], ss[f"h_negative_{draft_id}"]
+    ui.submit("rerender", lambda job: render_draft(job, draft_id, prompt, negative, settings,
+                                                   resources.image_model(profile.name), store, author), "render")
 
 
 def version_label(version: dict) -> str:
@@ -38,7 +41,8 @@ def version_label(version: dict) -> str:
 def show_draft(draft_id: str) -> None:
     draft = store.get(draft_id)
     busy = ui.busy()
-    st.subheader(f"{draft['brief'].get('product', '')} · {t(lang, 'type_' + draft['brief'].get('content_type'))}")
+    st.subheader(f"{ui.md_escape(draft['brief'].get('product', ''))} · "
+                 f"{t(lang, 'type_' + draft['brief'].get('content_type'))}")
     st.caption(f"{t(lang, 'state')}: **{t(lang, 'state_' + draft['state'])}** · {draft_id}")
 
     # review state
@@ -74,8 +78,8 @@ def show_draft(draft_id: str) -> None:
     st.text_area(t(lang, "prompt"), key=f"h_prompt_{draft_id}", height=90)
     st.text_area(t(lang, "negative"), key=f"h_negative_{draft_id}", height=60)
     st.button(t(lang, "rerender"), type="primary", disabled=busy, key=f"h_render_{draft_id}",
-              on_click=ui.request, args=("rerender",), kwargs={"draft_id": draft_id})
-    ui.run_pending({"rerender": job_rerender})
+              on_click=on_rerender, args=(draft_id,))
+    ui.watch({"rerender": lambda result: None})
 
     # images, newest first, each with its seed and prompt version
     st.markdown(f"#### {t(lang, 'image_versions')}")
@@ -93,7 +97,7 @@ def show_draft(draft_id: str) -> None:
     # comments
     st.markdown(f"#### {t(lang, 'comments')}")
     for comment in draft["comments"]:
-        st.markdown(f"**{comment['author']}** · {comment['at'][:16].replace('T', ' ')}")
+        st.markdown(f"**{ui.md_escape(comment['author'])}** · {comment['at'][:16].replace('T', ' ')}")
         st.text(comment["text"])
     with st.form(f"h_comment_form_{draft_id}", clear_on_submit=True):
         st.text_area(t(lang, "comment"), key=f"h_comment_{draft_id}", max_chars=2000)
@@ -133,9 +137,9 @@ with list_col:
                 path = store.image_path(draft["image_versions"][-1]["file"])
                 if path.exists():
                     thumb.image(str(path), width=80)
-            info.markdown(f"**{draft['brief'].get('product', '')}**")
+            info.markdown(f"**{ui.md_escape(draft['brief'].get('product', ''))}**")
             info.caption(f"{t(lang, 'type_' + draft['brief'].get('content_type'))} · "
-                         f"{t(lang, 'state_' + draft['state'])} · {draft['created_by']} · "
+                         f"{t(lang, 'state_' + draft['state'])} · {ui.md_escape(draft['created_by'])} · "
                          f"{draft['updated_at'][:16].replace('T', ' ')}")
             info.button(t(lang, "open"), key=f"h_open_{draft['id']}",
                         on_click=lambda d=draft["id"]: ss.update(open_draft=d))
