@@ -9,7 +9,7 @@ import streamlit as st  # noqa: E402
 
 from core.errors import CoreError  # noqa: E402
 from core.history import check_author  # noqa: E402
-from streamlit_app import resources, ui  # noqa: E402
+from streamlit_app import gate, resources, ui  # noqa: E402
 from streamlit_app.strings import UI_LANGUAGES, t  # noqa: E402
 
 VIEWS = Path(__file__).resolve().parent / "views"
@@ -22,6 +22,7 @@ def main() -> None:
     lang = ss["ui_language"]
     with st.sidebar:
         st.selectbox(t(lang, "ui_language"), list(UI_LANGUAGES), format_func=UI_LANGUAGES.get, key="ui_language")
+    gate.require_access(lang)
     if not ss.get("reviewer"):
         ask_reviewer(lang)
         st.stop()

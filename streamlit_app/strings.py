@@ -49,6 +49,11 @@ STRINGS = {
         "by": "por", "recovered": "Aviso: {message}", "no_images": "Sem imagens ainda.",
         "rerender": "Gerar nova imagem com este prompt", "save_prompt": "Salvar prompt",
         "cancel": "Cancelar", "queue_position": "Na fila: há {n} trabalho(s) antes do seu.",
+        "password": "Senha da equipe", "enter": "Entrar", "wrong_password": "Senha incorreta.",
+        "wait": "Muitas tentativas. Tente de novo em {s} s.",
+        "refuse_open": "Este app está acessível de fora e não tem senha. Defina app_password em .streamlit/secrets.toml "
+                       "ou STUDIO_PASSWORD (ou, se for mesmo sua intenção, STUDIO_ALLOW_NO_PASSWORD=1).",
+        "open_warning": "Atenção: este app está público e SEM senha. Qualquer pessoa com o link pode usá-lo.",
         "running_write": "Escrevendo…", "running_render": "Gerando a imagem…", "cancelled": "Trabalho cancelado.",
     },
     "en": {
@@ -97,6 +102,11 @@ STRINGS = {
         "by": "by", "recovered": "Warning: {message}", "no_images": "No images yet.",
         "rerender": "Render a new image with this prompt", "save_prompt": "Save prompt",
         "cancel": "Cancel", "queue_position": "Queued: {n} job(s) ahead of yours.",
+        "password": "Team password", "enter": "Enter", "wrong_password": "Wrong password.",
+        "wait": "Too many attempts. Try again in {s} s.",
+        "refuse_open": "This app is reachable from outside and has no password. Set app_password in "
+                       ".streamlit/secrets.toml or STUDIO_PASSWORD (or, if you really mean it, STUDIO_ALLOW_NO_PASSWORD=1).",
+        "open_warning": "Warning: this app is public and has NO password. Anyone with the link can use it.",
         "running_write": "Writing…", "running_render": "Rendering…", "cancelled": "Job cancelled.",
     },
 }

@@ -194,3 +194,34 @@ def test_history_export_zip(history_app, tmp_path, tiny_images):
             "manifest.json", "manifest.csv"} <= set(archive.namelist())
     [row] = json.loads(archive.read("manifest.json"))
     assert row["seed"] == 5 and row["prompt"] == "a cup of coffee, warm light"
+
+
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as hst  # noqa: E402
+
+field_text = hst.one_of(hst.text(max_size=300), hst.just(""), hst.text(alphabet="\x00\x07\n\t<>&\"'`*#[]()!", max_size=40))
+
+
+@hsettings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(product=field_text, audience=field_text, tone=field_text, keywords=field_text, cta=field_text)
+def test_generated_bad_briefs_never_crash_the_page(app, tmp_path, product, audience, tone, keywords, cta):
+    from core.brief import Brief, parse_keywords
+    from core.errors import BriefError
+    store = HistoryStore(tmp_path / "data")
+    before = len(store.list_drafts())
+    for key, value in (("f_product", product), ("f_audience", audience), ("f_tone", tone),
+                       ("f_keywords", keywords), ("f_cta", cta)):
+        app.text_input(key=key).input(value)
+    try:
+        Brief(product=product, audience=audience, tone=tone, keywords=parse_keywords(keywords), call_to_action=cta)
+        expected_error = None
+    except BriefError as error:
+        expected_error = str(error)
+    button(app, "Escrever").click()
+    app.run()
+    assert not app.exception, app.exception
+    if expected_error:
+        assert [e.value for e in app.error] == [expected_error]
+        assert len(store.list_drafts()) == before  # nothing half-saved
+    else:
+        assert not app.error
+        assert len(store.list_drafts()) == before + 1

@@ -1,0 +1,81 @@
+"""The access gate through AppTest: nothing of the app is shown before the team password."""
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).parents[1] / "streamlit_app" / "app.py")
+
+
+@pytest.fixture
+def make_app(monkeypatch, model_cache, tmp_path):
+    monkeypatch.setenv("STUDIO_PROFILE", "tiny")
+    monkeypatch.setenv("STUDIO_MODEL_CACHE", str(model_cache))
+    monkeypatch.setenv("STUDIO_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("STUDIO_PASSWORD", raising=False)
+    st.cache_resource.clear()
+
+    def make(password=None, **env):
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        at = AppTest.from_file(APP, default_timeout=60)
+        if password:
+            at.secrets["app_password"] = password
+        at.session_state["reviewer"] = "Ana"
+        return at.run()
+    yield make
+    st.cache_resource.clear()
+
+
+def app_visible(at) -> bool:
+    return any(b.label == "Escrever" for b in at.button)
+
+
+def login(at, password):
+    at.text_input[0].input(password)
+    next(b for b in at.button if b.label == "Entrar").click()
+    return at.run()
+
+
+def test_no_content_before_the_password(make_app):
+    at = make_app(password="s3nha-da-equipe")
+    assert not at.exception
+    assert at.text_input[0].label == "Senha da equipe"
+    assert not app_visible(at)
+    assert not at.sidebar.text  # not even the engine facts
+
+
+def test_the_right_password_opens_the_app(make_app):
+    at = login(make_app(password="s3nha-da-equipe"), "s3nha-da-equipe")
+    assert app_visible(at)
+
+
+def test_wrong_passwords_are_throttled(make_app):
+    at = make_app(password="s3nha-da-equipe")
+    for attempt in range(3):
+        at = login(at, f"chute-{attempt}")
+        assert "Senha incorreta." in [e.value for e in at.error]
+    at = login(at, "s3nha-da-equipe")  # right, but too soon after three failures
+    assert any("Muitas tentativas" in e.value for e in at.error)
+    assert not app_visible(at)
+
+
+def test_public_without_password_refuses(make_app):
+    at = make_app(STUDIO_PUBLIC="1")
+    assert any("não tem senha" in e.value for e in at.error)
+    assert not app_visible(at)
+
+
+def test_public_without_password_with_the_flag_warns_on_every_page(make_app):
+    at = make_app(STUDIO_PUBLIC="1", STUDIO_ALLOW_NO_PASSWORD="1")
+    assert app_visible(at)
+    assert any("SEM senha" in w.value for w in at.warning)
+    at.switch_page("views/history.py")
+    at.run()
+    assert any("SEM senha" in w.value for w in at.warning)
+
+
+def test_local_without_password_is_open(make_app):
+    at = make_app()
+    assert app_visible(at) and not any("SEM senha" in w.value for w in at.warning)
