@@ -1,0 +1,163 @@
+"""Starts the studio for sharing: installs, reads secrets, runs Streamlit in the background, opens a tunnel,
+prints the URL, and restarts the tunnel (or the app) when it dies.
+
+    python -m streamlit_app.launcher [--tunnel localtunnel|cloudflared] [--port 8501]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TUNNELS = {
+    "localtunnel": "npx --yes localtunnel --port {port}",
+    "cloudflared": "cloudflared tunnel --no-autoupdate --url http://127.0.0.1:{port}",
+}
+URL = re.compile(r"https?://[^\s\"'|]+")
+
+
+def say(text: str) -> None:
+    print(f"[launcher] {text}", flush=True)
+
+
+def read_secret(name: str) -> str | None:
+    """A Colab secret (the key icon in the left bar) if running in Colab, else an environment variable."""
+    try:
+        from google.colab import userdata  # type: ignore
+        value = userdata.get(name)
+        if value:
+            return value
+    except Exception:  # not in Colab, or the secret is not shared with this notebook
+        pass
+    return os.environ.get(name) or None
+
+
+def install() -> None:
+    say("installing requirements (a few minutes on a fresh runtime)")
+    pip = [sys.executable, "-m", "pip", "install", "-q"]
+    subprocess.run(pip + ["-r", str(ROOT / "requirements.txt")], check=True)
+    subprocess.run(pip + ["--no-deps", "-r", str(ROOT / "requirements-nodeps.txt")], check=True)
+
+
+def start_app(port: int, env: dict) -> subprocess.Popen:
+    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app" / "app.py"),
+               "--server.port", str(port), "--server.address", "127.0.0.1"]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"streamlit exited with code {process.returncode}")
+        try:
+            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
+                say(f"app is up on 127.0.0.1:{port}")
+                return process
+        except OSError:
+            time.sleep(0.5)
+    process.kill()
+    raise SystemExit("streamlit did not answer its health check within 120 s")
+
+
+class Tunnel:
+    """A tunnel process whose output is read for the public URL."""
+
+    def __init__(self, command: str, port: int):
+        self.command = shlex.split(command.format(port=port))
+        self.url: str | None = None
+        self.process: subprocess.Popen | None = None
+        self.found = threading.Event()
+
+    def start(self) -> None:
+        self.url = None
+        self.found.clear()
+        self.process = subprocess.Popen(self.command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                        text=True, start_new_session=True)
+        threading.Thread(target=self._read, args=(self.process,), daemon=True).start()
+
+    def _read(self, process: subprocess.Popen) -> None:
+        for line in process.stdout:
+            match = URL.search(line)
+            if match and not self.found.is_set() and "127.0.0.1" not in line.split("url", 1)[0]:
+                self.url = match.group(0)
+                self.found.set()
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self) -> None:
+        if self.alive():
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=10)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tunnel", choices=sorted(TUNNELS), default="localtunnel")
+    parser.add_argument("--tunnel-command", help="a custom tunnel command; {port} is replaced by the app's port")
+    parser.add_argument("--port", type=int, default=8501)
+    parser.add_argument("--no-install", action="store_true", help="skip pip install")
+    parser.add_argument("--allow-no-password", action="store_true",
+                        help="share without a password (everyone with the link gets in)")
+    parser.add_argument("--run-seconds", type=float, default=0, help="stop after this long (0: run until stopped)")
+    args = parser.parse_args(argv)
+
+    # 1. secrets: never printed
+    password = read_secret("APP_PASSWORD")
+    token = read_secret("HF_TOKEN")
+    if not password and not args.allow_no_password:
+        say("refusing to share the app without a password: add APP_PASSWORD to Colab secrets or the environment, "
+            "or pass --allow-no-password")
+        return 2
+    env = {**os.environ, "STUDIO_PUBLIC": "1"}
+    if password:
+        env["STUDIO_PASSWORD"] = password
+    else:
+        env["STUDIO_ALLOW_NO_PASSWORD"] = "1"
+    if token:
+        env["HF_TOKEN"] = token
+    say(f"password: {'set' if password else 'NONE'}; HF_TOKEN: {'set' if token else 'not set'}")
+    if not args.no_install:
+        install()
+    # 2. the app, then the tunnel; both watched and restarted
+    app = start_app(args.port, env)
+    tunnel = Tunnel(args.tunnel_command or TUNNELS[args.tunnel], args.port)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    started = time.time()
+    restarts = 0
+    try:
+        tunnel.start()
+        reported = None
+        while not stop.is_set():
+            if args.run_seconds and time.time() - started > args.run_seconds:
+                break
+            if app.poll() is not None:
+                say(f"app exited with code {app.returncode}; restarting it")
+                app = start_app(args.port, env)
+            if not tunnel.alive():
+                restarts += 1
+                say(f"tunnel died; restarting it (restart {restarts})")
+                time.sleep(min(2 * restarts, 30))
+                tunnel.start()
+                reported = None
+            if tunnel.found.is_set() and tunnel.url != reported:
+                reported = tunnel.url
+                say(f"share this URL with your team: {tunnel.url}")
+            stop.wait(0.5)
+    finally:
+        tunnel.stop()
+        app.terminate()
+        app.wait(timeout=20)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""The sharing launcher with a local process in place of the tunnel: no network involved."""
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).parents[1]
+
+
+def read_until(process, pattern, timeout):
+    deadline = time.time() + timeout
+    lines = []
+    while time.time() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if match := re.search(pattern, line):
+            return match, lines
+    raise AssertionError(f"{pattern!r} not seen; output:\n{''.join(lines)}")
+
+
+def free_port():
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def launch(tmp_path, model_cache, *extra, password="senha"):
+    env = {**os.environ, "STUDIO_PROFILE": "tiny", "STUDIO_MODEL_CACHE": str(model_cache),
+           "STUDIO_DATA_DIR": str(tmp_path / "data"), "PYTHONUNBUFFERED": "1"}
+    env.pop("APP_PASSWORD", None)
+    if password:
+        env["APP_PASSWORD"] = password
+    return subprocess.Popen([sys.executable, "-m", "streamlit_app.launcher", "--no-install", *extra], cwd=ROOT,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_refuses_to_share_without_a_password(tmp_path, model_cache):
+    process = launch(tmp_path, model_cache, password=None)
+    out, _ = process.communicate(timeout=60)
+    assert process.returncode == 2 and "refusing to share" in out
+
+
+def test_starts_reports_the_url_and_restarts_a_dead_tunnel(tmp_path, model_cache):
+    port = free_port()
+    process = launch(tmp_path, model_cache, "--port", str(port), "--run-seconds", "90",
+                     "--tunnel-command", f"{sys.executable} tests/fake_tunnel.py {{port}}")
+    try:
+        read_until(process, r"password: set", 30)
+        match, _ = read_until(process, r"share this URL with your team: (\S+)", 120)
+        url = match.group(1)
+        assert url.startswith(f"http://localhost:{port}")
+        assert urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=5).read() == b"ok"
+        child = f"fake_tunnel.py {port}$"  # the tunnel child only, not the launcher whose arguments name it
+        tunnels = subprocess.run(["pgrep", "-f", child], capture_output=True, text=True).stdout.split()
+        assert tunnels
+        for pid in tunnels:
+            os.kill(int(pid), signal.SIGKILL)
+        read_until(process, r"tunnel died; restarting it", 30)
+        read_until(process, r"share this URL with your team: ", 30)
+        restarted = subprocess.run(["pgrep", "-f", child], capture_output=True, text=True).stdout.split()
+        assert restarted and set(restarted).isdisjoint(tunnels)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, _ = process.communicate(timeout=60)
+    assert "senha" not in out  # the password itself never reaches the output
