@@ -192,9 +192,75 @@ def sdxl_phase(compile_unets: bool):
         torch.cuda.empty_cache()
 
 
+def post_phase():
+    """A whole post on one GPU: the T4 memory policy's peak, the low-VRAM policy's peak, and the end-to-end time
+    of the fast path (text decode compiled; UNets not compiled, to fit one run)."""
+    from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
+    llama = WORK / "llama3-8b"
+    if not (llama / "config.json").exists():
+        with torch.device("cuda"):
+            model = LlamaForCausalLM(LlamaConfig(**config_of("llama3_8b_instruct"))).to(torch.bfloat16)
+        model.generation_config = GenerationConfig(bos_token_id=128000, eos_token_id=[128001, 128009])
+        model.save_pretrained(llama, max_shard_size="5GB")
+        build_llama3_style_tokenizer().save_pretrained(llama)
+        del model
+    base_dir, refiner_dir = WORK / "sdxl-base", WORK / "sdxl-refiner"
+    if not (refiner_dir / "model_index.json").exists():
+        build_sdxl(base_dir, refiner_dir)
+    gc.collect()
+    torch.cuda.empty_cache()
+    spec = ImageModelSpec(str(base_dir), str(refiner_dir))
+    ids = torch.randint(1000, 100000, (1, PROMPT_TOKENS), device="cuda")
+    settings = ImageSettings(steps=40, seed=0)
+
+    def post(text, images, steps=40):
+        list(text.fast.generate(ids, 250, [], 0.7, 0.9))
+        list(text.fast.generate(ids, 80, [], 0.3, 0.9))
+        images.render(PROMPT, NEGATIVE, ImageSettings(steps=steps, seed=0))
+
+    # 1. T4 policy: fp16 compute (no bf16), uncompiled graphs, SDXL model offload with the fp16-safe VAE
+    for tag, policy, steps in (("t4_policy", MemoryPolicy.MODEL_OFFLOAD, 40),
+                               ("low_vram_policy", MemoryPolicy.SEQUENTIAL_OFFLOAD, 3)):
+        torch.cuda.reset_peak_memory_stats()
+        text = load_text_model(TextModelSpec(str(llama), quantize_4bit=True), "cuda", dtype=torch.float16,
+                               compile_step=False)
+        images = load_image_model(spec, "cuda", policy)
+        images.base.vae.register_to_config(force_upcast=False)
+        _, dt = timed(lambda: post(text, images, steps))
+        log(f"{tag}_post_s_{steps}steps", round(dt, 2))
+        log(f"{tag}_whole_pipeline_peak_gib", gib(torch.cuda.max_memory_allocated()))
+        del text, images
+        gc.collect()
+        torch.cuda.empty_cache()
+    # 2. H100 fast path end to end: compiled decode graph, bucketed prefill graphs, SDXL all on GPU, fp16 VAE
+    text, warm = timed(lambda: load_text_model(TextModelSpec(str(llama), quantize_4bit=True), "cuda",
+                                               compile_step=True))
+    log("fast_text_load_and_warmup_s", round(warm, 1))
+    for attempt in range(3):
+        torch.cuda.synchronize()
+        start = time.perf_counter()
+        stream = text.fast.generate(ids, NEW_TOKENS, [], 0.7, 0.9)
+        next(stream)
+        first = time.perf_counter()
+        rest = list(stream)
+        end = time.perf_counter()
+        log(f"fast_ttft_ms_{attempt}", round((first - start) * 1000, 1))
+        log(f"fast_decode_tok_s_{attempt}", round(len(rest) / (end - first), 1))
+    images = load_image_model(spec, "cuda", MemoryPolicy.GPU)
+    images.base.vae.register_to_config(force_upcast=False)
+    log("sdxl_levers", images.accelerate(compile_unets=False))
+    post(text, images, 4)
+    for attempt in range(2):
+        _, dt = timed(lambda: post(text, images))
+        log(f"fast_post_end_to_end_s_{attempt}", round(dt, 2))
+    _, dt = timed(lambda: images.render(PROMPT, NEGATIVE, settings))
+    log("fast_sdxl_uncompiled_40steps_s", round(dt, 2))
+    log("fast_post_peak_gib", gib(torch.cuda.max_memory_allocated()))
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("phase", choices=["llm", "sdxl"])
+    parser.add_argument("phase", choices=["llm", "sdxl", "post"])
     parser.add_argument("--out", default=os.environ.get("OUT", ROOT / "bench" / "results"), type=Path)
     parser.add_argument("--no-compile", action="store_true", help="skip torch.compile of the UNets")
     args = parser.parse_args()
@@ -210,6 +276,8 @@ def main():
     WORK.mkdir(parents=True, exist_ok=True)
     if args.phase == "llm":
         llm_phase()
+    elif args.phase == "post":
+        post_phase()
     else:
         sdxl_phase(compile_unets=not args.no_compile)
 

@@ -16,6 +16,9 @@ from transformers import StaticCache
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_LEN = 2048  # prompt plus answer; the KV cache is allocated once at this length
+# Prompts are right-padded to the next bucket and prefilled by a captured graph of that length. Padding after
+# the prompt is exact: the causal mask keeps real tokens from seeing it, and decoding overwrites its cache slots.
+PREFILL_BUCKETS = (64, 128, 256, 512, 1024)
 
 
 class GraphDecoder:
@@ -33,6 +36,13 @@ class GraphDecoder:
         self.logits: torch.Tensor | None = None
         self.graph: torch.cuda.CUDAGraph | None = None
         self.lock = threading.Lock()
+        self.buckets = [b for b in PREFILL_BUCKETS if b < max_len]
+        self.prompt = {b: torch.zeros((1, b), dtype=torch.long, device=self.device) for b in self.buckets}
+        self.prompt_mask = {b: (self.slots.view(1, -1) <= torch.arange(b, device=self.device).view(-1, 1))
+                            .view(1, 1, b, max_len) for b in self.buckets}
+        self.prompt_length = torch.zeros((), dtype=torch.long, device=self.device)
+        self.last_index = torch.zeros((1,), dtype=torch.long, device=self.device)
+        self.prefill_graphs: dict[int, torch.cuda.CUDAGraph] = {}
 
     @classmethod
     def try_build(cls, model, max_len: int = DEFAULT_MAX_LEN,
@@ -64,14 +74,25 @@ class GraphDecoder:
         mask = (self.slots <= self.position).view(1, 1, 1, self.max_len)
         out = self.model(input_ids=self.token, attention_mask=mask, position_ids=self.position.view(1, 1),
                          past_key_values=self.cache, use_cache=True, logits_to_keep=1)
-        if self.logits is None:
-            self.logits = torch.empty_like(out.logits[:, -1, :], dtype=torch.float32)
         self.logits.copy_(out.logits[:, -1, :])
         self.position.add_(1)
 
+    def _bucket_prefill(self, bucket: int) -> None:
+        for layer in self.cache.layers:  # write the prompt from slot 0
+            if getattr(layer, "is_initialized", False):
+                layer.cumulative_length.zero_()
+        out = self.model(input_ids=self.prompt[bucket], attention_mask=self.prompt_mask[bucket],
+                         position_ids=self.slots[:bucket].view(1, -1), past_key_values=self.cache, use_cache=True,
+                         logits_to_keep=self.last_index)
+        self.logits.copy_(out.logits[:, -1, :])
+        for layer in self.cache.layers:  # the cache now holds the prompt's length, not the bucket's
+            layer.cumulative_length.copy_(self.prompt_length)
+        self.position.copy_(self.prompt_length)
+
     @torch.inference_mode()
     def warm_up(self) -> None:
-        """Fill the cache once, run the step eagerly, then capture it; costs a second or two at load."""
+        """Run each step eagerly once, then capture decoding and the prefill buckets as CUDA graphs; the decode
+        step is compiled first where asked (a minute or two at load)."""
         prompt = torch.zeros((1, 8), dtype=torch.long, device=self.device)
         step = torch.compile(self._step, dynamic=False) if self.compile_step else self._step
         self._prefill(prompt)
@@ -80,19 +101,53 @@ class GraphDecoder:
         with torch.cuda.stream(stream):
             for _ in range(3):  # the first call compiles, where asked
                 step()
+            for bucket in self.buckets:
+                self._load_prompt(prompt)
+                self._bucket_prefill(bucket)
         torch.cuda.current_stream().wait_stream(stream)
         self._reset()
         self._prefill(prompt)
+        pool = torch.cuda.graph_pool_handle()
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
+        with torch.cuda.graph(graph, pool=pool):
             step()
         self.graph = graph
+        for bucket in reversed(self.buckets):  # largest first, so the shared pool is sized once
+            self._load_prompt(prompt)
+            prefill = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(prefill, pool=pool):
+                self._bucket_prefill(bucket)
+            self.prefill_graphs[bucket] = prefill
         self._reset()
 
-    def _prefill(self, input_ids: torch.Tensor) -> torch.Tensor:
+    def _load_prompt(self, input_ids: torch.Tensor) -> int | None:
+        """Copy a prompt into its bucket's buffer; returns the bucket, or None if the prompt fits none."""
         length = input_ids.shape[1]
+        bucket = next((b for b in self.buckets if b >= length), None)
+        if bucket is None:
+            return None
+        self.prompt[bucket].zero_()
+        self.prompt[bucket][:, :length].copy_(input_ids)
+        self.prompt_length.fill_(length)
+        self.last_index.fill_(length - 1)
+        return bucket
+
+    def _prefill(self, input_ids: torch.Tensor) -> torch.Tensor:
+        bucket = self._load_prompt(input_ids) if self.logits is not None else None
+        if bucket is not None:
+            graph = self.prefill_graphs.get(bucket)
+            if graph is not None:
+                graph.replay()
+            else:  # not captured (CPU): the same padded prefill, run eagerly
+                self._bucket_prefill(bucket)
+            return self.logits
+        # the first call (which sizes the logits buffer) and prompts longer than every bucket
+        length = input_ids.shape[1]
+        self._reset()
         out = self.model(input_ids=input_ids, past_key_values=self.cache, use_cache=True, logits_to_keep=1,
                          position_ids=torch.arange(length, device=self.device).unsqueeze(0))
+        if self.logits is None:
+            self.logits = torch.empty_like(out.logits[:, -1, :], dtype=torch.float32)
         self.position.fill_(length)
         return out.logits[:, -1, :].float()
 
@@ -107,8 +162,9 @@ class GraphDecoder:
         if max_new_tokens <= 0:
             return
         with self.lock:
-            self._reset()
-            logits = self._prefill(input_ids.to(self.device))
+            if self.logits is None:
+                self._prefill(input_ids[:, :1].to(self.device))  # sizes the logits buffer once
+            logits = self._prefill(input_ids.to(self.device)).clone()
             seen = input_ids.to(self.device).view(-1)
             for index in range(max_new_tokens):
                 token = _sample(logits, seen, temperature, top_p, repetition_penalty, generator)

@@ -38,8 +38,11 @@ class SamplingSettings:
     seed: int | None = None
 
 
-def load_text_model(spec: TextModelSpec, device: str, token: str | None = None) -> "TextModel":
-    """Load tokenizer and model for spec onto device; raises ModelLoadError with the cause."""
+def load_text_model(spec: TextModelSpec, device: str, token: str | None = None,
+                    dtype: torch.dtype | None = None, compile_step: bool | None = None) -> "TextModel":
+    """Load tokenizer and model for spec onto device; raises ModelLoadError with the cause.
+
+    dtype overrides the compute dtype chosen for the device (bf16 where native, else fp16; fp32 on CPU)."""
     # 1. tokenizer: carries the chat template and the end-of-turn tokens
     extra = {"gguf_file": spec.gguf_file} if spec.gguf_file else {}
     try:
@@ -47,7 +50,7 @@ def load_text_model(spec: TextModelSpec, device: str, token: str | None = None) 
     except (OSError, ValueError) as error:
         raise ModelLoadError(_load_hint(spec.source, error)) from error
     # 2. model: NF4 4-bit with double quantization, or plain weights in the device's dtype
-    dtype = compute_dtype(device)
+    dtype = dtype or compute_dtype(device)
     if spec.quantize_4bit:
         extra["quantization_config"] = BitsAndBytesConfig(
             load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
@@ -57,7 +60,7 @@ def load_text_model(spec: TextModelSpec, device: str, token: str | None = None) 
     except (OSError, ValueError, ImportError, RuntimeError) as error:
         raise ModelLoadError(_load_hint(spec.source, error)) from error
     model.eval()
-    fast = GraphDecoder.try_build(model) if spec.graph_decode else None
+    fast = GraphDecoder.try_build(model, compile_step=compile_step) if spec.graph_decode else None
     return TextModel(model, tokenizer, spec, fast)
 
 
