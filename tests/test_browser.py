@@ -47,6 +47,13 @@ def server(tmp_path, model_cache):
     process.wait(timeout=20)
 
 
+def settle(page):
+    """Wait until the app has finished its current run, so no element from the run before lingers."""
+    from playwright.sync_api import expect
+    page.wait_for_timeout(300)
+    expect(page.get_by_test_id("stStatusWidget")).to_be_hidden(timeout=240_000)
+
+
 def test_brief_to_image_in_chromium(server):
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian's chromium is missing: apt-get install chromium")
@@ -63,21 +70,27 @@ def test_brief_to_image_in_chromium(server):
         page.get_by_label("Produto ou assunto").fill("Café Serra Azul")
         page.get_by_label("Chamada para ação").fill("Peça já")
         page.get_by_role("button", name="Escrever").click()
+        settle(page)
         prompt = page.get_by_label("Prompt", exact=True)
         expect(prompt).to_be_visible()
         expect(page.locator("img")).to_have_count(0)  # the prompt is there before any image
         prompt.fill("a red bicycle leaning on a yellow wall, golden hour")
         prompt.press("Control+Enter")
-        page.get_by_text("Configurações da imagem").click()
-        page.get_by_text("Fixa").click()
+        settle(page)
+        page.get_by_text("Configurações da imagem").first.click()
+        page.get_by_text("Fixa").first.click()
+        settle(page)
         page.get_by_role("button", name="Gerar imagem").click()
+        settle(page)
         image = page.locator("[data-testid='stImage'] img").first
         expect(image).to_be_visible(timeout=240_000)
         expect(page.get_by_text("semente 42")).to_be_visible()
         page.screenshot(path=str(SCREENSHOTS / "generate.png"), full_page=True)
         page.get_by_role("link", name="Histórico").click()
+        settle(page)
         expect(page.get_by_text("Histórico e revisão")).to_be_visible()
         page.get_by_role("button", name="Abrir").first.click()
+        settle(page)
         expect(page.get_by_label("Prompt", exact=True)).to_have_value(
             "a red bicycle leaning on a yellow wall, golden hour")
         page.screenshot(path=str(SCREENSHOTS / "history.png"), full_page=True)
