@@ -59,19 +59,41 @@ def config_of(name: str) -> dict:
 
 
 # -- text ------------------------------------------------------------------------------------------------
-def llm_phase():
+def time_decoder(decoder, ids, tag: str, attempts: int = 3) -> None:
+    """Time to first token, decode rate and total time for NEW_TOKENS sampled tokens, a few times over."""
+    list(decoder.generate(ids, 8, [], 0.7, 0.9))
+    for attempt in range(attempts):
+        torch.cuda.synchronize()
+        start = time.perf_counter()
+        stream = decoder.generate(ids, NEW_TOKENS, [], 0.7, 0.9)
+        next(stream)
+        first = time.perf_counter()
+        rest = list(stream)
+        end = time.perf_counter()
+        log(f"{tag}_ttft_ms_{attempt}", round((first - start) * 1000, 1))
+        log(f"{tag}_decode_tok_s_{attempt}", round(len(rest) / (end - first), 1))
+        log(f"{tag}_256tok_s_{attempt}", round(end - start, 3))
+    log(f"{tag}_tokens", len(rest) + 1)
+
+
+def ensure_llama(path: Path) -> None:
+    """Llama-3-8B with random weights, saved once with a Llama 3-style tokenizer and end-of-turn ids."""
     from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
+    if (path / "config.json").exists():
+        return
+    with torch.device("cuda"):
+        model = LlamaForCausalLM(LlamaConfig(**config_of("llama3_8b_instruct"))).to(torch.bfloat16)
+    model.generation_config = GenerationConfig(bos_token_id=128000, eos_token_id=[128001, 128009])
+    model.save_pretrained(path, max_shard_size="5GB")
+    build_llama3_style_tokenizer().save_pretrained(path)
+    del model
+    gc.collect()
+    torch.cuda.empty_cache()
+
+
+def llm_phase():
     path = WORK / "llama3-8b"
-    if not (path / "config.json").exists():
-        config = LlamaConfig(**config_of("llama3_8b_instruct"))
-        with torch.device("cuda"):
-            model = LlamaForCausalLM(config).to(torch.bfloat16)
-        model.generation_config = GenerationConfig(bos_token_id=128000, eos_token_id=[128001, 128009])
-        model.save_pretrained(path, max_shard_size="5GB")
-        build_llama3_style_tokenizer().save_pretrained(path)
-        del model
-        gc.collect()
-        torch.cuda.empty_cache()
+    ensure_llama(path)
     ids = torch.randint(1000, 100000, (1, PROMPT_TOKENS), device="cuda")
     # 1. load through core's loading code (NF4, double quant, bf16 compute); graph decoding off = the reference path
     torch.cuda.reset_peak_memory_stats()
@@ -98,19 +120,7 @@ def llm_phase():
         if decoder is None:
             log(f"{tag}_error", "capture failed; see the log")
             continue
-        list(decoder.generate(ids, 8, [], 0.7, 0.9))
-        for attempt in range(3):
-            torch.cuda.synchronize()
-            start = time.perf_counter()
-            stream = decoder.generate(ids, NEW_TOKENS, [], 0.7, 0.9)
-            next(stream)
-            first = time.perf_counter()
-            rest = list(stream)
-            end = time.perf_counter()
-            log(f"{tag}_ttft_ms_{attempt}", round((first - start) * 1000, 1))
-            log(f"{tag}_decode_tok_s_{attempt}", round(len(rest) / (end - first), 1))
-            log(f"{tag}_256tok_s_{attempt}", round(end - start, 3))
-        log(f"{tag}_tokens", len(rest) + 1)
+        time_decoder(decoder, ids, tag)
     log("llm_peak_gib", gib(torch.cuda.max_memory_allocated()))
     # 3. greedy output of both paths must agree on the first tokens (same function, different machinery)
     greedy_ref = model.generate(ids, max_new_tokens=16, do_sample=False, pad_token_id=0)[0, PROMPT_TOKENS:].tolist()
@@ -146,13 +156,18 @@ PROMPT = "a steaming cup of coffee on a wooden table, morning light, photorealis
 NEGATIVE = "blurry, low quality"
 
 
-def sdxl_phase(compile_unets: bool):
+def ensure_sdxl() -> ImageModelSpec:
+    """SDXL base + refiner with random weights, saved once; returns their spec."""
     base_dir, refiner_dir = WORK / "sdxl-base", WORK / "sdxl-refiner"
     if not (refiner_dir / "model_index.json").exists():
         build_sdxl(base_dir, refiner_dir)
         gc.collect()
         torch.cuda.empty_cache()
-    spec = ImageModelSpec(str(base_dir), str(refiner_dir))
+    return ImageModelSpec(str(base_dir), str(refiner_dir))
+
+
+def sdxl_phase(compile_unets: bool):
+    spec = ensure_sdxl()
     settings = ImageSettings(steps=40, guidance=7.0, seed=0)
     # 1. reference: plain pipelines, VAE upcast to fp32, loaded through core with no acceleration
     model = load_image_model(spec, "cuda", MemoryPolicy.GPU)
@@ -195,21 +210,9 @@ def sdxl_phase(compile_unets: bool):
 def post_phase():
     """A whole post on one GPU: the T4 memory policy's peak, the low-VRAM policy's peak, and the end-to-end time
     of the fast path (text decode compiled; UNets not compiled, to fit one run)."""
-    from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
     llama = WORK / "llama3-8b"
-    if not (llama / "config.json").exists():
-        with torch.device("cuda"):
-            model = LlamaForCausalLM(LlamaConfig(**config_of("llama3_8b_instruct"))).to(torch.bfloat16)
-        model.generation_config = GenerationConfig(bos_token_id=128000, eos_token_id=[128001, 128009])
-        model.save_pretrained(llama, max_shard_size="5GB")
-        build_llama3_style_tokenizer().save_pretrained(llama)
-        del model
-    base_dir, refiner_dir = WORK / "sdxl-base", WORK / "sdxl-refiner"
-    if not (refiner_dir / "model_index.json").exists():
-        build_sdxl(base_dir, refiner_dir)
-    gc.collect()
-    torch.cuda.empty_cache()
-    spec = ImageModelSpec(str(base_dir), str(refiner_dir))
+    ensure_llama(llama)
+    spec = ensure_sdxl()
     ids = torch.randint(1000, 100000, (1, PROMPT_TOKENS), device="cuda")
     settings = ImageSettings(steps=40, seed=0)
 
@@ -236,16 +239,7 @@ def post_phase():
     text, warm = timed(lambda: load_text_model(TextModelSpec(str(llama), quantize_4bit=True), "cuda",
                                                compile_step=True))
     log("fast_text_load_and_warmup_s", round(warm, 1))
-    for attempt in range(3):
-        torch.cuda.synchronize()
-        start = time.perf_counter()
-        stream = text.fast.generate(ids, NEW_TOKENS, [], 0.7, 0.9)
-        next(stream)
-        first = time.perf_counter()
-        rest = list(stream)
-        end = time.perf_counter()
-        log(f"fast_ttft_ms_{attempt}", round((first - start) * 1000, 1))
-        log(f"fast_decode_tok_s_{attempt}", round(len(rest) / (end - first), 1))
+    time_decoder(text.fast, ids, "fast")
     images = load_image_model(spec, "cuda", MemoryPolicy.GPU)
     images.base.vae.register_to_config(force_upcast=False)
     log("sdxl_levers", images.accelerate(compile_unets=False))

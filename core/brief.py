@@ -92,20 +92,20 @@ class Brief:
 
 def parse_content_type(value: object) -> ContentType:
     """The ContentType named by value, or a BriefError listing the known ones."""
-    try:
-        return ContentType(value)
-    except ValueError:
-        allowed = ", ".join(t.value for t in ContentType)
-        raise BriefError("content_type", value, f"must be one of: {allowed}") from None
+    return _member(ContentType, "content_type", value)
 
 
 def parse_language(value: object) -> Language:
     """The Language named by value, or a BriefError listing the known ones."""
+    return _member(Language, "language", value)
+
+
+def _member(enum, field_name: str, value: object):
     try:
-        return Language(value)
+        return enum(value)
     except ValueError:
-        allowed = ", ".join(lang.value for lang in Language)
-        raise BriefError("language", value, f"must be one of: {allowed}") from None
+        allowed = ", ".join(member.value for member in enum)
+        raise BriefError(field_name, value, f"must be one of: {allowed}") from None
 
 
 def parse_keywords(text: str) -> tuple[str, ...]:
