@@ -60,6 +60,7 @@ def test_brief_to_image_in_chromium(server):
     from playwright.sync_api import expect, sync_playwright
 
     SCREENSHOTS.mkdir(exist_ok=True)
+    expect.set_options(timeout=240_000)  # the first write loads the models; a busy CI machine is slow
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1800})
