@@ -70,8 +70,7 @@ def watch(appliers: dict[str, Callable[[object], None]]) -> None:
             position = worker.position(job)
             status.info(t(language, "queue_position", n=position) if position > 0 else t(language, f"running_{job.label}"))
             bar.progress(min(max(job.progress, 0.0), 1.0))
-            if job.partial:
-                live.text(job.partial)
+            live.text(job.partial)
             job.finished.wait(0.25)
     st.session_state.pop("job")
     if job.state is JobState.DONE:

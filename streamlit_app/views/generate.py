@@ -28,9 +28,12 @@ def on_write() -> None:
     except CoreError as error:
         ss["error"] = str(error)
         return
-    profile, author = resources.profile(), ss["reviewer"]
-    ui.submit("write", lambda job: write_draft(job, brief, resources.text_model(profile.name), store, author),
-              "write")
+    profile, author, loading = resources.profile(), ss["reviewer"], t(lang, "loading_text")
+
+    def job_fn(job):
+        job.partial = loading  # shown until the first words arrive; the first job also loads the model
+        return write_draft(job, brief, resources.text_model(profile.name), store, author)
+    ui.submit("write", job_fn, "write")
 
 
 def settings_from_form(seed: int | None) -> ImageSettings:
@@ -52,9 +55,14 @@ def on_render(seed_choice: str) -> None:
         ss["error"] = str(error)
         return
     profile, author, draft_id = resources.profile(), ss["reviewer"], ss["draft_id"]
-    prompt, negative = ss["prompt_edit"], ss["negative_edit"]
-    ui.submit("render", lambda job: render_draft(job, draft_id, prompt, negative, settings,
-                                                 resources.image_model(profile.name), store, author), "render")
+    prompt, negative, loading = ss["prompt_edit"], ss["negative_edit"], t(lang, "loading_images")
+
+    def job_fn(job):
+        job.partial = loading
+        model = resources.image_model(profile.name)
+        job.partial = ""
+        return render_draft(job, draft_id, prompt, negative, settings, model, store, author)
+    ui.submit("render", job_fn, "render")
 
 
 # -- results -------------------------------------------------------------------------------------------
