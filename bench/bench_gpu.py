@@ -207,9 +207,9 @@ def sdxl_phase(compile_unets: bool):
         torch.cuda.empty_cache()
 
 
-def post_phase():
-    """A whole post on one GPU: the T4 memory policy's peak, the low-VRAM policy's peak, and the end-to-end time
-    of the fast path (text decode compiled; UNets not compiled, to fit one run)."""
+def post_phase(compile_unets: bool, policies: bool):
+    """A whole post on one GPU: the T4 memory policy's peak, the low-VRAM policy's peak (where policies), and the
+    end-to-end time of the fast path (UNets compiled where compile_unets; both at once do not fit one run)."""
     llama = WORK / "llama3-8b"
     ensure_llama(llama)
     spec = ensure_sdxl()
@@ -223,7 +223,7 @@ def post_phase():
 
     # 1. T4 policy: fp16 compute (no bf16), uncompiled graphs, SDXL model offload with the fp16-safe VAE
     for tag, policy, steps in (("t4_policy", MemoryPolicy.MODEL_OFFLOAD, 40),
-                               ("low_vram_policy", MemoryPolicy.SEQUENTIAL_OFFLOAD, 3)):
+                               ("low_vram_policy", MemoryPolicy.SEQUENTIAL_OFFLOAD, 3))[: 2 if policies else 0]:
         torch.cuda.reset_peak_memory_stats()
         text = load_text_model(TextModelSpec(str(llama), quantize_4bit=True), "cuda", dtype=torch.float16,
                                compile_step=False)
@@ -242,13 +242,13 @@ def post_phase():
     time_decoder(text.fast, ids, "fast")
     images = load_image_model(spec, "cuda", MemoryPolicy.GPU)
     images.base.vae.register_to_config(force_upcast=False)
-    log("sdxl_levers", images.accelerate(compile_unets=False))
+    log("sdxl_levers", images.accelerate(compile_unets=compile_unets))
     post(text, images, 4)
     for attempt in range(2):
         _, dt = timed(lambda: post(text, images))
         log(f"fast_post_end_to_end_s_{attempt}", round(dt, 2))
     _, dt = timed(lambda: images.render(PROMPT, NEGATIVE, settings))
-    log("fast_sdxl_uncompiled_40steps_s", round(dt, 2))
+    log(f"fast_sdxl_{'compiled' if compile_unets else 'uncompiled'}_40steps_s", round(dt, 2))
     log("fast_post_peak_gib", gib(torch.cuda.max_memory_allocated()))
 
 
@@ -256,7 +256,9 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("phase", choices=["llm", "sdxl", "post"])
     parser.add_argument("--out", default=os.environ.get("OUT", ROOT / "bench" / "results"), type=Path)
-    parser.add_argument("--no-compile", action="store_true", help="skip torch.compile of the UNets")
+    parser.add_argument("--no-compile", action="store_true", help="skip torch.compile of the UNets (sdxl)")
+    parser.add_argument("--compile-unets", action="store_true", help="compile the UNets in the post phase")
+    parser.add_argument("--skip-policies", action="store_true", help="post phase: only the fast path")
     args = parser.parse_args()
     global RESULTS_FILE
     args.out.mkdir(parents=True, exist_ok=True)
@@ -271,7 +273,7 @@ def main():
     if args.phase == "llm":
         llm_phase()
     elif args.phase == "post":
-        post_phase()
+        post_phase(compile_unets=args.compile_unets, policies=not args.skip_policies)
     else:
         sdxl_phase(compile_unets=not args.no_compile)
 
