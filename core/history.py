@@ -148,6 +148,7 @@ class HistoryStore:
                 stray.unlink(missing_ok=True)
             self.recovery = self._recover_if_damaged()
             self._migrate()
+            self.backup()  # one per start, besides the periodic ones: a bad session can always be rolled back
             self.db = TinyDB(self.db_path, storage=AtomicJSONStorage)
             self.drafts = self.db.table("drafts", cache_size=0)
 
@@ -190,7 +191,12 @@ class HistoryStore:
         with self._locked():
             if not self.db_path.exists():
                 return None
-            target = self.backups / f"history-{new_id()}.json"
+            # microsecond names sort by age, which is how recovery finds the newest good one
+            stamp = datetime.now(timezone.utc)
+            target = self.backups / f"history-{stamp:%Y%m%d-%H%M%S-%f}.json"
+            while target.exists():
+                stamp = stamp.replace(microsecond=(stamp.microsecond + 1) % 1_000_000)
+                target = self.backups / f"history-{stamp:%Y%m%d-%H%M%S-%f}.json"
             shutil.copyfile(self.db_path, target)
             for old in sorted(self.backups.glob("history-*.json"), reverse=True)[self.backups_kept:]:
                 old.unlink(missing_ok=True)

@@ -199,6 +199,13 @@ def test_damaged_database_is_restored_from_backup_and_kept(tmp_path, damage):
     reopened.close()
 
 
+def test_backups_rotate(tmp_path):
+    folder = tmp_path / "history"
+    for _ in range(3):
+        HistoryStore(folder, backups_kept=2).close()
+    assert len(list((folder / "backups").glob("history-*.json"))) == 2
+
+
 def test_damaged_database_without_backup_starts_empty_with_warning(tmp_path):
     folder = tmp_path / "history"
     folder.mkdir()
@@ -219,8 +226,8 @@ def test_migrates_a_version_0_file_after_a_backup(tmp_path):
     assert first["copy_versions"][0]["text"] == "Bom dia com café! Peça já o seu."
     assert first["image_versions"][0]["seed"] == 42
     assert store.get("20250302-090000-1a2b3c4d")["image_versions"] == []
-    backups = list((folder / "backups").glob("history-*.json"))
-    assert backups and "posts" in json.loads(backups[0].read_text())
+    oldest = sorted((folder / "backups").glob("history-*.json"))[0]
+    assert "posts" in json.loads(oldest.read_text())  # the version-0 file was backed up before migrating
     data = json.loads((folder / "history.json").read_text())
     assert data["meta"]["1"]["schema_version"] == SCHEMA_VERSION
     store.close()
