@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -72,7 +73,7 @@ def _generate(args) -> int:
                              use_refiner=not args.no_refiner, candidates=args.candidates).with_seed()
     profile = resolve_profile(args.profile)
     if args.memory_policy:
-        profile = type(profile)(**{**profile.__dict__, "memory_policy": MemoryPolicy(args.memory_policy)})
+        profile = dataclasses.replace(profile, memory_policy=MemoryPolicy(args.memory_policy))
     timings: dict[str, float] = {}
     say = (lambda text: print(text, file=sys.stderr, flush=True))
     say(f"profile {profile.name} on {profile.device}" + (" — images come from random TEST weights"

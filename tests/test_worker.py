@@ -6,7 +6,6 @@ import pytest
 import torch
 
 from core.brief import Brief
-from core.errors import GenerationError
 from core.history import HistoryStore
 from core.image_generation import ImageModel, ImageSettings, MemoryPolicy, render_with_fallback
 from core.studio import render_draft, write_draft
