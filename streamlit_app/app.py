@@ -26,6 +26,7 @@ def main() -> None:
     if not ss.get("reviewer"):
         ask_reviewer(lang)
         st.stop()
+    resources.preload()
     sidebar(lang)
     pages = [st.Page(VIEWS / "generate.py", title=t(lang, "nav_generate"), icon=":material/edit_note:", url_path="generate",
                      default=True),

@@ -48,6 +48,17 @@ def worker() -> GPUWorker:
 
 
 @st.cache_resource(show_spinner=False)
+def preload() -> bool:
+    """With the full profile, load and warm up (compile) both models on the worker as soon as the server starts,
+    so the first teammate does not pay minutes of compile time. Returns whether a warm-up was queued."""
+    current = profile()
+    if current.name != "full":
+        return False
+    worker().submit(lambda job: (text_model(current.name), image_model(current.name)), "warmup", "server")
+    return True
+
+
+@st.cache_resource(show_spinner=False)
 def history_store(folder: str) -> HistoryStore:
     return HistoryStore(folder)
 
