@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from core.brief import Brief
 from core.copywriting import CopyDraft, write_copy
 from core.history import HistoryStore
-from core.image_generation import ImageModel, ImageSettings, render_with_fallback
+from core.image_generation import ImageModel, ImageSettings, MemoryPolicy, render_with_fallback
 from core.memory import free_gpu_memory, retry_on_oom
 from core.text_generation import TextModel
 from core.visual_prompt import VisualPrompt, write_visual_prompt
@@ -50,8 +50,14 @@ def write_draft(job: Job, brief: Brief, text_model: TextModel, store: HistorySto
 
 
 def render_draft(job: Job, draft_id: str, prompt: str, negative_prompt: str, settings: ImageSettings,
-                 image_model: ImageModel, store: HistoryStore, author: str) -> RenderResult:
-    """Render the images and save each as a new image version of the draft."""
+                 image_model: ImageModel, store: HistoryStore, author: str,
+                 text_model: TextModel | None = None) -> RenderResult:
+    """Render the images and save each as a new image version of the draft.
+
+    On a small GPU (the image models offloaded) a loaded text model is parked in CPU memory first, so the two
+    never need the card at once; its next request brings it back."""
+    if text_model is not None and image_model.policy is not MemoryPolicy.GPU:
+        text_model.park()
     def on_step(done: int, total: int) -> None:
         job.check_cancelled()
         job.progress = done / total

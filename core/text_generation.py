@@ -12,6 +12,7 @@ from transformers import (AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfi
 from core.devices import compute_dtype
 from core.errors import GenerationError, ModelLoadError
 from core.fast_decode import GraphDecoder
+from core.memory import free_gpu_memory
 
 # End-of-turn markers of the chat formats we meet (Llama 3, ChatML, Gemma); whichever the vocabulary has stop generation.
 END_OF_TURN_TOKENS = ("<|eot_id|>", "<|end_of_text|>", "<|im_end|>", "<end_of_turn>", "<|endoftext|>")
@@ -61,23 +62,48 @@ def load_text_model(spec: TextModelSpec, device: str, token: str | None = None,
         raise ModelLoadError(_load_hint(spec.source, error)) from error
     model.eval()
     fast = GraphDecoder.try_build(model, compile_step=compile_step) if spec.graph_decode else None
-    return TextModel(model, tokenizer, spec, fast)
+    return TextModel(model, tokenizer, spec, fast, compile_step)
 
 
 class TextModel:
-    """An instruct model with its tokenizer. Shared across sessions: nothing here changes after construction."""
+    """An instruct model with its tokenizer, shared across sessions. Only the single model worker parks or
+    unparks it, between jobs; nothing else changes after construction."""
 
-    def __init__(self, model, tokenizer, spec: TextModelSpec, fast: GraphDecoder | None = None):
+    def __init__(self, model, tokenizer, spec: TextModelSpec, fast: GraphDecoder | None = None,
+                 compile_step: bool | None = None):
         self.model = model
         self.tokenizer = tokenizer
         self.spec = spec
         self.fast = fast
+        self.home = model.device
+        self.parked = False
+        self._compile_step = compile_step
         self.name = spec.source if not spec.gguf_file else f"{spec.gguf_file}"
         self.stop_token_ids = _stop_token_ids(model, tokenizer)
 
     @property
     def device(self) -> torch.device:
         return self.model.device
+
+    def park(self) -> bool:
+        """Move the weights to CPU memory so the image models can have the GPU; the next request brings them
+        back. Returns whether anything moved (nothing does on CPU)."""
+        if self.home.type != "cuda" or self.parked:
+            return False
+        self.fast = None  # its CUDA graphs point at the weights about to move
+        self.model.to("cpu")
+        free_gpu_memory()
+        self.parked = True
+        return True
+
+    def unpark(self) -> None:
+        """Bring parked weights back to the GPU and re-capture the decoding graphs (about a second uncompiled)."""
+        if not self.parked:
+            return
+        self.model.to(self.home)
+        self.parked = False
+        if self.spec.graph_decode:
+            self.fast = GraphDecoder.try_build(self.model, compile_step=self._compile_step)
 
     def stream(self, messages: list[dict], max_new_tokens: int,
                sampling: SamplingSettings = SamplingSettings(), prefill: str = "") -> Iterator[str]:
@@ -86,6 +112,7 @@ class TextModel:
         prefill starts the answer for the model (and is yielded first), which keeps models to a format.
         Closing the iterator early stops generation at the next token.
         """
+        self.unpark()
         # 1. apply the chat template, so each model sees its own turn markers
         if prefill:
             messages = [*messages, {"role": "assistant", "content": prefill}]

@@ -68,6 +68,11 @@ def store() -> HistoryStore:
     return history_store(str(Path(os.environ.get(DATA_DIR_ENV, "studio_data")).resolve()))
 
 
+def loaded_text_model() -> TextModel | None:
+    """The text model if this process has loaded it, without loading it."""
+    return text_model(profile().name) if "text" in _loaded() else None
+
+
 def loaded_models() -> list[str]:
     """Names of the models this process has loaded so far, for the sidebar."""
     return list(_loaded().values())

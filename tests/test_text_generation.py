@@ -86,3 +86,17 @@ def test_nf4_on_gpu_uses_the_device_compute_dtype(tiny_profile):
     from core.profiles import load_text
     model = load_text(tiny_profile)
     assert model.model.config.quantization_config.bnb_4bit_compute_dtype == str(compute_dtype("cuda")).split(".")[-1]
+
+
+def test_parking_is_a_no_op_on_cpu(tiny_text):
+    assert tiny_text.park() is False and not tiny_text.parked
+    assert tiny_text.complete(CHAT, 4, SamplingSettings(seed=1))  # still serves
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="GPU only: moving NF4 weights between devices")
+def test_parked_model_comes_back_and_writes(tiny_profile):
+    from core.profiles import load_text
+    model = load_text(tiny_profile)
+    assert model.park() and model.model.device.type == "cpu" and model.fast is None
+    assert model.complete(CHAT, 4, SamplingSettings(seed=1)) is not None
+    assert model.model.device.type == "cuda" and not model.parked

@@ -61,7 +61,8 @@ def on_render(seed_choice: str) -> None:
         job.partial = loading
         model = resources.image_model(profile.name)
         job.partial = ""
-        return render_draft(job, draft_id, prompt, negative, settings, model, store, author)
+        return render_draft(job, draft_id, prompt, negative, settings, model, store, author,
+                            resources.loaded_text_model())
     ui.submit("render", job_fn, "render")
 
 

@@ -31,7 +31,8 @@ def on_rerender(draft_id: str) -> None:
     profile, author = resources.profile(), ss["reviewer"]
     prompt, negative = ss[f"h_prompt_{draft_id}"], ss[f"h_negative_{draft_id}"]
     ui.submit("rerender", lambda job: render_draft(job, draft_id, prompt, negative, settings,
-                                                   resources.image_model(profile.name), store, author), "render")
+                                                   resources.image_model(profile.name), store, author,
+                                                   resources.loaded_text_model()), "render")
 
 
 def version_label(version: dict) -> str:
