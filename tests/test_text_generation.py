@@ -85,7 +85,7 @@ def test_nf4_on_gpu_uses_the_device_compute_dtype(tiny_profile):
     from core.devices import compute_dtype
     from core.profiles import load_text
     model = load_text(tiny_profile)
-    assert model.model.config.quantization_config.bnb_4bit_compute_dtype == str(compute_dtype("cuda")).split(".")[-1]
+    assert model.model.model.layers[0].self_attn.q_proj.compute_dtype == compute_dtype("cuda")
 
 
 def test_parking_is_a_no_op_on_cpu(tiny_text):
