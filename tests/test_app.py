@@ -1,27 +1,18 @@
 """The Streamlit pages through AppTest, with the tiny profile's real models and a real history store."""
 import re
-from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from core.history import HistoryStore
 
-APP = str(Path(__file__).parents[1] / "streamlit_app" / "app.py")
 
 
 @pytest.fixture
-def app(monkeypatch, model_cache, tmp_path):
-    monkeypatch.setenv("STUDIO_PROFILE", "tiny")
-    monkeypatch.setenv("STUDIO_MODEL_CACHE", str(model_cache))
-    monkeypatch.setenv("STUDIO_DATA_DIR", str(tmp_path / "data"))
-    st.cache_resource.clear()
-    at = AppTest.from_file(APP, default_timeout=300)
+def app(app_env, app_file):
+    at = AppTest.from_file(app_file, default_timeout=300)
     at.session_state["reviewer"] = "Ana"
-    at.run()
-    yield at
-    st.cache_resource.clear()
+    return at.run()
 
 
 def button(at, label):
@@ -39,10 +30,8 @@ def write_brief(at, product="Café Serra Azul", cta="Peça já"):
     at.run()
 
 
-def test_asks_the_reviewer_name_first(monkeypatch, model_cache, tmp_path):
-    monkeypatch.setenv("STUDIO_PROFILE", "tiny")
-    monkeypatch.setenv("STUDIO_DATA_DIR", str(tmp_path / "data"))
-    at = AppTest.from_file(APP, default_timeout=60).run()
+def test_asks_the_reviewer_name_first(app_env, app_file):
+    at = AppTest.from_file(app_file, default_timeout=60).run()
     assert not at.exception
     assert at.text_input[0].label == "Seu nome"
     assert not any(b.label == "Escrever" for b in at.button)

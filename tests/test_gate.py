@@ -1,31 +1,21 @@
 """The access gate through AppTest: nothing of the app is shown before the team password."""
-from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).parents[1] / "streamlit_app" / "app.py")
 
 
 @pytest.fixture
-def make_app(monkeypatch, model_cache, tmp_path):
-    monkeypatch.setenv("STUDIO_PROFILE", "tiny")
-    monkeypatch.setenv("STUDIO_MODEL_CACHE", str(model_cache))
-    monkeypatch.setenv("STUDIO_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("STUDIO_PASSWORD", raising=False)
-    st.cache_resource.clear()
-
+def make_app(app_env, app_file):
     def make(password=None, **env):
         for key, value in env.items():
-            monkeypatch.setenv(key, value)
-        at = AppTest.from_file(APP, default_timeout=60)
+            app_env.setenv(key, value)
+        at = AppTest.from_file(app_file, default_timeout=60)
         if password:
             at.secrets["app_password"] = password
         at.session_state["reviewer"] = "Ana"
         return at.run()
-    yield make
-    st.cache_resource.clear()
+    return make
 
 
 def app_visible(at) -> bool:
