@@ -71,8 +71,7 @@ def check(text: str, brief: Brief) -> list[Violation]:
         if maximum is not None and actual > maximum:
             found.append(Violation(code, actual, maximum, f"{what} is {actual}, the limit is {maximum}"))
 
-    length = x_weighted_length(text) if rules.weighted_length else len(text.strip())
-    limit("too_long", length, rules.max_chars, "length in characters")
+    limit("too_long", channel_length(text, rules), rules.max_chars, "length in characters")
     limit("too_many_hashtags", count_hashtags(text), rules.max_hashtags, "number of hashtags")
     if rules.subject_max is not None:
         if not parts.subject:
@@ -92,6 +91,11 @@ def check(text: str, brief: Brief) -> list[Violation]:
     if brief.call_to_action.strip() and not contains_cta(text, brief.call_to_action):
         found.append(Violation("missing_cta", 0, 1, f"the call to action {brief.call_to_action!r} is missing"))
     return found
+
+
+def channel_length(text: str, rules: ChannelRules) -> int:
+    """The text's length as its channel counts it."""
+    return x_weighted_length(text) if rules.weighted_length else len(text.strip())
 
 
 def count_hashtags(text: str) -> int:
@@ -126,7 +130,9 @@ def trim_to_rules(text: str, brief: Brief) -> str:
         text = _keep_first_hashtags(text, rules.max_hashtags)
     if rules.max_chars is None:
         return text
-    measure = x_weighted_length if rules.weighted_length else (lambda t: len(t.strip()))
+    def measure(candidate: str) -> int:
+        return channel_length(candidate, rules)
+
     if measure(text) <= rules.max_chars:
         return text
     return _trim_sentences(text, rules.max_chars, brief.call_to_action, measure)

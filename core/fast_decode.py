@@ -78,9 +78,7 @@ class GraphDecoder:
         self.position.add_(1)
 
     def _bucket_prefill(self, bucket: int) -> None:
-        for layer in self.cache.layers:  # write the prompt from slot 0
-            if getattr(layer, "is_initialized", False):
-                layer.cumulative_length.zero_()
+        self._reset()  # write the prompt from slot 0
         out = self.model(input_ids=self.prompt[bucket], attention_mask=self.prompt_mask[bucket],
                          position_ids=self.slots[:bucket].view(1, -1), past_key_values=self.cache, use_cache=True,
                          logits_to_keep=self.last_index)
@@ -153,9 +151,9 @@ class GraphDecoder:
 
     @torch.inference_mode()
     def generate(self, input_ids: torch.Tensor, max_new_tokens: int, stop_ids: list[int], temperature: float,
-                 top_p: float, repetition_penalty: float = 1.0, cancelled: threading.Event | None = None,
+                 top_p: float, repetition_penalty: float = 1.0,
                  generator: torch.Generator | None = None) -> Iterator[int]:
-        """Yield new token ids one by one until a stop id, max_new_tokens, or cancellation."""
+        """Yield new token ids one by one until a stop id or max_new_tokens; closing the iterator stops it."""
         length = input_ids.shape[1]
         if length + max_new_tokens > self.max_len:
             max_new_tokens = self.max_len - length
@@ -172,7 +170,7 @@ class GraphDecoder:
                 if value in stop_ids:
                     return
                 yield value
-                if (cancelled is not None and cancelled.is_set()) or index == max_new_tokens - 1:
+                if index == max_new_tokens - 1:
                     return
                 if repetition_penalty != 1.0:
                     seen = torch.cat([seen, token.view(1)])

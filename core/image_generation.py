@@ -188,8 +188,8 @@ class ImageModel:
     def accelerate(self, compile_unets: bool = True, warm_up: bool = True) -> list[str]:
         """Speed-ups that leave the settings and the output function alone; returns what was applied.
 
-        Fused attention projections and channels-last memory help every GPU; compiled UNets (CUDA graphs
-        included) help most and are warmed up here at 1024x1024 so no user pays the compile time. A failed
+        Fused attention projections and channels-last memory help every GPU; compiled UNets (inductor's
+        default mode) help most and are warmed up here at 1024x1024 so no user pays the compile time. A failed
         compile falls back to the eager UNets.
         """
         if not self.device.startswith("cuda") or self.policy is not MemoryPolicy.GPU:

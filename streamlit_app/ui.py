@@ -9,7 +9,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from core.brief import Brief
-from core.channels import RULES, count_hashtags, x_weighted_length
+from core.channels import RULES, channel_length, count_hashtags
 from core.copywriting import recheck
 from core.worker import Job, JobState
 from streamlit_app import resources
@@ -96,9 +96,9 @@ def rule_badges(brief: Brief, text: str) -> None:
     draft = recheck(brief, text)
     failing = {v.code for v in draft.violations}
     badges = []
-    length = x_weighted_length(text) if rules.weighted_length else len(text.strip())
     if rules.max_chars:
-        badges.append((f"{length}/{rules.max_chars} {t(language, 'chars')}", "too_long" not in failing))
+        badges.append((f"{channel_length(text, rules)}/{rules.max_chars} {t(language, 'chars')}",
+                       "too_long" not in failing))
     if rules.max_hashtags is not None:
         badges.append((f"{count_hashtags(text)}/{rules.max_hashtags} {t(language, 'hashtags')}",
                        "too_many_hashtags" not in failing))
