@@ -91,14 +91,43 @@ def ensure_llama(path: Path) -> None:
     torch.cuda.empty_cache()
 
 
+def kernel_table(fn, runs: int, top: int = 12) -> list:
+    """The GPU kernels fn launches, by time per run: [name, launches per run, microseconds per run]."""
+    from torch.profiler import ProfilerActivity, profile
+    fn()
+    torch.cuda.synchronize()
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        for _ in range(runs):
+            fn()
+        torch.cuda.synchronize()
+    rows = [(e.key[:90], e.count / runs, e.device_time_total / runs) for e in prof.key_averages()
+            if e.device_time_total > 0]
+    rows.sort(key=lambda row: -row[2])
+    total = sum(row[2] for row in rows)
+    kernels = sum(row[1] for row in rows)
+    return [["all kernels", round(kernels, 1), round(total, 1)]] + [[n, round(c, 1), round(t, 1)] for n, c, t in rows[:top]]
+
+
+def time_step(decoder, ids, tag: str, replays: int = 200) -> None:
+    """Pure replay time of the decode graph (no sampling, no host work between tokens) and its kernels."""
+    list(decoder.generate(ids, 2, [], 0.0, 1.0))
+    _, dt = timed(lambda: [decoder.graph.replay() for _ in range(replays)])
+    log(f"{tag}_graph_step_ms", round(dt / replays * 1000, 3))
+    try:
+        log(f"{tag}_kernels_per_step", kernel_table(decoder.graph.replay, 10))
+    except Exception as error:  # the profiler is a diagnostic; its failure must not lose the timings
+        log(f"{tag}_kernels_error", f"{type(error).__name__}: {error}")
+
+
 def llm_phase():
     path = WORK / "llama3-8b"
     ensure_llama(path)
     ids = torch.randint(1000, 100000, (1, PROMPT_TOKENS), device="cuda")
-    # 1. load through core's loading code (NF4, double quant, bf16 compute); graph decoding off = the reference path
+    # 1. load through core's loading code (NF4, double quant, bf16 compute) as the reference approach had it:
+    # separate projections, no graph decoding
     torch.cuda.reset_peak_memory_stats()
-    text, load_s = timed(lambda: load_text_model(TextModelSpec(str(path), quantize_4bit=True, graph_decode=False),
-                                                 "cuda"))
+    spec = TextModelSpec(str(path), quantize_4bit=True, graph_decode=False, fuse_projections=False)
+    text, load_s = timed(lambda: load_text_model(spec, "cuda"))
     log("llm_nf4_load_s", round(load_s, 1))
     log("llm_nf4_weights_gib", gib(torch.cuda.memory_allocated()))
     model = text.model
@@ -112,20 +141,95 @@ def llm_phase():
     log("ref_generate_tok_s", round((out.shape[1] - PROMPT_TOKENS) / dt, 1))
     _, ttft = timed(lambda: reference(1))
     log("ref_ttft_ms", round(ttft * 1000, 1))
-    # 2. the project's fast path: static cache + captured CUDA graph (plain, then with the step compiled)
+    greedy_ref = model.generate(ids, max_new_tokens=16, do_sample=False, pad_token_id=0)[0, PROMPT_TOKENS:].tolist()
+    # 2. the project's fast path, lever by lever: captured CUDA graph; fused projections; compiled step
     from core.fast_decode import GraphDecoder
-    for tag, compile_step in (("graph", False), ("graph_compiled", True)):
+    from core.fused_projections import fuse_projections
+    for tag, fuse, compile_step in (("graph", False, False), ("graph_fused", True, False),
+                                    ("graph_fused_compiled", True, True)):
+        if fuse and not any(hasattr(m, "qkv_proj") for m in model.modules()):
+            log("fused_layers", fuse_projections(model))
+            log("llm_fused_weights_gib", gib(torch.cuda.memory_allocated()))
         decoder, warm_s = timed(lambda: GraphDecoder.try_build(model, compile_step=compile_step))
         log(f"{tag}_warmup_s", round(warm_s, 2))
         if decoder is None:
             log(f"{tag}_error", "capture failed; see the log")
             continue
         time_decoder(decoder, ids, tag)
+        time_step(decoder, ids, tag)
+        greedy_fast = list(decoder.generate(ids, 16, [], 0.0, 1.0))
+        log(f"{tag}_greedy_agreement_with_reference", sum(a == b for a, b in zip(greedy_ref, greedy_fast)))
+        del decoder
+        gc.collect()
     log("llm_peak_gib", gib(torch.cuda.max_memory_allocated()))
-    # 3. greedy output of both paths must agree on the first tokens (same function, different machinery)
-    greedy_ref = model.generate(ids, max_new_tokens=16, do_sample=False, pad_token_id=0)[0, PROMPT_TOKENS:].tolist()
-    greedy_fast = list(decoder.generate(ids, 16, [], 0.0, 1.0))
-    log("greedy_prefix_agreement", sum(a == b for a, b in zip(greedy_ref, greedy_fast)))
+
+
+def graph_time_us(fn, calls: int = 50) -> float:
+    """Microseconds per call of fn, replayed from a CUDA graph of `calls` calls (no launch gaps)."""
+    stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(stream):
+        fn()
+    torch.cuda.current_stream().wait_stream(stream)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        for _ in range(calls):
+            fn()
+    return median_time(graph.replay) / calls * 1e6
+
+
+def int4_tinygemm(weight: torch.Tensor, group: int = 128, inner_k_tiles: int = 8):
+    """weight (N, K) bf16 -> (packed, scales_and_zeros) for torch's tinygemm int4 kernel (asymmetric groups)."""
+    n, k = weight.shape
+    groups = weight.float().reshape(-1, group)
+    low, high = groups.amin(1, keepdim=True), groups.amax(1, keepdim=True)
+    scale = ((high - low).clamp(min=1e-6) / 15)
+    zero = low + scale * 8
+    q = ((groups - low) / scale).round().clamp(0, 15).to(torch.int32).reshape(n, k)
+    packed = torch.ops.aten._convert_weight_to_int4pack((q[:, ::2] << 4 | q[:, 1::2]).to(torch.uint8), inner_k_tiles)
+    scales_and_zeros = torch.cat([scale.reshape(n, -1, 1), zero.reshape(n, -1, 1)], 2).transpose(0, 1)
+    return packed, scales_and_zeros.contiguous().to(torch.bfloat16)
+
+
+def llm_kernels_phase():
+    """4-bit matrix-vector kernels at batch 1 on the Llama-3-8B shapes: bitsandbytes NF4 (double quant and plain
+    scales) against torch's tinygemm int4; and the sampler's cost per token."""
+    import bitsandbytes as bnb
+    from bitsandbytes.functional import quantize_4bit
+    from core.fast_decode import _sample
+    shapes = {"qkv": (6144, 4096), "o": (4096, 4096), "gate_up": (28672, 4096), "down": (4096, 14336),
+              "lm_head": (128256, 4096)}
+    for name, (n, k) in shapes.items():
+        weight = torch.randn((n, k), device="cuda", dtype=torch.bfloat16) / k ** 0.5
+        x = torch.randn((1, k), device="cuda", dtype=torch.bfloat16)
+        exact = x.float() @ weight.float().T
+        rows = {}
+        packed, state = quantize_4bit(weight, quant_type="nf4", compress_statistics=True)
+        rows["nf4_double_quant"] = (lambda: bnb.matmul_4bit(x, packed.t(), state), k * n / 2)
+        packed2, state2 = quantize_4bit(weight, quant_type="nf4", compress_statistics=False)
+        rows["nf4_plain_scales"] = (lambda: bnb.matmul_4bit(x, packed2.t(), state2), k * n / 2)
+        for group in (64, 128):
+            try:
+                tiny, sz = int4_tinygemm(weight, group)
+                rows[f"int4_tinygemm_g{group}"] = (
+                    lambda tiny=tiny, sz=sz, group=group: torch.ops.aten._weight_int4pack_mm(x, tiny, group, sz),
+                    k * n / 2)
+            except Exception as error:
+                log(f"kernel_{name}_int4_g{group}_error", f"{type(error).__name__}: {str(error)[:200]}")
+        rows["bf16"] = (lambda: x @ weight.T, k * n * 2)
+        for variant, (fn, nbytes) in rows.items():
+            try:
+                error = ((fn().float() - exact).norm() / exact.norm()).item()
+                micros = graph_time_us(fn)
+                log(f"kernel_{name}_{variant}", {"us": round(micros, 1), "GB_s": round(nbytes / micros / 1e3),
+                                                 "rel_error": round(error, 4)})
+            except Exception as error:
+                log(f"kernel_{name}_{variant}_error", f"{type(error).__name__}: {str(error)[:200]}")
+    logits = torch.randn((1, 128256), device="cuda")
+    seen = torch.randint(0, 128256, (600,), device="cuda")
+    for label, args in (("top_p", (0.7, 0.9, 1.0)), ("top_p_penalty", (0.7, 0.9, 1.1)), ("greedy", (0.0, 1.0, 1.0))):
+        log(f"sample_{label}_us", round(median_time(lambda: [int(_sample(logits, seen, *args, None))
+                                                             for _ in range(100)]) / 100 * 1e6, 1))
 
 
 # -- image -----------------------------------------------------------------------------------------------
@@ -166,7 +270,7 @@ def ensure_sdxl() -> ImageModelSpec:
     return ImageModelSpec(str(base_dir), str(refiner_dir))
 
 
-def sdxl_phase(compile_unets: bool):
+def sdxl_phase(compile_unets: bool, policies: bool = True):
     spec = ensure_sdxl()
     settings = ImageSettings(steps=40, guidance=7.0, seed=0)
     # 1. reference: plain pipelines, VAE upcast to fp32, loaded through core with no acceleration
@@ -184,17 +288,20 @@ def sdxl_phase(compile_unets: bool):
     log("sdxl_levers", ["fp16_vae", *applied])
     log("sdxl_accelerate_and_warmup_s", round(accel_s, 1))
     torch.cuda.reset_peak_memory_stats()
-    for attempt in range(2):
+    for attempt in range(3):
         _, dt = timed(lambda: model.render(PROMPT, NEGATIVE, settings))
         log(f"fast_sdxl_40steps_1024_s_{attempt}", round(dt, 2))
     log("fast_sdxl_peak_gib", gib(torch.cuda.max_memory_allocated()))
+    # a size the compiled modules were not warmed up for renders eagerly instead of recompiling for minutes
+    _, dt = timed(lambda: model.render(PROMPT, NEGATIVE, ImageSettings(width=1152, height=896, steps=40, seed=0)))
+    log("fast_sdxl_unwarmed_1152x896_s", round(dt, 2))
     images = model.render(PROMPT, NEGATIVE, settings)
     images[0].image.save(Path(os.environ.get("OUT", WORK)) / "random_sdxl.png")
     del model
     gc.collect()
     torch.cuda.empty_cache()
     # 3. memory policies (peak per step does not depend on the step count)
-    for policy in (MemoryPolicy.MODEL_OFFLOAD, MemoryPolicy.SEQUENTIAL_OFFLOAD):
+    for policy in (MemoryPolicy.MODEL_OFFLOAD, MemoryPolicy.SEQUENTIAL_OFFLOAD)[: 2 if policies else 0]:
         model = load_image_model(spec, "cuda", policy)
         model.base.vae.register_to_config(force_upcast=False)
         steps = 40 if policy is MemoryPolicy.MODEL_OFFLOAD else 5
@@ -205,6 +312,89 @@ def sdxl_phase(compile_unets: bool):
         del model
         gc.collect()
         torch.cuda.empty_cache()
+
+
+def median_time(fn, runs: int = 5) -> float:
+    fn()
+    times = [timed(fn)[1] for _ in range(runs)]
+    return sorted(times)[len(times) // 2]
+
+
+def kernel_groups(table: list) -> dict:
+    """Microseconds per run by kind of kernel, from kernel_table's rows (all of them)."""
+    kinds = {"attention": ("flash", "fmha", "attention", "sdpa", "cudnn_generated"),
+             "conv": ("conv", "fprop", "dgrad", "implicit", "xmma_fprop"),
+             "gemm": ("gemm", "cutlass", "matmul", "sm90_xmma"), "norm": ("norm",)}
+    groups: dict = {}
+    for name, _, micros in table[1:]:
+        kind = next((k for k, words in kinds.items() if any(w in name.lower() for w in words)), "other")
+        groups[kind] = round(groups.get(kind, 0) + micros, 1)
+    return groups
+
+
+def sdxl_profile_phase():
+    """Where an uncompiled, accelerated render spends its time: components, kernel kinds, attention backends,
+    launch overhead (the same UNet call replayed as a CUDA graph)."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    spec = ensure_sdxl()
+    model = load_image_model(spec, "cuda", MemoryPolicy.GPU)
+    model.base.vae.register_to_config(force_upcast=False)
+    log("sdxl_levers", model.accelerate(compile_unets=False))
+    settings = ImageSettings(steps=40, seed=0)
+    model.render(PROMPT, NEGATIVE, ImageSettings(steps=4, seed=0))
+    log("render_40steps_s", round(median_time(lambda: model.render(PROMPT, NEGATIVE, settings), 2), 3))
+    base, refiner = model.base, model.refiner
+    # 1. components
+    log("encode_prompt_ms", round(median_time(lambda: base.encode_prompt(PROMPT, negative_prompt=NEGATIVE)) * 1e3, 1))
+    g = torch.Generator("cuda").manual_seed(0)
+    sample = torch.randn((2, 4, 128, 128), generator=g, device="cuda", dtype=torch.float16)
+    t = torch.tensor(500.0, device="cuda")
+    base_args = dict(encoder_hidden_states=torch.randn((2, 77, 2048), generator=g, device="cuda", dtype=torch.float16),
+                     added_cond_kwargs={"text_embeds": torch.randn((2, 1280), device="cuda", dtype=torch.float16),
+                                        "time_ids": torch.tensor([[1024., 1024, 0, 0, 1024, 1024]] * 2,
+                                                                 device="cuda", dtype=torch.float16)})
+    refiner_args = dict(encoder_hidden_states=torch.randn((2, 77, 1280), generator=g, device="cuda",
+                                                          dtype=torch.float16),
+                        added_cond_kwargs={"text_embeds": base_args["added_cond_kwargs"]["text_embeds"],
+                                           "time_ids": torch.tensor([[1024., 1024, 0, 0, 6.0]] * 2, device="cuda",
+                                                                    dtype=torch.float16)})
+    calls = {"base_unet": lambda: base.unet(sample, t, **base_args, return_dict=False),
+             "refiner_unet": lambda: refiner.unet(sample, t, **refiner_args, return_dict=False),
+             "vae_decode": lambda: base.vae.decode(sample[:1] / 0.13025, return_dict=False)}
+    with torch.inference_mode():
+        for name, call in calls.items():
+            log(f"{name}_ms", round(median_time(call) * 1e3, 2))
+        # 2. attention backends on the base UNet
+        for backend in (SDPBackend.FLASH_ATTENTION, SDPBackend.CUDNN_ATTENTION, SDPBackend.EFFICIENT_ATTENTION):
+            try:
+                with sdpa_kernel([backend]):
+                    log(f"base_unet_{backend.name.lower()}_ms", round(median_time(calls["base_unet"]) * 1e3, 2))
+            except Exception as error:
+                log(f"base_unet_{backend.name.lower()}_error", f"{type(error).__name__}: {str(error)[:200]}")
+        # 3. kernels of one base UNet call, by kind
+        table = kernel_table(calls["base_unet"], 3, top=400)
+        log("base_unet_kernel_groups_us", kernel_groups(table))
+        log("base_unet_top_kernels", table[:16])
+        log("vae_kernel_groups_us", kernel_groups(kernel_table(calls["vae_decode"], 2, top=400)))
+        # 4. launch overhead: the same call captured as a CUDA graph
+        for name in ("base_unet", "vae_decode"):
+            try:
+                stream = torch.cuda.Stream()
+                stream.wait_stream(torch.cuda.current_stream())
+                with torch.cuda.stream(stream):
+                    calls[name]()
+                torch.cuda.current_stream().wait_stream(stream)
+                graph = torch.cuda.CUDAGraph()
+                with torch.cuda.graph(graph):
+                    calls[name]()
+                log(f"{name}_graph_ms", round(median_time(graph.replay) * 1e3, 2))
+                del graph
+            except Exception as error:
+                log(f"{name}_graph_error", f"{type(error).__name__}: {str(error)[:200]}")
+    # 5. GPU busy time over a whole render
+    table = kernel_table(lambda: model.render(PROMPT, NEGATIVE, settings), 1, top=400)
+    log("render_kernel_groups_us", kernel_groups(table))
+    log("render_gpu_busy_ms", round(table[0][2] / 1e3, 1))
 
 
 def post_phase(compile_unets: bool, policies: bool, fast: bool = True):
@@ -261,11 +451,11 @@ def post_phase(compile_unets: bool, policies: bool, fast: bool = True):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("phase", choices=["llm", "sdxl", "post"])
+    parser.add_argument("phase", choices=["llm", "sdxl", "post", "sdxl-profile", "llm-kernels"])
     parser.add_argument("--out", default=os.environ.get("OUT", ROOT / "bench" / "results"), type=Path)
     parser.add_argument("--no-compile", action="store_true", help="skip torch.compile of the UNets (sdxl)")
     parser.add_argument("--compile-unets", action="store_true", help="compile the UNets in the post phase")
-    parser.add_argument("--skip-policies", action="store_true", help="post phase: only the fast path")
+    parser.add_argument("--skip-policies", action="store_true", help="post and sdxl phases: only the fast path")
     parser.add_argument("--skip-fast", action="store_true", help="post phase: only the memory policies")
     args = parser.parse_args()
     global RESULTS_FILE
@@ -282,8 +472,12 @@ def main():
         llm_phase()
     elif args.phase == "post":
         post_phase(compile_unets=args.compile_unets, policies=not args.skip_policies, fast=not args.skip_fast)
+    elif args.phase == "llm-kernels":
+        llm_kernels_phase()
+    elif args.phase == "sdxl-profile":
+        sdxl_profile_phase()
     else:
-        sdxl_phase(compile_unets=not args.no_compile)
+        sdxl_phase(compile_unets=not args.no_compile, policies=not args.skip_policies)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from transformers import (AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfi
 from core.devices import compute_dtype
 from core.errors import GenerationError, ModelLoadError
 from core.fast_decode import GraphDecoder
+from core.fused_projections import fuse_projections
 from core.memory import free_gpu_memory
 
 # End-of-turn markers of the chat formats we meet (Llama 3, ChatML, Gemma); whichever the vocabulary has stop generation.
@@ -27,6 +28,7 @@ class TextModelSpec:
     quantize_4bit: bool = False  # bitsandbytes NF4 with double quantization
     repetition_penalty: float = 1.0  # small models loop without one
     graph_decode: bool = True  # on CUDA, replay decoding as a captured CUDA graph (falls back when it cannot)
+    fuse_projections: bool = True  # 4-bit Llama layers: one matmul for q/k/v and one for gate/up
     temperature: float = 0.7  # used when a request sets none; small models need it lower
 
 
@@ -61,6 +63,8 @@ def load_text_model(spec: TextModelSpec, device: str, token: str | None = None,
     except (OSError, ValueError, ImportError, RuntimeError) as error:
         raise ModelLoadError(_load_hint(spec.source, error)) from error
     model.eval()
+    if spec.quantize_4bit and spec.fuse_projections:
+        fuse_projections(model)
     fast = GraphDecoder.try_build(model, compile_step=compile_step) if spec.graph_decode else None
     return TextModel(model, tokenizer, spec, fast, compile_step)
 
