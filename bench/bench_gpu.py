@@ -109,7 +109,7 @@ def kernel_table(fn, runs: int, top: int = 12) -> list:
 
 
 def time_step(decoder, ids, tag: str, replays: int = 200) -> None:
-    """Pure replay time of the decode graph (no sampling, no host work between tokens) and its kernels."""
+    """Pure replay time of the decode graph (forward and on-device sampling, no host work) and its kernels."""
     list(decoder.generate(ids, 2, [], 0.0, 1.0))
     _, dt = timed(lambda: [decoder.graph.replay() for _ in range(replays)])
     log(f"{tag}_graph_step_ms", round(dt / replays * 1000, 3))
@@ -123,14 +123,18 @@ def llm_phase():
     path = WORK / "llama3-8b"
     ensure_llama(path)
     ids = torch.randint(1000, 100000, (1, PROMPT_TOKENS), device="cuda")
-    # 1. load through core's loading code (NF4, double quant, bf16 compute) as the reference approach had it:
-    # separate projections, no graph decoding
+    # 1. the reference approach, loaded through core's loading code: NF4 with double quant and bf16 compute,
+    # separate projections, transformers' SDPA attention, plain generate
+    from core.fast_decode import GraphDecoder, use_grouped_decode_attention
+    from core.fused_projections import fuse_projections
     torch.cuda.reset_peak_memory_stats()
-    spec = TextModelSpec(str(path), quantize_4bit=True, graph_decode=False, fuse_projections=False)
+    spec = TextModelSpec(str(path), quantize_4bit=True, int4_kernel=False, graph_decode=False,
+                         fuse_projections=False)
     text, load_s = timed(lambda: load_text_model(spec, "cuda"))
+    model = text.model
+    model.set_attn_implementation("sdpa")
     log("llm_nf4_load_s", round(load_s, 1))
     log("llm_nf4_weights_gib", gib(torch.cuda.memory_allocated()))
-    model = text.model
 
     def reference(n):
         return model.generate(ids, max_new_tokens=n, min_new_tokens=n, do_sample=True, temperature=0.7, top_p=0.9,
@@ -142,25 +146,34 @@ def llm_phase():
     _, ttft = timed(lambda: reference(1))
     log("ref_ttft_ms", round(ttft * 1000, 1))
     greedy_ref = model.generate(ids, max_new_tokens=16, do_sample=False, pad_token_id=0)[0, PROMPT_TOKENS:].tolist()
-    # 2. the project's fast path, lever by lever: captured CUDA graph; fused projections; compiled step
-    from core.fast_decode import GraphDecoder
-    from core.fused_projections import fuse_projections
-    for tag, fuse, compile_step in (("graph", False, False), ("graph_fused", True, False),
-                                    ("graph_fused_compiled", True, True)):
-        if fuse and not any(hasattr(m, "qkv_proj") for m in model.modules()):
-            log("fused_layers", fuse_projections(model))
-            log("llm_fused_weights_gib", gib(torch.cuda.memory_allocated()))
-        decoder, warm_s = timed(lambda: GraphDecoder.try_build(model, compile_step=compile_step))
+
+    def fast_path(tag, decoder, warm_s):
         log(f"{tag}_warmup_s", round(warm_s, 2))
         if decoder is None:
             log(f"{tag}_error", "capture failed; see the log")
-            continue
+            return
         time_decoder(decoder, ids, tag)
         time_step(decoder, ids, tag)
         greedy_fast = list(decoder.generate(ids, 16, [], 0.0, 1.0))
         log(f"{tag}_greedy_agreement_with_reference", sum(a == b for a, b in zip(greedy_ref, greedy_fast)))
-        del decoder
-        gc.collect()
+
+    # 2. levers on the same NF4 weights: static cache + CUDA graph with sampling on the device; then fused
+    # projections, grouped decode attention and the compiled step
+    decoder, warm_s = timed(lambda: GraphDecoder.try_build(model, compile_step=False))
+    fast_path("nf4_graph", decoder, warm_s)
+    log("fused_layers", fuse_projections(model))
+    use_grouped_decode_attention(model)
+    decoder, warm_s = timed(lambda: GraphDecoder.try_build(model, compile_step=True))
+    fast_path("nf4_fused_grouped_compiled", decoder, warm_s)
+    del decoder, text, model
+    gc.collect()
+    torch.cuda.empty_cache()
+    # 3. the production path on this GPU: int4 kernel weights quantized from bf16, everything above
+    before = torch.cuda.memory_allocated()
+    text, load_s = timed(lambda: load_text_model(TextModelSpec(str(path), quantize_4bit=True), "cuda"))
+    log("int4_load_and_warmup_s", round(load_s, 1))
+    log("int4_weights_and_caches_gib", gib(torch.cuda.memory_allocated() - before))
+    fast_path("int4_fused_grouped_compiled", text.fast, 0.0)
     log("llm_peak_gib", gib(torch.cuda.max_memory_allocated()))
 
 
@@ -193,10 +206,9 @@ def int4_tinygemm(weight: torch.Tensor, group: int = 128, inner_k_tiles: int = 8
 
 def llm_kernels_phase():
     """4-bit matrix-vector kernels at batch 1 on the Llama-3-8B shapes: bitsandbytes NF4 (double quant and plain
-    scales) against torch's tinygemm int4; and the sampler's cost per token."""
+    scales) against torch's tinygemm int4."""
     import bitsandbytes as bnb
     from bitsandbytes.functional import quantize_4bit
-    from core.fast_decode import _sample
     shapes = {"qkv": (6144, 4096), "o": (4096, 4096), "gate_up": (28672, 4096), "down": (4096, 14336),
               "lm_head": (128256, 4096)}
     for name, (n, k) in shapes.items():
@@ -225,11 +237,6 @@ def llm_kernels_phase():
                                                  "rel_error": round(error, 4)})
             except Exception as error:
                 log(f"kernel_{name}_{variant}_error", f"{type(error).__name__}: {str(error)[:200]}")
-    logits = torch.randn((1, 128256), device="cuda")
-    seen = torch.randint(0, 128256, (600,), device="cuda")
-    for label, args in (("top_p", (0.7, 0.9, 1.0)), ("top_p_penalty", (0.7, 0.9, 1.1)), ("greedy", (0.0, 1.0, 1.0))):
-        log(f"sample_{label}_us", round(median_time(lambda: [int(_sample(logits, seen, *args, None))
-                                                             for _ in range(100)]) / 100 * 1e6, 1))
 
 
 # -- image -----------------------------------------------------------------------------------------------

@@ -1,11 +1,14 @@
-"""Fuses a 4-bit Llama layer's query/key/value and gate/up projections, so each reads its weights in one kernel.
+"""Fuses a Llama layer's query/key/value and gate/up projections, so each reads its weights in one kernel.
 
 At batch 1 every projection is one small matrix-vector kernel whose fixed cost rivals its reading time; seven
-per layer become four. The packed NF4 data is concatenated as it is (blocks of 64 weights never straddle two
-matrices, whose sizes are multiples of 64) and the block scales are stored plainly, which is exact: double
-quantization keeps one offset per matrix, so it cannot describe a concatenation.
+per layer become four. Plain weights are concatenated before any quantization. Packed NF4 data is concatenated
+as it is (blocks of 64 weights never straddle two matrices, whose sizes are multiples of 64) and the block
+scales are stored plainly, which is exact: double quantization keeps one offset per matrix, so it cannot
+describe a concatenation.
 """
 from __future__ import annotations
+
+import gc
 
 import torch
 from torch import nn
@@ -14,20 +17,35 @@ from transformers.models.llama.modeling_llama import (ALL_ATTENTION_FUNCTIONS, L
 
 
 def fuse_projections(model) -> int:
-    """Fuse the projections of every Llama-style layer whose linears are bitsandbytes 4-bit; returns how many
-    layers were fused. Leaves other models untouched (returns 0)."""
+    """Fuse the projections of every Llama-style layer whose linears are all plain or all bitsandbytes 4-bit,
+    bias-free; returns how many layers were fused. Leaves other models untouched (returns 0)."""
     fused = 0
     for module in model.modules():
-        if type(module) is LlamaAttention and _all_4bit(module.q_proj, module.k_proj, module.v_proj):
-            module.qkv_proj = concat_4bit([module.q_proj, module.k_proj, module.v_proj])
-            module.qkv_split = [module.q_proj.out_features, module.k_proj.out_features, module.v_proj.out_features]
+        if type(module) is LlamaAttention and _fusable(module.q_proj, module.k_proj, module.v_proj):
+            parts = [module.q_proj, module.k_proj, module.v_proj]
+            module.qkv_split = [part.out_features for part in parts]
+            module.qkv_proj = _concat(parts)
             del module.q_proj, module.k_proj, module.v_proj
             module.__class__ = FusedLlamaAttention
             fused += 1
-        elif type(module) is LlamaMLP and _all_4bit(module.gate_proj, module.up_proj):
-            module.gate_up_proj = concat_4bit([module.gate_proj, module.up_proj])
+        elif type(module) is LlamaMLP and _fusable(module.gate_proj, module.up_proj):
+            module.gate_up_proj = _concat([module.gate_proj, module.up_proj])
             del module.gate_proj, module.up_proj
             module.__class__ = FusedLlamaMLP
+    gc.collect()  # the old 4-bit weights sit in reference cycles with their modules
+    return fused
+
+
+def _concat(linears: list[nn.Module]) -> nn.Module:
+    if type(linears[0]) is nn.Linear:
+        first = linears[0]
+        fused = nn.Linear(first.in_features, sum(part.out_features for part in linears), bias=False,
+                          device="meta")
+        fused.weight = nn.Parameter(torch.cat([part.weight.detach() for part in linears]), requires_grad=False)
+        return fused.train(first.training)
+    fused = concat_4bit(linears)
+    for part in linears:  # free each part's packed data now rather than at the end of loading
+        part.weight = None
     return fused
 
 
@@ -52,7 +70,9 @@ def concat_4bit(linears: list[nn.Module]) -> nn.Module:
     return fused.train(first.training)
 
 
-def _all_4bit(*linears: nn.Module) -> bool:
+def _fusable(*linears: nn.Module) -> bool:
+    if all(type(linear) is nn.Linear and linear.bias is None for linear in linears):
+        return True
     import bitsandbytes as bnb
     return all(isinstance(linear, bnb.nn.Linear4bit) and linear.bias is None
                and linear.weight.quant_state is not None

@@ -1,6 +1,8 @@
 """Loads the instruct model (4-bit NF4 where asked) and streams its answers token by token."""
 from __future__ import annotations
 
+import dataclasses
+import logging
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,11 +13,14 @@ from transformers import (AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfi
 
 from core.devices import compute_dtype
 from core.errors import GenerationError, ModelLoadError
-from core.fast_decode import GraphDecoder
+from core.fast_decode import GraphDecoder, use_grouped_decode_attention
 from core.fused_projections import fuse_projections
+from core.int4_weights import int4_supported, quantize_to_int4
 from core.memory import free_gpu_memory
 
 # End-of-turn markers of the chat formats we meet (Llama 3, ChatML, Gemma); whichever the vocabulary has stop generation.
+log = logging.getLogger(__name__)
+
 END_OF_TURN_TOKENS = ("<|eot_id|>", "<|end_of_text|>", "<|im_end|>", "<end_of_turn>", "<|endoftext|>")
 
 
@@ -25,7 +30,8 @@ class TextModelSpec:
 
     source: str  # a hub id or a local folder
     gguf_file: str | None = None  # a GGUF file inside source, dequantized by transformers at load
-    quantize_4bit: bool = False  # bitsandbytes NF4 with double quantization
+    quantize_4bit: bool = False  # 4-bit weights: bitsandbytes NF4 with double quantization, or see int4_kernel
+    int4_kernel: bool = True  # with 4-bit weights in bf16 on GPUs of compute capability 8.0+: torch's int4 kernel
     repetition_penalty: float = 1.0  # small models loop without one
     graph_decode: bool = True  # on CUDA, replay decoding as a captured CUDA graph (falls back when it cannot)
     fuse_projections: bool = True  # 4-bit Llama layers: one matmul for q/k/v and one for gate/up
@@ -52,19 +58,32 @@ def load_text_model(spec: TextModelSpec, device: str, token: str | None = None,
         tokenizer = AutoTokenizer.from_pretrained(spec.source, token=token, **extra)
     except (OSError, ValueError) as error:
         raise ModelLoadError(_load_hint(spec.source, error)) from error
-    # 2. model: NF4 4-bit with double quantization, or plain weights in the device's dtype
+    # 2. model: 4-bit (torch's int4 kernel where the GPU has it, else NF4 with double quantization), or plain
+    # weights in the device's dtype. int4 weights are quantized from the bf16 ones, read into CPU memory first.
     dtype = dtype or compute_dtype(device)
-    if spec.quantize_4bit:
+    int4 = spec.quantize_4bit and spec.int4_kernel and dtype == torch.bfloat16 and int4_supported(device)
+    if spec.quantize_4bit and not int4:
         extra["quantization_config"] = BitsAndBytesConfig(
             load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
             bnb_4bit_compute_dtype=dtype)
     try:
-        model = AutoModelForCausalLM.from_pretrained(spec.source, dtype=dtype, device_map=device, token=token, **extra)
+        model = AutoModelForCausalLM.from_pretrained(spec.source, dtype=dtype, device_map="cpu" if int4 else device,
+                                                     token=token, **extra)
     except (OSError, ValueError, ImportError, RuntimeError) as error:
         raise ModelLoadError(_load_hint(spec.source, error)) from error
     model.eval()
     if spec.quantize_4bit and spec.fuse_projections:
         fuse_projections(model)
+    if int4:
+        try:
+            quantize_to_int4(model, device)
+            model.to(device)
+        except (RuntimeError, ValueError) as error:  # no kernel or odd layer sizes after all: NF4 works everywhere
+            log.warning("int4 kernel unavailable, loading NF4 instead: %s", error)
+            del model
+            free_gpu_memory()
+            return load_text_model(dataclasses.replace(spec, int4_kernel=False), device, token, dtype, compile_step)
+    use_grouped_decode_attention(model)
     fast = GraphDecoder.try_build(model, compile_step=compile_step) if spec.graph_decode else None
     return TextModel(model, tokenizer, spec, fast, compile_step)
 

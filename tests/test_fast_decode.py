@@ -1,8 +1,13 @@
 """The CUDA-graph decoding path's logic, run eagerly on CPU against transformers' own generate."""
+import dataclasses
+
+import pytest
 import torch
 
-from core.fast_decode import GraphDecoder
-from core.text_generation import SamplingSettings, TextModel
+from core.fast_decode import GraphDecoder, grouped_decode_attention, pick_token
+from core.fused_projections import fuse_projections
+from core.int4_weights import Int4Linear, quantize_groups, quantize_to_int4
+from core.text_generation import SamplingSettings, TextModel, load_text_model
 
 PROMPT = [{"role": "user", "content": "Escreva sobre café."}]
 
@@ -59,3 +64,75 @@ def test_text_model_streams_through_the_graph_path(tiny_text):
 def test_prompt_longer_than_the_cache_yields_nothing(tiny_text):
     decoder = GraphDecoder(tiny_text.model, max_len=16)
     assert list(decoder.generate(torch.ones((1, 20), dtype=torch.long), 5, [], 0, 1.0)) == []
+
+
+def test_fused_projections_compute_what_the_separate_ones_did(tiny_profile, tiny_text):
+    separate = load_text_model(dataclasses.replace(tiny_profile.text, fuse_projections=False, graph_decode=False),
+                               "cpu").model
+    assert hasattr(separate.model.layers[0].self_attn, "q_proj")
+    ids = torch.randint(0, 200, (1, 16), generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        assert torch.equal(separate(ids).logits, tiny_text.model(ids).logits)
+
+
+def test_grouped_decode_attention_matches_sdpa():
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+    class Attention(torch.nn.Module):
+        num_key_value_groups = 4
+        is_causal = True
+
+    g = torch.Generator().manual_seed(0)
+    query = torch.randn((1, 8, 1, 16), generator=g)
+    key, value = torch.randn((2, 1, 2, 40, 16), generator=g)
+    mask = (torch.arange(40) <= 27).view(1, 1, 1, 40)
+    for attention_mask in (mask, None, torch.zeros((1, 1, 1, 40)).masked_fill(~mask, float("-inf"))):
+        got, _ = grouped_decode_attention(Attention(), query, key, value, attention_mask, scaling=0.25)
+        expected, _ = sdpa_attention_forward(Attention(), query, key, value, attention_mask, scaling=0.25)
+        assert got.shape == expected.shape == (1, 1, 8, 16)
+        torch.testing.assert_close(got, expected)
+
+
+def test_sampler_keeps_the_nucleus_and_draws_in_proportion():
+    probs = torch.tensor([0.5, 0.3, 0.15, 0.05])
+    logits, seen, one = probs.log(), torch.zeros(4, dtype=torch.bool), torch.tensor(1.0)
+    g = torch.Generator().manual_seed(0)
+    draws = [int(pick_token(logits, seen, one, one, torch.tensor(0.7), torch.empty(4).exponential_(generator=g)))
+             for _ in range(3000)]
+    # the nucleus at 0.7 is the first two tokens, drawn 0.5 : 0.3
+    assert set(draws) == {0, 1}
+    assert abs(draws.count(0) / len(draws) - 0.625) < 0.03
+    # noise of ones is greedy; a repetition penalty on the favourite hands the win to the next one
+    assert int(pick_token(logits, seen, one, one, one, torch.ones(4))) == 0
+    penalised = torch.tensor([True, False, False, False])
+    assert int(pick_token(logits, penalised, torch.tensor(3.0), one, one, torch.ones(4))) == 1
+
+
+def test_int4_weights_follow_the_plain_weights(tiny_profile, tiny_text):
+    plain = load_text_model(dataclasses.replace(tiny_profile.text, quantize_4bit=False, graph_decode=False),
+                            "cpu").model
+    ids = torch.randint(0, 200, (1, 16), generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        expected = plain(ids).logits
+        nf4 = tiny_text.model(ids).logits
+        fuse_projections(plain)
+        assert quantize_to_int4(plain, "cpu") == 2 * 4  # qkv, o, gate_up and down in each of two layers
+        layer = plain.model.layers[0]
+        assert all(isinstance(m, Int4Linear) for m in (layer.self_attn.qkv_proj, layer.mlp.down_proj))
+        got = plain(ids).logits
+    # as close to the plain weights' answer as the NF4 weights are (random tiny weights: both about 10% off)
+    assert (got - expected).norm() < 1.25 * (nf4 - expected).norm()
+
+
+def test_int4_layer_computes_its_dequantized_weights():
+    linear = torch.nn.Linear(128, 16, bias=False)
+    codes, scale, zero = quantize_groups(linear.weight)
+    weights = ((codes.view(16, 2, 64) - 8) * scale.view(16, 2, 1).bfloat16().float()
+               + zero.view(16, 2, 1).bfloat16().float()).view(16, 128)
+    assert (weights - linear.weight).abs().max() <= scale.max() / 2 + 1e-2  # rounded to the nearest code
+    x = torch.randn((3, 128))
+    with torch.inference_mode():
+        torch.testing.assert_close(Int4Linear.from_linear(linear, "cpu")(x), x.bfloat16().float() @ weights.T,
+                                   rtol=2e-2, atol=2e-2)
+    with pytest.raises(ValueError, match="multiples of 64"):
+        Int4Linear.from_linear(torch.nn.Linear(100, 16), "cpu")

@@ -1,3 +1,5 @@
+import dataclasses
+
 import bitsandbytes as bnb
 import pytest
 import torch
@@ -14,10 +16,14 @@ CHAT = [{"role": "user", "content": "Escreva uma frase sobre café."}]
 
 def test_tiny_llama_loads_in_nf4_through_the_production_path(tiny_text, tiny_profile):
     assert tiny_profile.text.quantize_4bit
-    layer = tiny_text.model.model.layers[0].self_attn.q_proj
+    layer = tiny_text.model.model.layers[0].self_attn.o_proj
     assert isinstance(layer, bnb.nn.Linear4bit)
     assert layer.weight.quant_type == "nf4"
     assert tiny_text.model.config.quantization_config.bnb_4bit_use_double_quant
+    # q/k/v and gate/up are read as one 4-bit matrix each
+    fused = tiny_text.model.model.layers[0]
+    assert isinstance(fused.self_attn.qkv_proj, bnb.nn.Linear4bit)
+    assert isinstance(fused.mlp.gate_up_proj, bnb.nn.Linear4bit)
 
 
 def test_stops_on_llama3_end_of_turn(tiny_text):
@@ -80,12 +86,18 @@ def test_smollm2_visual_prompt_is_english(smollm2):
     assert visual.negative_prompt
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="GPU only: the bf16/fp16 NF4 compute path")
-def test_nf4_on_gpu_uses_the_device_compute_dtype(tiny_profile):
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="GPU only: the 4-bit format follows the GPU")
+def test_4bit_format_follows_the_gpu(tiny_profile):
     from core.devices import compute_dtype
+    from core.int4_weights import Int4Linear, int4_supported
     from core.profiles import load_text
-    model = load_text(tiny_profile)
-    assert model.model.model.layers[0].self_attn.q_proj.compute_dtype == compute_dtype("cuda")
+    layer = load_text(tiny_profile).model.model.layers[0].self_attn.qkv_proj
+    if int4_supported("cuda"):
+        assert isinstance(layer, Int4Linear) and layer.packed.device.type == "cuda"
+    else:
+        assert isinstance(layer, bnb.nn.Linear4bit) and layer.compute_dtype == compute_dtype("cuda")
+    nf4 = load_text_model(dataclasses.replace(tiny_profile.text, int4_kernel=False), "cuda")
+    assert nf4.model.model.layers[0].self_attn.qkv_proj.compute_dtype == compute_dtype("cuda")
 
 
 def test_parking_is_a_no_op_on_cpu(tiny_text):
