@@ -246,7 +246,7 @@ def pick_token(logits: torch.Tensor, seen: torch.Tensor, penalty: torch.Tensor, 
     probs = torch.softmax(logits / temperature, dim=-1)
     sorted_probs, order = probs.sort(descending=True)
     kept = sorted_probs * (sorted_probs.cumsum(0) - sorted_probs < top_p)
-    return order[(kept / noise).argmax()].view(1)
+    return order.gather(0, (kept / noise).argmax().view(1))  # indexing by a tensor would read it on the host
 
 
 def grouped_decode_attention(module, query, key, value, attention_mask, scaling=None, **kwargs):
