@@ -32,56 +32,75 @@ def quantize_groups(weight: torch.Tensor, group_size: int = GROUP_SIZE):
 
 
 class Int4Linear(nn.Module):
-    """A bias-free or biased linear layer whose weight is held as packed 4-bit groups for torch's int4 kernel."""
+    """A linear layer whose weight is held as 4-bit codes, two to a byte along each row (even column in the high
+    nibble), with a scale and zero point per group of 64.
 
-    def __init__(self, packed: torch.Tensor, scales_and_zeros: torch.Tensor, in_features: int, out_features: int,
-                 bias: torch.Tensor | None = None):
+    Batch-1 decoding multiplies through torch's int4 kernel where a tiled copy of the codes was made (tile());
+    otherwise, and for prompts of many tokens, the weight is dequantized to bf16 and multiplied by cuBLAS, which
+    under torch.compile with coordinate-descent tuning becomes one fused kernel reading the 4-bit codes.
+    """
+
+    def __init__(self, codes: torch.Tensor, scale: torch.Tensor, zero: torch.Tensor, in_features: int,
+                 out_features: int, bias: torch.Tensor | None = None):
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
-        self.register_buffer("packed", packed)
-        self.register_buffer("scales_and_zeros", scales_and_zeros)
+        self.register_buffer("codes", codes)
+        self.register_buffer("scale", scale)
+        self.register_buffer("zero", zero)
+        self.register_buffer("tiled", None)
+        self.register_buffer("scales_and_zeros", None)
         self.bias = nn.Parameter(bias, requires_grad=False) if bias is not None else None
 
     @classmethod
     def from_linear(cls, linear: nn.Linear, device: str | torch.device) -> "Int4Linear":
-        """Quantize a linear layer's weight on device (where the packing must match the kernel that runs it)."""
+        """Quantize a linear layer's weight, on device."""
         if linear.in_features % GROUP_SIZE or linear.out_features % 8:
             raise ValueError(f"int4 weights need inputs in multiples of {GROUP_SIZE} and outputs in multiples of 8, "
                              f"not {linear.in_features} and {linear.out_features}")
-        weight = linear.weight.detach().to(device)
-        codes, scale, zero = quantize_groups(weight)
-        if weight.device.type == "cuda":
-            nibbles = (codes[:, ::2] << 4 | codes[:, 1::2]).to(torch.uint8)
-            # the kernel's tiles span 16 inputs each; the widest tiling the input size allows
-            tiles = next(t for t in (8, 4, 2) if linear.in_features % (t * 16) == 0)
-            packed = torch.ops.aten._convert_weight_to_int4pack(nibbles, tiles)
-        else:
-            packed = torch.ops.aten._convert_weight_to_int4pack_for_cpu(codes, 2)
-        scales_and_zeros = torch.stack([scale, zero], dim=2).transpose(0, 1).contiguous().to(torch.bfloat16)
+        codes, scale, zero = quantize_groups(linear.weight.detach().to(device))
+        packed = (codes[:, ::2] << 4 | codes[:, 1::2]).to(torch.uint8)
         bias = linear.bias.detach().to(device, torch.bfloat16) if linear.bias is not None else None
-        return cls(packed, scales_and_zeros, linear.in_features, linear.out_features, bias)
+        return cls(packed, scale.to(torch.bfloat16), zero.to(torch.bfloat16), linear.in_features,
+                   linear.out_features, bias)
+
+    def tile(self) -> None:
+        """Add the tiled copy of the codes that torch's CUDA int4 kernel reads (half a byte more per weight)."""
+        # the kernel's tiles span 16 inputs each; the widest tiling the input size allows
+        tiles = next(t for t in (8, 4, 2) if self.in_features % (t * 16) == 0)
+        self.tiled = torch.ops.aten._convert_weight_to_int4pack(self.codes, tiles)
+        self.scales_and_zeros = torch.stack([self.scale, self.zero], dim=2).transpose(0, 1).contiguous()
+
+    def dequantize(self) -> torch.Tensor:
+        """The bf16 weight (out_features, in_features) the codes stand for."""
+        high, low = (self.codes >> 4).to(torch.bfloat16), (self.codes & 15).to(torch.bfloat16)
+        codes = torch.stack([high, low], dim=-1).view(self.out_features, -1, GROUP_SIZE)
+        weight = (codes - 8) * self.scale.unsqueeze(-1) + self.zero.unsqueeze(-1)
+        return weight.view(self.out_features, self.in_features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         flat = x.reshape(-1, self.in_features).to(torch.bfloat16)
-        if flat.device.type == "cuda":
-            out = torch.ops.aten._weight_int4pack_mm(flat, self.packed, GROUP_SIZE, self.scales_and_zeros)
+        if self.tiled is not None and flat.shape[0] == 1:
+            out = torch.ops.aten._weight_int4pack_mm(flat, self.tiled, GROUP_SIZE, self.scales_and_zeros)
+            if self.bias is not None:
+                out = out + self.bias
         else:
-            out = torch.ops.aten._weight_int4pack_mm_for_cpu(flat, self.packed, GROUP_SIZE, self.scales_and_zeros)
-        if self.bias is not None:
-            out = out + self.bias
+            out = nn.functional.linear(flat, self.dequantize(), self.bias)
         return out.reshape(*x.shape[:-1], self.out_features).to(x.dtype)
 
 
-def quantize_to_int4(model, device: str | torch.device) -> int:
+def quantize_to_int4(model, device: str | torch.device, tiled: bool = False) -> int:
     """Replace every linear layer of the decoder's blocks with an Int4Linear quantized on device, one at a time so
     the bf16 weights never all sit on the GPU; returns how many were replaced. The output head stays bf16, as
-    bitsandbytes leaves it."""
+    bitsandbytes leaves it. tiled adds the copy torch's int4 kernel reads."""
     replaced = 0
     for block in model.model.layers:
         for parent in list(block.modules()):
             for name, child in list(parent.named_children()):
                 if type(child) is nn.Linear:
-                    setattr(parent, name, Int4Linear.from_linear(child, device))
+                    layer = Int4Linear.from_linear(child, device)
+                    if tiled:
+                        layer.tile()
+                    setattr(parent, name, layer)
                     replaced += 1
     return replaced
