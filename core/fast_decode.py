@@ -116,10 +116,7 @@ class GraphDecoder:
         """Run each step eagerly once, then capture decoding and the prefill buckets as CUDA graphs; the decode
         forward is compiled first where asked (a minute or two at load)."""
         prompt = torch.zeros((1, 8), dtype=torch.long, device=self.device)
-        # coordinate-descent tuning also turns batch-1 matrix products into reductions that inductor fuses with
-        # what feeds them, such as dequantizing 4-bit weights
-        forward = (torch.compile(self._forward, dynamic=False, options={"coordinate_descent_tuning": True})
-                   if self.compile_step else self._forward)
+        forward = torch.compile(self._forward, dynamic=False) if self.compile_step else self._forward
         self._start(prompt, 1.0, 1.0, 1.0, None)
         stream = torch.cuda.Stream()
         stream.wait_stream(torch.cuda.current_stream())

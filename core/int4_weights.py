@@ -11,6 +11,8 @@ import torch
 from torch import nn
 
 GROUP_SIZE = 64
+_BYTE = torch.arange(256)
+_BYTE_TO_CENTRED_CODES = torch.stack([_BYTE >> 4, _BYTE & 15], dim=1).to(torch.bfloat16) - 8
 
 
 def int4_supported(device: str | torch.device) -> bool:
@@ -35,9 +37,9 @@ class Int4Linear(nn.Module):
     """A linear layer whose weight is held as 4-bit codes, two to a byte along each row (even column in the high
     nibble), with a scale and zero point per group of 64.
 
-    Batch-1 decoding multiplies through torch's int4 kernel where a tiled copy of the codes was made (tile());
-    otherwise, and for prompts of many tokens, the weight is dequantized to bf16 and multiplied by cuBLAS, which
-    under torch.compile with coordinate-descent tuning becomes one fused kernel reading the 4-bit codes.
+    On CUDA a tiled copy of the codes serves batch-1 decoding through torch's int4 kernel; a prompt of many
+    tokens (and anything on CPU) dequantizes the weight to bf16 and multiplies with cuBLAS, since the int4
+    kernel reads the whole weight again for every 16 tokens.
     """
 
     def __init__(self, codes: torch.Tensor, scale: torch.Tensor, zero: torch.Tensor, in_features: int,
@@ -61,8 +63,11 @@ class Int4Linear(nn.Module):
         codes, scale, zero = quantize_groups(linear.weight.detach().to(device))
         packed = (codes[:, ::2] << 4 | codes[:, 1::2]).to(torch.uint8)
         bias = linear.bias.detach().to(device, torch.bfloat16) if linear.bias is not None else None
-        return cls(packed, scale.to(torch.bfloat16), zero.to(torch.bfloat16), linear.in_features,
-                   linear.out_features, bias)
+        layer = cls(packed, scale.to(torch.bfloat16), zero.to(torch.bfloat16), linear.in_features,
+                    linear.out_features, bias)
+        if torch.device(device).type == "cuda":
+            layer.tile()
+        return layer
 
     def tile(self) -> None:
         """Add the tiled copy of the codes that torch's CUDA int4 kernel reads (half a byte more per weight)."""
@@ -73,9 +78,10 @@ class Int4Linear(nn.Module):
 
     def dequantize(self) -> torch.Tensor:
         """The bf16 weight (out_features, in_features) the codes stand for."""
-        high, low = (self.codes >> 4).to(torch.bfloat16), (self.codes & 15).to(torch.bfloat16)
-        codes = torch.stack([high, low], dim=-1).view(self.out_features, -1, GROUP_SIZE)
-        weight = (codes - 8) * self.scale.unsqueeze(-1) + self.zero.unsqueeze(-1)
+        # two passes over the weight: a byte -> (high - 8, low - 8) lookup, then one multiply-add per group
+        centred = _BYTE_TO_CENTRED_CODES.to(self.codes.device)[self.codes.long()]
+        groups = centred.view(self.out_features, -1, GROUP_SIZE)
+        weight = torch.addcmul(self.zero.unsqueeze(-1), groups, self.scale.unsqueeze(-1))
         return weight.view(self.out_features, self.in_features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -89,18 +95,15 @@ class Int4Linear(nn.Module):
         return out.reshape(*x.shape[:-1], self.out_features).to(x.dtype)
 
 
-def quantize_to_int4(model, device: str | torch.device, tiled: bool = False) -> int:
+def quantize_to_int4(model, device: str | torch.device) -> int:
     """Replace every linear layer of the decoder's blocks with an Int4Linear quantized on device, one at a time so
     the bf16 weights never all sit on the GPU; returns how many were replaced. The output head stays bf16, as
-    bitsandbytes leaves it. tiled adds the copy torch's int4 kernel reads."""
+    bitsandbytes leaves it."""
     replaced = 0
     for block in model.model.layers:
         for parent in list(block.modules()):
             for name, child in list(parent.named_children()):
                 if type(child) is nn.Linear:
-                    layer = Int4Linear.from_linear(child, device)
-                    if tiled:
-                        layer.tile()
-                    setattr(parent, name, layer)
+                    setattr(parent, name, Int4Linear.from_linear(child, device))
                     replaced += 1
     return replaced
