@@ -7,12 +7,12 @@ with no larger error against the bf16 weights (bench/results). Older GPUs such a
 """
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch import nn
 
 GROUP_SIZE = 64
-_BYTE = torch.arange(256)
-_BYTE_TO_CENTRED_CODES = torch.stack([_BYTE >> 4, _BYTE & 15], dim=1).to(torch.bfloat16) - 8
 
 
 def int4_supported(device: str | torch.device) -> bool:
@@ -78,11 +78,9 @@ class Int4Linear(nn.Module):
 
     def dequantize(self) -> torch.Tensor:
         """The bf16 weight (out_features, in_features) the codes stand for."""
-        # two passes over the weight: a byte -> (high - 8, low - 8) lookup, then one multiply-add per group
-        centred = _BYTE_TO_CENTRED_CODES.to(self.codes.device)[self.codes.long()]
-        groups = centred.view(self.out_features, -1, GROUP_SIZE)
-        weight = torch.addcmul(self.zero.unsqueeze(-1), groups, self.scale.unsqueeze(-1))
-        return weight.view(self.out_features, self.in_features)
+        # on CUDA one compiled kernel per weight shape instead of six passes over the weight
+        dequantize = _compiled_dequantize() if self.codes.is_cuda else dequantize_codes
+        return dequantize(self.codes, self.scale, self.zero)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         flat = x.reshape(-1, self.in_features).to(torch.bfloat16)
@@ -93,6 +91,18 @@ class Int4Linear(nn.Module):
         else:
             out = nn.functional.linear(flat, self.dequantize(), self.bias)
         return out.reshape(*x.shape[:-1], self.out_features).to(x.dtype)
+
+
+def dequantize_codes(codes: torch.Tensor, scale: torch.Tensor, zero: torch.Tensor) -> torch.Tensor:
+    """bf16 weights from two-per-byte codes and their groups' scales and zero points."""
+    rows = codes.shape[0]
+    centred = torch.stack([codes >> 4, codes & 15], dim=-1).to(torch.bfloat16).view(rows, -1, GROUP_SIZE) - 8
+    return torch.addcmul(zero.unsqueeze(-1), centred, scale.unsqueeze(-1)).view(rows, -1)
+
+
+@functools.cache
+def _compiled_dequantize():
+    return torch.compile(dequantize_codes, dynamic=False, fullgraph=True)
 
 
 def quantize_to_int4(model, device: str | torch.device) -> int:
