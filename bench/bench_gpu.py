@@ -438,6 +438,8 @@ def post_phase(compile_unets: bool, policies: bool, fast: bool = True):
         log(f"fast_post_end_to_end_s_{attempt}", round(dt, 2))
     _, dt = timed(lambda: images.render(PROMPT, NEGATIVE, settings))
     log(f"fast_sdxl_{'compiled' if compile_unets else 'uncompiled'}_40steps_s", round(dt, 2))
+    _, dt = timed(lambda: images.render(PROMPT, NEGATIVE, ImageSettings(width=1152, height=896, steps=40, seed=0)))
+    log("fast_sdxl_unwarmed_1152x896_s", round(dt, 2))
     log("fast_post_peak_gib", gib(torch.cuda.max_memory_allocated()))
 
 

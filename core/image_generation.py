@@ -216,7 +216,6 @@ class ImageModel:
             try:
                 import torch._inductor.config as inductor
                 inductor.conv_1x1_as_mm = True
-                torch.backends.cudnn.benchmark = True  # convolution shapes never change within a warmed shape
                 # default inductor mode: max-autotune found faster kernels but spent over 8 minutes compiling
                 for pipe in self.pipelines:
                     self._swaps[(pipe, "unet")] = (pipe.unet, torch.compile(pipe.unet, mode="reduce-overhead",
