@@ -93,7 +93,7 @@ def test_4bit_format_follows_the_gpu(tiny_profile):
     from core.profiles import load_text
     layer = load_text(tiny_profile).model.model.layers[0].self_attn.qkv_proj
     if int4_supported("cuda"):
-        assert isinstance(layer, Int4Linear) and layer.packed.device.type == "cuda"
+        assert isinstance(layer, Int4Linear) and layer.codes.is_cuda and layer.tiled is not None
     else:
         assert isinstance(layer, bnb.nn.Linear4bit) and layer.compute_dtype == compute_dtype("cuda")
     nf4 = load_text_model(dataclasses.replace(tiny_profile.text, int4_kernel=False), "cuda")
