@@ -1,8 +1,8 @@
 """Batch-1 decoding on CUDA with a static KV cache and the one-token forward replayed as a CUDA graph.
 
 At batch 1 a 4-bit 8B model spends most of each token launching kernels, not reading weights: replaying the
-whole forward as one captured graph removes that overhead. Anything this cannot handle (CPU, capture failure)
-leaves the caller on the ordinary `generate` path.
+whole forward, and the sampling of the next token, as one captured graph removes that overhead. Anything this
+cannot handle (CPU, capture failure) leaves the caller on the ordinary `generate` path.
 """
 from __future__ import annotations
 

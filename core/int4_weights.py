@@ -2,7 +2,7 @@
 
 The kernel (tinygemm, in torch for compute capability 8.0 and newer) multiplies by weights stored as 4-bit
 integers in groups of 64 along each row, each group with a bf16 scale and zero point. At batch 1 it read the
-weights of Llama-3-8B's layer shapes at 1.3-1.75 TB/s on an H100, where bitsandbytes' NF4 kernel read 0.8-1.1,
+weights of Llama-3-8B's layer shapes at 1.3-1.8 TB/s on an H100, where bitsandbytes' NF4 kernel read 0.8-1.2,
 with no larger error against the bf16 weights (bench/results). Older GPUs such as the T4, and the CPU, keep NF4.
 """
 from __future__ import annotations

@@ -1,4 +1,5 @@
 import numpy as np
+import torch
 import pytest
 
 from core.errors import ModelLoadError, SettingsError
@@ -75,3 +76,27 @@ def test_memory_policy_override_and_cpu_default():
 def test_missing_image_model_is_a_clear_error(tmp_path):
     with pytest.raises(ModelLoadError, match="could not load the image models"):
         load_image_model(ImageModelSpec(str(tmp_path / "none"), None), "cpu")
+
+
+def test_compiled_unets_serve_only_the_warmed_up_shape(tiny_profile, tiny_images):
+    from core.profiles import load_images
+
+    model = load_images(tiny_profile)  # its own instance: the shared one stays as it is
+    compiled_shapes = []
+
+    def recording_backend(graph, example_inputs):  # a real dynamo backend that runs the traced graph as it is
+        compiled_shapes.append(tuple(example_inputs[0].shape))
+        return graph.forward
+
+    eager = model.base.unet
+    model._swaps[(model.base, "unet")] = (eager, torch.compile(eager, backend=recording_backend, dynamic=False))
+    model.warm_shapes.add((1024, 1024, True))
+    model.render("a cup", "", ImageSettings(steps=2, seed=0, use_refiner=False))
+    assert compiled_shapes and len(set(compiled_shapes)) == 1  # the compiled UNet ran, for one shape
+    seen = len(compiled_shapes)
+    for other in (ImageSettings(width=1152, height=896, steps=2, seed=0, use_refiner=False),
+                  ImageSettings(steps=2, seed=0, guidance=1.0, use_refiner=False)):  # no guidance: half the batch
+        model.render("a cup", "", other)
+        assert model.base.unet is eager and len(compiled_shapes) == seen  # eager, and nothing recompiled
+    model.place(MemoryPolicy.MODEL_OFFLOAD)  # compiled modules never run under offload hooks
+    assert model.base.unet is eager and not model.warm_shapes

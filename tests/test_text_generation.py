@@ -112,3 +112,14 @@ def test_parked_model_comes_back_and_writes(tiny_profile):
     assert model.park() and model.model.device.type == "cpu" and model.fast is None
     assert model.complete(CHAT, 4, SamplingSettings(seed=1)) is not None
     assert model.model.device.type == "cuda" and not model.parked
+
+
+def test_profile_chooses_the_4bit_format(model_cache):
+    from core.errors import ProfileError
+    from core.profiles import resolve_profile
+    env = {"STUDIO_MODEL_CACHE": str(model_cache)}
+    assert resolve_profile("tiny", env=env).text.int4_kernel
+    nf4 = resolve_profile("tiny", env={**env, "STUDIO_TEXT_4BIT": "nf4"})
+    assert not nf4.text.int4_kernel and nf4.describe()["text_4bit"] == "NF4"
+    with pytest.raises(ProfileError, match="STUDIO_TEXT_4BIT.*'fp8'"):
+        resolve_profile("tiny", env={**env, "STUDIO_TEXT_4BIT": "fp8"})
