@@ -4,7 +4,6 @@ import os
 from pathlib import Path
 
 import pytest
-import streamlit as st
 import torch
 
 from core.profiles import load_images, load_text, resolve_profile
@@ -54,6 +53,7 @@ APP = str(Path(__file__).parents[1] / "streamlit_app" / "app.py")
 @pytest.fixture
 def app_env(monkeypatch, model_cache, tmp_path):
     """The app's environment for one test: tiny models, a fresh data folder, no password, empty caches."""
+    import streamlit as st  # here, so the model tests also run where only the engine is installed
     monkeypatch.setenv("STUDIO_PROFILE", "tiny")
     monkeypatch.setenv("STUDIO_MODEL_CACHE", str(model_cache))
     monkeypatch.setenv("STUDIO_DATA_DIR", str(tmp_path / "data"))

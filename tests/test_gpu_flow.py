@@ -1,0 +1,40 @@
+"""The studio's flow on a GPU, as the app runs it: model work on the worker thread, the 4-bit text model's graph
+decoding, SDXL compiled and replayed as CUDA graphs, results kept in the history. Skipped without CUDA."""
+import pytest
+import torch
+
+from core.brief import Brief
+from core.history import HistoryStore
+from core.image_generation import ImageSettings
+from core.profiles import load_images, load_text
+from core.studio import render_draft, write_draft
+from core.worker import GPUWorker, JobState
+
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="GPU only: CUDA graphs and compiled models")
+
+
+def run(worker: GPUWorker, fn):
+    job = worker.submit(fn, "test", "Ana")
+    assert worker.wait(job, 900) and job.state is JobState.DONE, job.error
+    return job.result
+
+
+def test_worker_writes_and_renders_with_the_fast_paths(tiny_profile, tmp_path):
+    worker, store = GPUWorker(), HistoryStore(tmp_path)
+    text, images = run(worker, lambda job: (load_text(tiny_profile), load_images(tiny_profile)))
+    assert text.fast is not None  # decoding replays captured graphs
+    applied = run(worker, lambda job: images.accelerate(compile_unets=True))
+    assert "compiled_unets_cuda_graphs" in applied, applied
+    written = run(worker, lambda job: write_draft(job, Brief(product="Café Serra Azul"), text, store, "Ana"))
+    settings = ImageSettings(steps=6, seed=7)  # 1024x1024 with guidance: the warmed-up shape
+    first, again = (run(worker, lambda job: render_draft(job, written.draft_id, written.visual.prompt,
+                                                          written.visual.negative_prompt, settings, images, store,
+                                                          "Ana", text)) for _ in range(2))
+    files = [name for name, _ in first.image_files + again.image_files]
+    assert len(store.get(written.draft_id)["image_versions"]) == 2
+    # the same seed through the replayed graphs gives the same picture
+    assert store.image_path(files[0]).read_bytes() == store.image_path(files[1]).read_bytes()
+    other = run(worker, lambda job: render_draft(job, written.draft_id, written.visual.prompt, "",
+                                                 ImageSettings(width=1152, height=896, steps=2, seed=7), images,
+                                                 store, "Ana", text))
+    assert other.image_files  # a size not warmed up renders with the eager modules
