@@ -61,10 +61,11 @@ class Profile:
                 "memory_policy": self.memory_policy.value if self.memory_policy else "auto"}
 
 
-def resolve_profile(name: str | None = None, env: dict | None = None) -> Profile:
-    """The named profile, else $STUDIO_PROFILE, else 'full' with CUDA and 'cpu-demo' without."""
+def resolve_profile(name: str | None = None, env: dict | None = None, device: str | None = None) -> Profile:
+    """The named profile, else $STUDIO_PROFILE, else 'full' with CUDA and 'cpu-demo' without; on device, else
+    on the GPU where there is one."""
     env = os.environ if env is None else env
-    device = default_device()
+    device = device or default_device()
     name = name or env.get(ENV_PROFILE) or ("full" if device == "cuda" else "cpu-demo")
     if name not in PROFILES:
         raise ProfileError(f"profile must be one of: {', '.join(PROFILES)} (got {name!r})")

@@ -23,7 +23,14 @@ def env(model_cache):
 
 @pytest.fixture(scope="session")
 def tiny_profile(env):
-    return resolve_profile("tiny", env=env)
+    """The tiny models on CPU, whatever the machine: the CPU paths and fallbacks these tests check."""
+    return resolve_profile("tiny", env=env, device="cpu")
+
+
+@pytest.fixture(scope="session")
+def gpu_tiny_profile(env):
+    """The tiny models on the GPU, for the GPU-only tests."""
+    return resolve_profile("tiny", env=env, device="cuda")
 
 
 @pytest.fixture(scope="session")

@@ -19,9 +19,9 @@ def run(worker: GPUWorker, fn):
     return job.result
 
 
-def test_worker_writes_and_renders_with_the_fast_paths(tiny_profile, tmp_path):
+def test_worker_writes_and_renders_with_the_fast_paths(gpu_tiny_profile, tmp_path):
     worker, store = GPUWorker(), HistoryStore(tmp_path)
-    text, images = run(worker, lambda job: (load_text(tiny_profile), load_images(tiny_profile)))
+    text, images = run(worker, lambda job: (load_text(gpu_tiny_profile), load_images(gpu_tiny_profile)))
     assert text.fast is not None  # decoding replays captured graphs
     applied = run(worker, lambda job: images.accelerate(compile_unets=True))
     assert "compiled_unets_cuda_graphs" in applied, applied

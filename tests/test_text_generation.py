@@ -87,16 +87,16 @@ def test_smollm2_visual_prompt_is_english(smollm2):
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="GPU only: the 4-bit format follows the GPU")
-def test_4bit_format_follows_the_gpu(tiny_profile):
+def test_4bit_format_follows_the_gpu(gpu_tiny_profile):
     from core.devices import compute_dtype
     from core.int4_weights import Int4Linear, int4_supported
     from core.profiles import load_text
-    layer = load_text(tiny_profile).model.model.layers[0].self_attn.qkv_proj
+    layer = load_text(gpu_tiny_profile).model.model.layers[0].self_attn.qkv_proj
     if int4_supported("cuda"):
         assert isinstance(layer, Int4Linear) and layer.codes.is_cuda and layer.tiled is not None
     else:
         assert isinstance(layer, bnb.nn.Linear4bit) and layer.compute_dtype == compute_dtype("cuda")
-    nf4 = load_text_model(dataclasses.replace(tiny_profile.text, int4_kernel=False), "cuda")
+    nf4 = load_text_model(dataclasses.replace(gpu_tiny_profile.text, int4_kernel=False), "cuda")
     assert nf4.model.model.layers[0].self_attn.qkv_proj.compute_dtype == compute_dtype("cuda")
 
 
@@ -105,10 +105,10 @@ def test_parking_is_a_no_op_on_cpu(tiny_text):
     assert tiny_text.complete(CHAT, 4, SamplingSettings(seed=1))  # still serves
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="GPU only: moving NF4 weights between devices")
-def test_parked_model_comes_back_and_writes(tiny_profile):
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="GPU only: moving 4-bit weights between devices")
+def test_parked_model_comes_back_and_writes(gpu_tiny_profile):
     from core.profiles import load_text
-    model = load_text(tiny_profile)
+    model = load_text(gpu_tiny_profile)
     assert model.park() and model.model.device.type == "cpu" and model.fast is None
     assert model.complete(CHAT, 4, SamplingSettings(seed=1)) is not None
     assert model.model.device.type == "cuda" and not model.parked
