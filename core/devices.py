@@ -1,6 +1,9 @@
 """Device, dtype and free-memory facts, resolved in one place."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import torch
 
 
@@ -35,3 +38,20 @@ def vram_in_use_gib(device: str) -> float | None:
     if not device.startswith("cuda"):
         return None
     return torch.cuda.memory_allocated(torch.device(device)) / 2**30
+
+
+@contextmanager
+def generator_kept_through_capture(device: str | torch.device) -> Iterator[None]:
+    """Put back the device's default random generator if CUDA-graph capture inside fails: a failed capture leaves
+    it marked as capturing, and every later random draw in the process fails."""
+    device = torch.device(device)
+    if device.type != "cuda":
+        yield
+        return
+    generator = torch.cuda.default_generators[device.index if device.index is not None else 0]
+    saved = generator.clone_state()
+    try:
+        yield
+    except Exception:
+        generator.graphsafe_set_state(saved)
+        raise

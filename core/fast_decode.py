@@ -15,6 +15,8 @@ from transformers import AttentionInterface, StaticCache
 from transformers.integrations.sdpa_attention import sdpa_attention_forward
 from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
 
+from core.devices import generator_kept_through_capture
+
 log = logging.getLogger(__name__)
 
 GROUPED_ATTENTION = "sdpa_grouped_decode"
@@ -75,8 +77,9 @@ class GraphDecoder:
         if compile_step is None:
             compile_step = torch.cuda.get_device_capability(model.device)[0] >= 8
         try:
-            decoder = cls(model, max_len, compile_step)
-            decoder.warm_up()
+            with generator_kept_through_capture(model.device):
+                decoder = cls(model, max_len, compile_step)
+                decoder.warm_up()
             return decoder
         except Exception as error:  # any failure keeps the plain generate path, which always works
             log.warning("CUDA graph decoding unavailable, using generate: %s: %s", type(error).__name__, error)

@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 from PIL import Image, ImageDraw
 
-from core.devices import free_vram_gib, image_dtype
+from core.devices import free_vram_gib, generator_kept_through_capture, image_dtype
 from core.errors import GenerationError, ModelLoadError, SettingsError
 from core.memory import retry_on_oom
 
@@ -224,7 +224,8 @@ class ImageModel:
                 self._swaps[(vae, "decoder")] = (vae.decoder, torch.compile(vae.decoder, fullgraph=True))
                 self.warm_shapes.add(WARM_SHAPE)
                 if warm_up:
-                    self.render("warm-up", "", ImageSettings(steps=5, seed=0))
+                    with generator_kept_through_capture(self.device):
+                        self.render("warm-up", "", ImageSettings(steps=5, seed=0))
                 applied += ["compiled_unets_cuda_graphs", "compiled_vae_decoder"]
             except Exception as error:  # keep serving with the eager modules
                 self.warm_shapes.clear()
