@@ -223,9 +223,9 @@ class ImageModel:
                 vae = self.base.vae
                 self._swaps[(vae, "decoder")] = (vae.decoder, torch.compile(vae.decoder, fullgraph=True))
                 self.warm_shapes.add(WARM_SHAPE)
-                if warm_up:
+                if warm_up:  # 15 steps give the refiner 3: compile, record its graph, replay it
                     with generator_kept_through_capture(self.device):
-                        self.render("warm-up", "", ImageSettings(steps=5, seed=0))
+                        self.render("warm-up", "", ImageSettings(steps=15, seed=0))
                 applied += ["compiled_unets_cuda_graphs", "compiled_vae_decoder"]
             except Exception as error:  # keep serving with the eager modules
                 self.warm_shapes.clear()
