@@ -180,9 +180,7 @@ class ImageModel:
         """Move the weights as the policy says: all on the GPU, offloaded per model, or per layer."""
         self.policy = policy
         if policy is not MemoryPolicy.GPU:  # compiled modules and their CUDA graphs assume resident weights
-            self._use_compiled(False)
-            self._swaps.clear()
-            self.warm_shapes.clear()
+            self._drop_compiled()
         if not self.device.startswith("cuda"):
             for pipe in self.pipelines:
                 pipe.to(self.device)
@@ -228,15 +226,19 @@ class ImageModel:
                         self.render("warm-up", "", ImageSettings(steps=15, seed=0))
                 applied += ["compiled_unets_cuda_graphs", "compiled_vae_decoder"]
             except Exception as error:  # keep serving with the eager modules
-                self.warm_shapes.clear()
-                self._use_compiled(False)
-                self._swaps.clear()
+                self._drop_compiled()
                 applied.append(f"compile_failed: {type(error).__name__}")
         return applied
 
     def _use_compiled(self, on: bool) -> None:
         for (owner, name), (eager, compiled) in self._swaps.items():
             setattr(owner, name, compiled if on else eager)
+
+    def _drop_compiled(self) -> None:
+        """Put the eager modules back for good."""
+        self._use_compiled(False)
+        self._swaps.clear()
+        self.warm_shapes.clear()
 
     def _denoise(self, common: dict, settings: ImageSettings, use_refiner: bool) -> Image.Image:
         self._use_compiled((settings.width, settings.height, settings.guidance > 1) in self.warm_shapes)

@@ -12,6 +12,7 @@ from core import tiny_models
 from core.devices import default_device
 from core.errors import ProfileError
 from core.image_generation import ImageModel, ImageModelSpec, MemoryPolicy, load_image_model
+from core.int4_weights import MIN_GPU_GIB
 from core.text_generation import TextModel, TextModelSpec, load_text_model
 
 PROFILES = ("full", "cpu-demo", "tiny")
@@ -51,11 +52,17 @@ class Profile:
     def test_images(self) -> bool:
         return self.image.test_weights
 
+    def _text_4bit(self) -> str | None:
+        if not self.text.quantize_4bit:
+            return None
+        if not self.text.int4_kernel:
+            return "NF4"
+        return f"int4 on GPUs of {MIN_GPU_GIB} GB and compute capability 8.0+, else NF4"
+
     def describe(self) -> dict:
         """A JSON-ready summary for records and the UI."""
         return {"profile": self.name, "device": self.device, "text_model": self.text.source,
-                "text_4bit": (("int4 on GPUs of 40 GB and compute capability 8.0+, else NF4" if self.text.int4_kernel else "NF4")
-                              if self.text.quantize_4bit else None),
+                "text_4bit": self._text_4bit(),
                 "image_models": self.image.names,
                 "test_images": self.test_images,
                 "memory_policy": self.memory_policy.value if self.memory_policy else "auto"}

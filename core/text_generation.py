@@ -18,9 +18,9 @@ from core.fused_projections import fuse_projections
 from core.int4_weights import int4_supported, quantize_to_int4
 from core.memory import free_gpu_memory
 
-# End-of-turn markers of the chat formats we meet (Llama 3, ChatML, Gemma); whichever the vocabulary has stop generation.
 log = logging.getLogger(__name__)
 
+# End-of-turn markers of the chat formats we meet (Llama 3, ChatML, Gemma); whichever the vocabulary has stop generation.
 END_OF_TURN_TOKENS = ("<|eot_id|>", "<|end_of_text|>", "<|im_end|>", "<end_of_turn>", "<|endoftext|>")
 
 
