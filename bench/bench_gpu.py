@@ -19,10 +19,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.clip_tokens import clip_tokenizer  # noqa: E402
-from core.image_generation import ImageModelSpec, ImageSettings, MemoryPolicy, load_image_model  # noqa: E402
-from core.text_generation import TextModelSpec, load_text_model  # noqa: E402
-from core.tiny_models import EULER_CONFIG, build_llama3_style_tokenizer  # noqa: E402
+from core.content.clip_tokens import clip_tokenizer  # noqa: E402
+from core.image.sdxl import ImageModelSpec, ImageSettings, MemoryPolicy, load_image_model  # noqa: E402
+from core.text.local import TextModelSpec, load_text_model  # noqa: E402
+from core.image.tiny_sdxl import EULER_CONFIG  # noqa: E402
+from core.text.tiny_llama import build_llama3_style_tokenizer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 ARCHITECTURES = Path(os.environ.get("ARCHITECTURES", ROOT / "bench" / "architectures.json"))
@@ -125,8 +126,8 @@ def llm_phase():
     ids = torch.randint(1000, 100000, (1, PROMPT_TOKENS), device="cuda")
     # 1. the reference approach, loaded through core's loading code: NF4 with double quant and bf16 compute,
     # separate projections, transformers' SDPA attention, plain generate
-    from core.fast_decode import GraphDecoder, use_grouped_decode_attention
-    from core.fused_projections import fuse_projections
+    from core.text.fast_decode import GraphDecoder, use_grouped_decode_attention
+    from core.text.fused_projections import fuse_projections
     torch.cuda.reset_peak_memory_stats()
     spec = TextModelSpec(str(path), quantize_4bit=True, int4_kernel=False, graph_decode=False,
                          fuse_projections=False)
@@ -196,7 +197,7 @@ def llm_kernels_phase():
     scales) against torch's int4 kernel as core uses it."""
     import bitsandbytes as bnb
     from bitsandbytes.functional import quantize_4bit
-    from core.int4_weights import Int4Linear
+    from core.text.int4_weights import Int4Linear
     shapes = {"qkv": (6144, 4096), "o": (4096, 4096), "gate_up": (28672, 4096), "down": (4096, 14336),
               "lm_head": (128256, 4096)}
     for name, (n, k) in shapes.items():

@@ -7,14 +7,15 @@ import sys
 import time
 from pathlib import Path
 
-from core import outputs
-from core.brief import Brief, ContentType, Language, parse_keywords
-from core.copywriting import write_copy
+from core import files
+from core.content.brief import Brief, ContentType, Language, parse_keywords
+from core.content.copywriting import write_copy
 from core.errors import CoreError
-from core.image_generation import MemoryPolicy, ImageSettings, SDXL_SIZES, parse_size
+from core.image import png
+from core.image.sdxl import MemoryPolicy, ImageSettings, SDXL_SIZES, parse_size
 from core.profiles import PROFILES, load_images, load_text, resolve_profile
-from core.text_generation import SamplingSettings
-from core.visual_prompt import write_visual_prompt
+from core.text.local import SamplingSettings
+from core.content.visual_prompt import write_visual_prompt
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -114,13 +115,13 @@ def _generate(args) -> int:
     print(file=sys.stderr)
     timings["image_s"] = time.perf_counter() - started
     # 5. the three files
-    post_id = outputs.new_id()
+    post_id = files.new_id()
     out: Path = args.out
-    paths = {"copy": outputs.write_text(draft.text + "\n", out / f"{post_id}.md")}
+    paths = {"copy": files.write_text(draft.text + "\n", out / f"{post_id}.md")}
     images = []
     for index, image in enumerate(rendered):
         suffix = "" if index == 0 else f"-{index + 1}"
-        images.append(str(outputs.save_png(image, out / f"{post_id}{suffix}.png")))
+        images.append(str(png.save_png(image, out / f"{post_id}{suffix}.png")))
     record = {
         "id": post_id, "brief": brief.to_dict(), "profile": profile.describe(),
         "copy": {"text": draft.text, "repair": draft.repair, "first_draft": draft.first_draft,
@@ -130,10 +131,10 @@ def _generate(args) -> int:
         "visual_prompt": {"prompt": visual.prompt, "negative_prompt": visual.negative_prompt,
                           "source": visual.source, "notes": visual.notes, "prompt_tokens": visual.prompt_tokens,
                           "raw_output": visual.raw_output},
-        "images": [{"path": path, "seed": r.seed, **outputs.png_metadata(r)} for path, r in zip(images, rendered)],
+        "images": [{"path": path, "seed": r.seed, **png.png_metadata(r)} for path, r in zip(images, rendered)],
         "settings": settings.__dict__, "timings_s": {k: round(v, 2) for k, v in timings.items()},
     }
-    paths["record"] = outputs.write_json(record, out / f"{post_id}.json")
+    paths["record"] = files.write_json(record, out / f"{post_id}.json")
     say("timings: " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
     say(f"wrote {paths['copy']}, {', '.join(images)}, {paths['record']}")
     return 0

@@ -8,12 +8,14 @@ from pathlib import Path
 
 import torch
 
-from core import tiny_models
 from core.devices import default_device
 from core.errors import ProfileError
-from core.image_generation import ImageModel, ImageModelSpec, MemoryPolicy, load_image_model
-from core.int4_weights import MIN_GPU_GIB
-from core.text_generation import TextModel, TextModelSpec, load_text_model
+from core.files import ensure_built
+from core.image.tiny_sdxl import build_tiny_sdxl
+from core.image.sdxl import ImageModel, ImageModelSpec, MemoryPolicy, load_image_model
+from core.text.int4_weights import MIN_GPU_GIB
+from core.text.local import TextModel, TextModelSpec, load_text_model
+from core.text.tiny_llama import build_tiny_llama
 
 PROFILES = ("full", "cpu-demo", "tiny")
 # Environment variables a deployment sets; every model can point at a local folder for offline use.
@@ -129,7 +131,7 @@ def load_text(profile: Profile, token: str | None = None) -> TextModel:
     """The profile's text model, building the tiny one first where the profile uses it."""
     tiny = profile.build_folder and Path(profile.text.source) == profile.build_folder / "tiny-llama"
     if tiny:
-        tiny_models.ensure_built(Path(profile.text.source), tiny_models.build_tiny_llama)
+        ensure_built(Path(profile.text.source), build_tiny_llama)
     return load_text_model(profile.text, profile.device, token=token or os.environ.get("HF_TOKEN"))
 
 
@@ -137,7 +139,7 @@ def load_images(profile: Profile, token: str | None = None) -> ImageModel:
     """The profile's SDXL base + refiner, building the random-weight ones first where the profile uses them."""
     if profile.image.test_weights and profile.build_folder:
         folder = Path(profile.image.base).parent
-        tiny_models.ensure_built(folder, lambda d: tiny_models.build_tiny_sdxl(d / "base", d / "refiner"))
+        ensure_built(folder, lambda d: build_tiny_sdxl(d / "base", d / "refiner"))
     model = load_image_model(profile.image, profile.device, profile.memory_policy,
                              token=token or os.environ.get("HF_TOKEN"))
     if profile.name == "full" and os.environ.get(ENV_ACCELERATE, "auto") != "off":

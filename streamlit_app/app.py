@@ -8,7 +8,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import streamlit as st  # noqa: E402
 
 from core.errors import CoreError  # noqa: E402
-from core.history import check_author  # noqa: E402
+from core.studio.history import check_author  # noqa: E402
 from streamlit_app import gate, resources, ui  # noqa: E402
 from streamlit_app.strings import UI_LANGUAGES, t  # noqa: E402
 

@@ -7,11 +7,11 @@ from pathlib import Path
 import streamlit as st
 
 from core import devices
-from core.history import HistoryStore
-from core.image_generation import ImageModel
+from core.studio.history import HistoryStore
+from core.image.sdxl import ImageModel
 from core.profiles import Profile, load_images, load_text, resolve_profile
-from core.text_generation import TextModel
-from core.worker import GPUWorker
+from core.text.local import TextModel
+from core.studio.worker import GPUWorker
 
 DATA_DIR_ENV = "STUDIO_DATA_DIR"
 

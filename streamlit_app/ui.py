@@ -8,10 +8,10 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from core.brief import Brief
-from core.channels import RULES, channel_length, count_hashtags
-from core.copywriting import recheck
-from core.worker import Job, JobState
+from core.content.brief import Brief
+from core.content.channels import RULES, channel_length, count_hashtags
+from core.content.copywriting import recheck
+from core.studio.worker import Job, JobState
 from streamlit_app import resources
 from streamlit_app.strings import t
 

@@ -4,7 +4,7 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.history import HistoryStore
+from core.studio.history import HistoryStore
 
 
 
@@ -100,7 +100,7 @@ def test_english_interface(app):
 
 @pytest.fixture
 def history_app(app, tmp_path):
-    from core.brief import Brief
+    from core.content.brief import Brief
     store = HistoryStore(tmp_path / "data")
     ids = {
         "cafe": store.create_draft(Brief(product="Café Serra Azul"), "Café bom. Peça já!", "a cup of coffee, warm light",
@@ -170,7 +170,7 @@ def test_history_export_zip(history_app, tmp_path, tiny_images):
     import io
     import json
     import zipfile
-    from core.image_generation import ImageSettings
+    from core.image.sdxl import ImageSettings
     at, ids = history_app
     store = HistoryStore(tmp_path / "data")
     [image] = tiny_images.render("a cup of coffee, warm light", "blurry", ImageSettings(steps=1, seed=5))
@@ -193,7 +193,7 @@ field_text = hst.one_of(hst.text(max_size=300), hst.just(""), hst.text(alphabet=
 @hsettings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(product=field_text, audience=field_text, tone=field_text, keywords=field_text, cta=field_text)
 def test_generated_bad_briefs_never_crash_the_page(app, tmp_path, product, audience, tone, keywords, cta):
-    from core.brief import Brief, parse_keywords
+    from core.content.brief import Brief, parse_keywords
     from core.errors import BriefError
     store = HistoryStore(tmp_path / "data")
     before = len(store.list_drafts())

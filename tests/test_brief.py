@@ -1,6 +1,6 @@
 import pytest
 
-from core.brief import FIELD_LIMITS, MAX_KEYWORDS, Brief, ContentType, Language, parse_keywords
+from core.content.brief import FIELD_LIMITS, MAX_KEYWORDS, Brief, ContentType, Language, parse_keywords
 from core.errors import BriefError
 
 

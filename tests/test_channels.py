@@ -1,7 +1,7 @@
-from core.brief import Brief
-from core.channels import RULES, check, count_hashtags, trim_to_rules, x_weighted_length
-from core.brief import ContentType
-from core.copy_parts import parse_email, parse_video_script
+from core.content.brief import Brief
+from core.content.channels import RULES, check, count_hashtags, trim_to_rules, x_weighted_length
+from core.content.brief import ContentType
+from core.content.copy_parts import parse_email, parse_video_script
 
 
 def codes(text, brief):

@@ -3,7 +3,7 @@ import json
 from pathlib import Path
 
 from core.cli import main
-from core.outputs import read_png_metadata
+from core.image.png import read_png_metadata
 
 CORE = Path(__file__).resolve().parents[1] / "core"
 

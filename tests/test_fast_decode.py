@@ -4,10 +4,10 @@ import dataclasses
 import pytest
 import torch
 
-from core.fast_decode import GraphDecoder, grouped_decode_attention, pick_token
-from core.fused_projections import fuse_projections
-from core.int4_weights import Int4Linear, quantize_groups, quantize_to_int4
-from core.text_generation import SamplingSettings, TextModel, load_text_model
+from core.text.fast_decode import GraphDecoder, grouped_decode_attention, pick_token
+from core.text.fused_projections import fuse_projections
+from core.text.int4_weights import Int4Linear, quantize_groups, quantize_to_int4
+from core.text.local import SamplingSettings, TextModel, load_text_model
 
 PROMPT = [{"role": "user", "content": "Escreva sobre café."}]
 

@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from core.brief import Brief
-from core.history import HistoryStore
-from core.image_generation import ImageSettings
+from core.content.brief import Brief
+from core.studio.history import HistoryStore
+from core.image.sdxl import ImageSettings
 from core.profiles import load_images, load_text
-from core.studio import render_draft, write_draft
-from core.worker import GPUWorker, JobState
+from core.studio.jobs import render_draft, write_draft
+from core.studio.worker import GPUWorker, JobState
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="GPU only: CUDA graphs and compiled models")
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from core.brief import Brief
-from core.history import SCHEMA_VERSION, HistoryError, HistoryStore
-from core.image_generation import ImageSettings, RenderedImage
+from core.content.brief import Brief
+from core.studio.history import SCHEMA_VERSION, HistoryError, HistoryStore
+from core.image.sdxl import ImageSettings, RenderedImage
 
 BRIEF = Brief(product="Café Serra Azul", call_to_action="Peça já")
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -145,8 +145,8 @@ def test_eight_threads_mixed_writes_lose_nothing(store, record_property):
 
 WRITER = """
 import sys
-from core.brief import Brief
-from core.history import HistoryStore
+from core.content.brief import Brief
+from core.studio.history import HistoryStore
 store = HistoryStore(sys.argv[1])
 draft = store.create_draft(Brief(product="x"), "c", "p", "n", "writer")
 print("draft", draft, flush=True)

@@ -3,7 +3,7 @@ import torch
 import pytest
 
 from core.errors import ModelLoadError, SettingsError
-from core.image_generation import (ImageModelSpec, ImageSettings, MemoryPolicy, choose_memory_policy,
+from core.image.sdxl import (ImageModelSpec, ImageSettings, MemoryPolicy, choose_memory_policy,
                                    load_image_model, parse_size)
 
 PROMPT = "a steaming cup of coffee on a wooden table, morning light"

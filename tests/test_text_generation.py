@@ -4,12 +4,12 @@ import bitsandbytes as bnb
 import pytest
 import torch
 
-from core.brief import Brief
-from core.copywriting import recheck, write_copy
+from core.content.brief import Brief
+from core.content.copywriting import recheck, write_copy
 from core.errors import ModelLoadError
 from core.profiles import smollm2_gguf
-from core.text_generation import SamplingSettings, TextModelSpec, load_text_model
-from core.visual_prompt import looks_english, write_visual_prompt
+from core.text.local import SamplingSettings, TextModelSpec, load_text_model
+from core.content.visual_prompt import looks_english, write_visual_prompt
 
 CHAT = [{"role": "user", "content": "Escreva uma frase sobre café."}]
 
@@ -89,7 +89,7 @@ def test_smollm2_visual_prompt_is_english(smollm2):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="GPU only: the 4-bit format follows the GPU")
 def test_4bit_format_follows_the_gpu(gpu_tiny_profile):
     from core.devices import compute_dtype
-    from core.int4_weights import Int4Linear, int4_supported
+    from core.text.int4_weights import Int4Linear, int4_supported
     from core.profiles import load_text
     layer = load_text(gpu_tiny_profile).model.model.layers[0].self_attn.qkv_proj
     if int4_supported("cuda"):

@@ -2,9 +2,9 @@ import string
 
 from hypothesis import given, settings, strategies as st
 
-from core.brief import Brief
-from core.clip_tokens import CLIP_WINDOW, clip_tokenizer, count_clip_tokens
-from core.visual_prompt import (DEFAULT_NEGATIVE, compose_from_brief, looks_english, parse_visual_output,
+from core.content.brief import Brief
+from core.content.clip_tokens import CLIP_WINDOW, clip_tokenizer, count_clip_tokens
+from core.content.visual_prompt import (DEFAULT_NEGATIVE, compose_from_brief, looks_english, parse_visual_output,
                                 visual_prompt_from_output)
 
 BRIEF = Brief(product="Café Serra Azul", tone="Divertido", audience="jovens")

@@ -5,11 +5,11 @@ import time
 import pytest
 import torch
 
-from core.brief import Brief
-from core.history import HistoryStore
-from core.image_generation import ImageModel, ImageSettings, MemoryPolicy, render_with_fallback
-from core.studio import render_draft, write_draft
-from core.worker import GPUWorker, JobState
+from core.content.brief import Brief
+from core.studio.history import HistoryStore
+from core.image.sdxl import ImageModel, ImageSettings, MemoryPolicy, render_with_fallback
+from core.studio.jobs import render_draft, write_draft
+from core.studio.worker import GPUWorker, JobState
 
 PROMPT = "a cup of coffee on a wooden table, morning light"
 

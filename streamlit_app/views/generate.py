@@ -1,12 +1,12 @@
 """Generate page: brief → streamed copy → editable English visual prompt → rendered image."""
 import streamlit as st
 
-from core.brief import FIELD_LIMITS, Brief, ContentType, Language, parse_keywords
-from core.clip_tokens import CLIP_WINDOW, count_clip_tokens
+from core.content.brief import FIELD_LIMITS, Brief, ContentType, Language, parse_keywords
+from core.content.clip_tokens import CLIP_WINDOW, count_clip_tokens
 from core.errors import CoreError
-from core.image_generation import (CANDIDATES_RANGE, GUIDANCE_RANGE, SDXL_SIZES, STEPS_RANGE, ImageSettings,
+from core.image.sdxl import (CANDIDATES_RANGE, GUIDANCE_RANGE, SDXL_SIZES, STEPS_RANGE, ImageSettings,
                                    MAX_PROMPT_CHARS)
-from core.studio import RenderResult, WriteResult, render_draft, write_draft
+from core.studio.jobs import RenderResult, WriteResult, render_draft, write_draft
 from streamlit_app import resources, ui
 from streamlit_app.strings import t
 

@@ -1,11 +1,11 @@
 """History page: find drafts, review them, compare versions, edit and re-render, comment, export."""
 import streamlit as st
 
-from core.brief import ContentType
+from core.content.brief import ContentType
 from core.errors import CoreError
-from core.history import STATES, TRANSITIONS
-from core.image_generation import ImageSettings
-from core.studio import render_draft
+from core.studio.history import STATES, TRANSITIONS
+from core.image.sdxl import ImageSettings
+from core.studio.jobs import render_draft
 from streamlit_app import resources, ui
 from streamlit_app.strings import t
 

@@ -18,10 +18,11 @@ from pathlib import Path
 from tinydb import Query, TinyDB
 from tinydb.storages import Storage
 
-from core.brief import Brief
+from core.content.brief import Brief
 from core.errors import CoreError
-from core.image_generation import RenderedImage
-from core.outputs import new_id, save_png
+from core.image.sdxl import RenderedImage
+from core.files import new_id
+from core.image.png import save_png
 
 SCHEMA_VERSION = 1
 BACKUPS_KEPT = 10

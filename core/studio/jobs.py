@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from core.brief import Brief
-from core.copywriting import CopyDraft, write_copy
-from core.history import HistoryStore
-from core.image_generation import ImageModel, ImageSettings, MemoryPolicy, render_with_fallback
+from core.content.brief import Brief
+from core.content.copywriting import CopyDraft, write_copy
+from core.studio.history import HistoryStore
+from core.image.sdxl import ImageModel, ImageSettings, MemoryPolicy, render_with_fallback
 from core.memory import free_gpu_memory, retry_on_oom
-from core.text_generation import TextModel
-from core.visual_prompt import VisualPrompt, write_visual_prompt
-from core.worker import Job
+from core.text.local import TextModel
+from core.content.visual_prompt import VisualPrompt, write_visual_prompt
+from core.studio.worker import Job
 
 
 @dataclass

@@ -4,12 +4,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from core import channels
-from core.brief import Brief
-from core.channels import Violation
-from core.copy_parts import CopyParts
-from core.prompts import copy_messages, repair_messages
-from core.text_generation import SamplingSettings, TextModel
+from core.content import channels
+from core.content.brief import Brief
+from core.content.channels import Violation
+from core.content.copy_parts import CopyParts
+from core.content.prompts import copy_messages, repair_messages
+from core.text.local import SamplingSettings, TextModel
 
 # Violations that cutting text can fix; any other one needs the model to write again.
 TRIMMABLE = {"too_long", "too_many_hashtags"}

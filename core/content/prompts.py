@@ -1,8 +1,8 @@
 """Prompt wording for each language and channel, written natively rather than translated from English."""
 from __future__ import annotations
 
-from core.brief import Brief, ContentType, Language
-from core.channels import RULES, Violation
+from core.content.brief import Brief, ContentType, Language
+from core.content.channels import RULES, Violation
 
 SYSTEM = {
     Language.PT_BR: (

@@ -13,9 +13,9 @@ from transformers import (AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfi
 
 from core.devices import compute_dtype
 from core.errors import GenerationError, ModelLoadError
-from core.fast_decode import GraphDecoder, use_grouped_decode_attention
-from core.fused_projections import fuse_projections
-from core.int4_weights import int4_supported, quantize_to_int4
+from core.text.fast_decode import GraphDecoder, use_grouped_decode_attention
+from core.text.fused_projections import fuse_projections
+from core.text.int4_weights import int4_supported, quantize_to_int4
 from core.memory import free_gpu_memory
 
 log = logging.getLogger(__name__)

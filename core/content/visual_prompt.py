@@ -6,10 +6,10 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from core.brief import Brief, ContentType
-from core.clip_tokens import CLIP_WINDOW, clip_tokenizer, count_clip_tokens
-from core.prompts import visual_messages
-from core.text_generation import SamplingSettings, TextModel
+from core.content.brief import Brief, ContentType
+from core.content.clip_tokens import CLIP_WINDOW, clip_tokenizer, count_clip_tokens
+from core.content.prompts import visual_messages
+from core.text.local import SamplingSettings, TextModel
 
 MAX_PROMPT_CHARS = 1000
 DEFAULT_NEGATIVE = ("blurry, low quality, distorted, deformed hands, extra fingers, watermark, text, logo, "

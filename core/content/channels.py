@@ -5,8 +5,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from core.brief import Brief, ContentType
-from core.copy_parts import CopyParts, parse_email, parse_video_script
+from core.content.brief import Brief, ContentType
+from core.content.copy_parts import CopyParts, parse_email, parse_video_script
 
 
 @dataclass(frozen=True)

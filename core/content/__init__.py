@@ -1,0 +1,1 @@
+"""Content logic in plain Python (no torch): briefs, channel rules, prompts, copywriting, the visual prompt."""

@@ -1,0 +1,68 @@
+"""Files written so a crash never leaves half of one: the one atomic writer, ids for file names, built folders."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+
+def write_json(data: dict, path: Path) -> Path:
+    """Write data as UTF-8 JSON, atomically."""
+    payload = json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
+    return atomic_write(Path(path), lambda handle: handle.write(payload))
+
+
+def write_text(text: str, path: Path) -> Path:
+    """Write text as UTF-8, atomically."""
+    return atomic_write(Path(path), lambda handle: handle.write(text.encode("utf-8")))
+
+
+def new_id() -> str:
+    """A sortable unique id for file names: never derived from user text."""
+    return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:8]
+
+
+def atomic_write(path: Path, write) -> Path:
+    """Call write(handle) on a temp file beside path, fsync it and rename it over path: a crash at any instant
+    leaves the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False)
+    try:
+        with handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(handle.name, 0o666 & ~_umask())
+        os.replace(handle.name, path)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+def ensure_built(folder: Path, build) -> Path:
+    """folder, built by build(tmp_folder) first if missing; the rename makes a half-built folder impossible."""
+    folder = Path(folder)
+    if (folder / ".complete").exists():
+        return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=folder.name + ".", dir=folder.parent))
+    try:
+        build(staging)
+        (staging / ".complete").write_text("built\n")
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(staging, folder)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return folder
