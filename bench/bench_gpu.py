@@ -19,10 +19,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.content.clip_tokens import clip_tokenizer  # noqa: E402
-from core.image.sdxl import ImageModelSpec, ImageSettings, MemoryPolicy, load_image_model  # noqa: E402
+from core.image.placement import MemoryPolicy  # noqa: E402
+from core.image.sdxl import ImageModelSpec, load_image_model  # noqa: E402
+from core.image.settings import ImageSettings  # noqa: E402
 from core.text.local import TextModelSpec, load_text_model  # noqa: E402
-from core.image.tiny_sdxl import EULER_CONFIG  # noqa: E402
+from core.image.tiny_sdxl import build_sdxl  # noqa: E402
 from core.text.tiny_llama import build_llama3_style_tokenizer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -225,29 +226,6 @@ def llm_kernels_phase():
 
 
 # -- image -----------------------------------------------------------------------------------------------
-def build_sdxl(base_dir: Path, refiner_dir: Path):
-    from diffusers import (AutoencoderKL, EulerDiscreteScheduler, StableDiffusionXLImg2ImgPipeline,
-                           StableDiffusionXLPipeline, UNet2DConditionModel)
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
-    with torch.device("cuda"):
-        unet = UNet2DConditionModel(**config_of("sdxl_base_unet")).half()
-        refiner_unet = UNet2DConditionModel(**config_of("sdxl_refiner_unet")).half()
-        vae = AutoencoderKL(**config_of("sdxl_vae")).half()
-        te1 = CLIPTextModel(CLIPTextConfig(**config_of("sdxl_text_encoder"))).half()
-        te2 = CLIPTextModelWithProjection(CLIPTextConfig(**config_of("sdxl_text_encoder_2"))).half()
-    with torch.no_grad():  # random weights scaled down so fp16 activations stay finite, as in the reference
-        for module in (unet, refiner_unet, vae, te1, te2):
-            for p in module.parameters():
-                p.mul_(0.5)
-    tok, tok2 = clip_tokenizer(), clip_tokenizer("!")
-    StableDiffusionXLPipeline(vae=vae, text_encoder=te1, text_encoder_2=te2, tokenizer=tok, tokenizer_2=tok2,
-                              unet=unet, scheduler=EulerDiscreteScheduler(**EULER_CONFIG)).save_pretrained(base_dir)
-    StableDiffusionXLImg2ImgPipeline(vae=vae, text_encoder=None, text_encoder_2=te2, tokenizer=None, tokenizer_2=tok2,
-                                     unet=refiner_unet, scheduler=EulerDiscreteScheduler(**EULER_CONFIG),
-                                     requires_aesthetics_score=True, force_zeros_for_empty_prompt=False
-                                     ).save_pretrained(refiner_dir)
-
-
 PROMPT = "a steaming cup of coffee on a wooden table, morning light, photorealistic"
 NEGATIVE = "blurry, low quality"
 
@@ -256,10 +234,26 @@ def ensure_sdxl() -> ImageModelSpec:
     """SDXL base + refiner with random weights, saved once; returns their spec."""
     base_dir, refiner_dir = WORK / "sdxl-base", WORK / "sdxl-refiner"
     if not (refiner_dir / "model_index.json").exists():
-        build_sdxl(base_dir, refiner_dir)
+        # random weights scaled down so fp16 activations stay finite, as in the reference
+        build_sdxl(base_dir, refiner_dir, unet=config_of("sdxl_base_unet"), refiner_unet=config_of("sdxl_refiner_unet"),
+                   vae=config_of("sdxl_vae"), text_encoder=config_of("sdxl_text_encoder"),
+                   text_encoder_2=config_of("sdxl_text_encoder_2"), dtype=torch.float16, device="cuda",
+                   weight_scale=0.5)
         gc.collect()
         torch.cuda.empty_cache()
     return ImageModelSpec(str(base_dir), str(refiner_dir))
+
+
+def ensure_fp16_vae(spec: ImageModelSpec) -> Path:
+    """The base's VAE saved as its own folder marked safe for fp16 decoding, as the fp16-fix VAE the full profile
+    loads is: the profile's own loading code then reads it from STUDIO_SDXL_VAE."""
+    from diffusers import AutoencoderKL
+    folder = WORK / "sdxl-vae-fp16"
+    if not (folder / "config.json").exists():
+        vae = AutoencoderKL.from_pretrained(Path(spec.base) / "vae", dtype=torch.float16)
+        vae.register_to_config(force_upcast=False)
+        vae.save_pretrained(folder)
+    return folder
 
 
 def sdxl_phase(compile_unets: bool, policies: bool = True):
@@ -391,23 +385,31 @@ def sdxl_profile_phase():
 
 
 def post_phase(compile_unets: bool, policies: bool, fast: bool = True):
-    """A whole post on one GPU: the T4 memory policy's peak, the low-VRAM policy's peak (where policies), and the
-    end-to-end time of the fast path (UNets compiled where compile_unets; both at once do not fit one run)."""
+    """A whole post on one GPU through the studio's own post flow (core.studio.jobs): copy with its check and
+    repair, the English visual prompt, a saved draft, a rendered and saved image. The memory policies' peaks (where
+    policies) call the flow directly with their engines; the fast path runs it as the app does, as jobs on the
+    Studio's worker, with the full profile's loading, compilation and warm-up (UNets compiled where
+    compile_unets)."""
+    from core.content.brief import Brief
+    from core.profiles import Environment
+    from core.studio.history import HistoryStore
+    from core.studio.jobs import render_post, write_post
+    from core.studio.progress import Progress
+    from core.studio.root import Studio
+    from core.text.engine import SamplingSettings
+
     llama = WORK / "llama3-8b"
     ensure_llama(llama)
     spec = ensure_sdxl()
-    ids = torch.randint(1000, 100000, (1, PROMPT_TOKENS), device="cuda")
-    settings = ImageSettings(steps=40, seed=0)
+    brief = Brief(product="Café Serra Azul", audience="jovens profissionais", tone="divertido",
+                  call_to_action="Peça já o seu")
+    sampling = SamplingSettings(seed=0)
 
-    def post(text, images, steps=40, park=False):
-        text.unpark()
-        list(text.fast.generate(ids, 250, [], 0.7, 0.9))
-        list(text.fast.generate(ids, 80, [], 0.3, 0.9))
-        if park:  # what render_draft does under offload policies
-            text.park()
-        images.render(PROMPT, NEGATIVE, ImageSettings(steps=steps, seed=0))
+    def tokens_of(text_model, result) -> int:
+        return sum(text_model.count_tokens(t) for t in (result.copy.first_draft, result.copy.text,
+                                                        result.visual.raw_output))
 
-    # 1. T4 policy: fp16 compute (no bf16), uncompiled graphs, SDXL model offload with the fp16-safe VAE
+    # 1. T4 policy (fp16 compute, uncompiled graphs, SDXL model offload) and the low-VRAM policy: peaks
     for tag, policy, steps in (("t4_policy", MemoryPolicy.MODEL_OFFLOAD, 40),
                                ("low_vram_policy", MemoryPolicy.SEQUENTIAL_OFFLOAD, 3))[: 2 if policies else 0]:
         torch.cuda.reset_peak_memory_stats()
@@ -415,32 +417,53 @@ def post_phase(compile_unets: bool, policies: bool, fast: bool = True):
                                compile_step=False)
         images = load_image_model(spec, "cuda", policy)
         images.base.vae.register_to_config(force_upcast=False)
-        post(text, images, 2, park=True)  # one round trip first: the second post pays the unpark
+        store = HistoryStore(WORK / f"history-{tag}")
+
+        def post(steps):
+            written = write_post(Progress(), brief, lambda: text, store, "bench", sampling)
+            render_post(Progress(), written.draft_id, written.visual.prompt, written.visual.negative_prompt,
+                        ImageSettings(steps=steps, seed=0), lambda: images, store, "bench", text)
+            return written
+
+        post(2)  # one round trip first: the second post pays the unpark
         torch.cuda.reset_peak_memory_stats()
-        _, dt = timed(lambda: post(text, images, steps, park=True))
+        written, dt = timed(lambda: post(steps))
         log(f"{tag}_post_s_{steps}steps", round(dt, 2))
+        log(f"{tag}_post_text_tokens", tokens_of(text, written))
         log(f"{tag}_whole_pipeline_peak_gib", gib(torch.cuda.max_memory_allocated()))
         del text, images
         gc.collect()
         torch.cuda.empty_cache()
     if not fast:
         return
-    # 2. H100 fast path end to end: compiled decode graph, bucketed prefill graphs, SDXL all on GPU, fp16 VAE
-    text, warm = timed(lambda: load_text_model(TextModelSpec(str(llama), quantize_4bit=True), "cuda",
-                                               compile_step=True))
-    log("fast_text_load_and_warmup_s", round(warm, 1))
-    time_decoder(text.fast, ids, "fast")
-    images = load_image_model(spec, "cuda", MemoryPolicy.GPU)
-    images.base.vae.register_to_config(force_upcast=False)
-    log("sdxl_levers", images.accelerate(compile_unets=compile_unets))
-    post(text, images, 4)
-    for attempt in range(2):
-        _, dt = timed(lambda: post(text, images))
-        log(f"fast_post_end_to_end_s_{attempt}", round(dt, 2))
-    _, dt = timed(lambda: images.render(PROMPT, NEGATIVE, settings))
-    log(f"fast_sdxl_{'compiled' if compile_unets else 'uncompiled'}_40steps_s", round(dt, 2))
-    _, dt = timed(lambda: images.render(PROMPT, NEGATIVE, ImageSettings(width=1152, height=896, steps=40, seed=0)))
-    log("fast_sdxl_unwarmed_1152x896_s", round(dt, 2))
+    # 2. the fast path as a user meets it: the full profile on the Studio, jobs on its worker
+    environment = Environment(profile="full", text_model=str(llama), sdxl_base=spec.base, sdxl_refiner=spec.refiner,
+                              sdxl_vae=str(ensure_fp16_vae(spec)), accelerate=compile_unets,
+                              data_dir=WORK / "history-fast", model_cache=WORK)
+    studio = Studio(environment)
+    started = time.perf_counter()
+    warmup = studio.preload()
+    studio.worker.wait(warmup)
+    log("fast_load_and_warmup_s", round(time.perf_counter() - started, 1))
+    log("fast_warmup_error", warmup.error)
+
+    def post():
+        write = studio.write(brief, "bench", "bench", sampling)
+        studio.worker.wait(write)
+        assert write.result is not None, write.error
+        written = write.result
+        render = studio.render(written.draft_id, written.visual.prompt, written.visual.negative_prompt,
+                               ImageSettings(seed=0), "bench", "bench")
+        studio.worker.wait(render)
+        assert render.result is not None, render.error
+        return written
+
+    post()
+    for attempt in range(3):
+        written, dt = timed(post)
+        log(f"fast_post_through_jobs_s_{attempt}", round(dt, 2))
+        log(f"fast_post_text_tokens_{attempt}", tokens_of(studio.text_model(), written))
+        log(f"fast_post_repair_{attempt}", written.copy.repair)
     log("fast_post_peak_gib", gib(torch.cuda.max_memory_allocated()))
 
 

@@ -1,4 +1,4 @@
-"""Command line face of the studio: `python -m core generate ...` runs one brief end to end."""
+"""Command line face of the studio: `python -m core generate ...` runs one brief through the post flow."""
 from __future__ import annotations
 
 import argparse
@@ -9,13 +9,21 @@ from pathlib import Path
 
 from core import files
 from core.content.brief import Brief, ContentType, Language, parse_keywords
-from core.content.copywriting import write_copy
 from core.errors import CoreError
 from core.image import png
-from core.image.sdxl import MemoryPolicy, ImageSettings, SDXL_SIZES, parse_size
-from core.profiles import PROFILES, load_images, load_text, resolve_profile
-from core.text.local import SamplingSettings
-from core.content.visual_prompt import write_visual_prompt
+from core.image.placement import MemoryPolicy
+from core.image.settings import ImageSettings, parse_size, size_list
+from core.profiles import PROFILES, Environment
+from core.studio.history import check_author
+from core.studio.jobs import render_post, write_post
+from core.studio.progress import Progress
+from core.studio.root import get_studio
+from core.text.engine import SamplingSettings
+
+
+def _knob_help(name: str, what: str) -> str:
+    bound = ImageSettings.bound(name)
+    return f"{what or bound.help}, {bound.low:g}-{bound.high:g} (default: {ImageSettings.default(name):g})"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,15 +46,20 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--brand-notes", default="", help="brand rules the copy must follow")
     gen.add_argument("--profile", choices=PROFILES, help="models to use (default: full with a GPU, else cpu-demo)")
     gen.add_argument("--out", default="outputs", type=Path, help="folder for the three files (default: outputs)")
-    gen.add_argument("--size", default="1024x1024", help="one of " + ", ".join(f"{w}x{h}" for w, h in SDXL_SIZES))
-    gen.add_argument("--steps", type=int, default=40, help="denoising steps, 1-80 (default: 40)")
-    gen.add_argument("--guidance", type=float, default=7.0, help="classifier-free guidance, 0-20 (default: 7)")
+    gen.add_argument("--data-dir", type=Path, help="the team's history folder the draft is saved in "
+                                                   "(default: $STUDIO_DATA_DIR or studio_data)")
+    gen.add_argument("--size", default=ImageSettings().size, help="one of " + size_list())
+    gen.add_argument("--steps", type=int, default=ImageSettings.default("steps"), help=_knob_help("steps", ""))
+    gen.add_argument("--guidance", type=float, default=ImageSettings.default("guidance"),
+                     help=_knob_help("guidance", "classifier-free guidance"))
     gen.add_argument("--seed", type=int, help="image seed (default: random, recorded in the outputs)")
-    gen.add_argument("--candidates", type=int, default=1, help="images to render, 1-4, seeds seed..seed+n-1")
+    gen.add_argument("--candidates", type=int, default=ImageSettings.default("candidates"),
+                     help=_knob_help("candidates", "images to render, seeds seed..seed+n-1"))
     gen.add_argument("--no-refiner", action="store_true", help="render with the base model alone")
     gen.add_argument("--memory-policy", choices=[p.value for p in MemoryPolicy],
                      help="where SDXL weights live (default: chosen from free GPU memory)")
     gen.add_argument("--text-seed", type=int, help="seed for the copy, for repeatable drafts")
+    gen.add_argument("--author", default="command line", help="name the draft is signed with in the history")
     gen.add_argument("--quiet", action="store_true", help="do not stream the copy while it is written")
     return parser
 
@@ -60,70 +73,82 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-def _progress(done: int, total: int) -> None:
-    print(f"\rrendering: step {done}/{total}", end="", file=sys.stderr, flush=True)
+class ConsoleProgress(Progress):
+    """The post flow's progress, printed: the copy streamed to stdout, steps and phases to stderr."""
+
+    def __init__(self, quiet: bool):
+        super().__init__()
+        self.quiet = quiet
+        self.shown = 0
+
+    def show_text(self, text: str) -> None:
+        super().show_text(text)
+        if not self.quiet and text.startswith(text[:self.shown]) and len(text) > self.shown:
+            sys.stdout.write(text[self.shown:])
+            sys.stdout.flush()
+        self.shown = len(text)
+
+    def show_step(self, done: int, total: int) -> None:
+        super().show_step(done, total)
+        print(f"\rrendering: step {done}/{total}", end="", file=sys.stderr, flush=True)
 
 
 def _generate(args) -> int:
+    say = (lambda text: print(text, file=sys.stderr, flush=True))
     # 1. check every input before loading anything
+    author = check_author(args.author)
     brief = Brief(product=args.product, content_type=args.content_type, language=args.language,
                   audience=args.audience, tone=args.tone, keywords=parse_keywords(args.keywords),
                   call_to_action=args.cta, brand_notes=args.brand_notes)
     width, height = parse_size(args.size)
     settings = ImageSettings(width=width, height=height, steps=args.steps, guidance=args.guidance, seed=args.seed,
                              use_refiner=not args.no_refiner, candidates=args.candidates).with_seed()
-    profile = resolve_profile(args.profile)
-    if args.memory_policy:
-        profile = dataclasses.replace(profile, memory_policy=MemoryPolicy(args.memory_policy))
-    timings: dict[str, float] = {}
-    say = (lambda text: print(text, file=sys.stderr, flush=True))
+    environment = Environment.read()
+    environment = dataclasses.replace(
+        environment, profile=args.profile or environment.profile,
+        memory_policy=MemoryPolicy(args.memory_policy) if args.memory_policy else environment.memory_policy,
+        data_dir=args.data_dir.resolve() if args.data_dir else environment.data_dir)
+    studio = get_studio(environment)
+    profile = studio.profile
     say(f"profile {profile.name} on {profile.device}" + (" — images come from random TEST weights"
                                                           if profile.test_images else ""))
-    # 2. copy, streamed as it is written
+    # 2. copy, streamed as it is written, and the English visual prompt: the same flow as the app's
+    progress = ConsoleProgress(args.quiet)
+    timings: dict[str, float] = {}
     started = time.perf_counter()
-    text_model = load_text(profile)
+    studio.text_model()
     timings["load_text_model_s"] = time.perf_counter() - started
-    shown = 0
-
-    def stream(text: str) -> None:
-        nonlocal shown
-        if not args.quiet and text.startswith(text[:shown]) and len(text) > shown:
-            sys.stdout.write(text[shown:])
-            sys.stdout.flush()
-        shown = len(text)
-
     started = time.perf_counter()
-    sampling = SamplingSettings(seed=args.text_seed)
-    draft = write_copy(brief, text_model, on_text=stream, sampling=sampling)
-    timings["copy_s"] = time.perf_counter() - started
+    written = write_post(progress, brief, studio.text_model, studio.store, author,
+                         SamplingSettings(seed=args.text_seed))
+    timings["copy_s"] = time.perf_counter() - started  # the copy and its visual prompt
     print(file=sys.stdout)
+    draft, visual = written.copy, written.visual
     for violation in draft.violations:
         say(f"rule still failing: {violation.message}")
-    # 3. English visual prompt
-    started = time.perf_counter()
-    visual = write_visual_prompt(brief, draft.text, text_model)
-    timings["visual_prompt_s"] = time.perf_counter() - started
     say(f"visual prompt ({visual.source}): {visual.prompt}\nnegative: {visual.negative_prompt}")
     for note in visual.notes:
         say(f"note: {note}")
-    # 4. image
+    # 3. image, with the app's out-of-memory fallback and parking of the text model
     started = time.perf_counter()
-    image_model = load_images(profile)
+    studio.image_model()
     timings["load_image_models_s"] = time.perf_counter() - started
     started = time.perf_counter()
-    rendered = image_model.render(visual.prompt, visual.negative_prompt, settings, on_step=_progress)
+    rendered = render_post(progress, written.draft_id, visual.prompt, visual.negative_prompt, settings,
+                           studio.image_model, studio.store, author, studio.loaded_text_model())
     print(file=sys.stderr)
     timings["image_s"] = time.perf_counter() - started
-    # 5. the three files
-    post_id = files.new_id()
+    # 4. the three files, named by the draft's id in the history
+    post_id = written.draft_id
     out: Path = args.out
     paths = {"copy": files.write_text(draft.text + "\n", out / f"{post_id}.md")}
     images = []
-    for index, image in enumerate(rendered):
+    for index, image in enumerate(rendered.images):
         suffix = "" if index == 0 else f"-{index + 1}"
         images.append(str(png.save_png(image, out / f"{post_id}{suffix}.png")))
     record = {
         "id": post_id, "brief": brief.to_dict(), "profile": profile.describe(),
+        "history": str(studio.store.folder),
         "copy": {"text": draft.text, "repair": draft.repair, "first_draft": draft.first_draft,
                  "violations": [v.__dict__ for v in draft.violations],
                  "subject": draft.parts.subject, "preheader": draft.parts.preheader,
@@ -131,10 +156,11 @@ def _generate(args) -> int:
         "visual_prompt": {"prompt": visual.prompt, "negative_prompt": visual.negative_prompt,
                           "source": visual.source, "notes": visual.notes, "prompt_tokens": visual.prompt_tokens,
                           "raw_output": visual.raw_output},
-        "images": [{"path": path, "seed": r.seed, **png.png_metadata(r)} for path, r in zip(images, rendered)],
-        "settings": settings.__dict__, "timings_s": {k: round(v, 2) for k, v in timings.items()},
+        "images": [{"path": path, "seed": r.seed, **png.png_metadata(r)} for path, r in zip(images, rendered.images)],
+        "settings": settings.to_dict(), "timings_s": {k: round(v, 2) for k, v in timings.items()},
     }
     paths["record"] = files.write_json(record, out / f"{post_id}.json")
     say("timings: " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
-    say(f"wrote {paths['copy']}, {', '.join(images)}, {paths['record']}")
+    say(f"wrote {paths['copy']}, {', '.join(images)}, {paths['record']}; draft {post_id} saved in "
+        f"{studio.store.folder}")
     return 0

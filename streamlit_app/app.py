@@ -26,7 +26,7 @@ def main() -> None:
     if not ss.get("reviewer"):
         ask_reviewer(lang)
         st.stop()
-    resources.preload()
+    resources.studio().preload()
     sidebar(lang)
     pages = [st.Page(VIEWS / "generate.py", title=t(lang, "nav_generate"), icon=":material/edit_note:", url_path="generate",
                      default=True),
@@ -50,18 +50,19 @@ def ask_reviewer(lang: str) -> None:
 
 
 def sidebar(lang: str) -> None:
-    facts = resources.engine_facts()
+    studio = resources.studio()
+    facts = studio.facts()
     with st.sidebar:
         st.caption(f"{t(lang, 'reviewer_is')}: **{ui.md_escape(st.session_state['reviewer'])}**")
         st.subheader(t(lang, "sidebar_engine"))
         st.text(f"{t(lang, 'profile')}: {facts['profile']}\n{t(lang, 'device')}: {facts['device']}")
         if facts["vram_gib"] is not None:
             st.text(f"{t(lang, 'vram')}: {facts['vram_gib']:.1f} GiB")
-        loaded = resources.loaded_models()
+        loaded = studio.loaded_models()
         st.text(f"{t(lang, 'models_loaded')}: " + (", ".join(loaded) if loaded else t(lang, "none_loaded")))
         if facts["test_images"]:
             st.warning(t(lang, "test_images_warning"))
-    recovery = resources.store().recovery
+    recovery = studio.store.recovery
     if recovery:
         st.warning(t(lang, "recovered", message=recovery.message()))
 

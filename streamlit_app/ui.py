@@ -9,13 +9,14 @@ from collections.abc import Callable
 import streamlit as st
 
 from core.content.brief import Brief
-from core.content.channels import RULES, channel_length, count_hashtags
+from core.content.channels import measure
 from core.content.copywriting import recheck
 from core.studio.worker import Job, JobState
 from streamlit_app import resources
 from streamlit_app.strings import t
 
 log = logging.getLogger("content_studio")
+LOADING_PHASES = ("loading_text", "loading_images")  # worded while nothing else shows: models can take minutes
 
 
 def lang() -> str:
@@ -31,16 +32,16 @@ def owner() -> str:
     return st.session_state.setdefault("session_owner", uuid.uuid4().hex)
 
 
-def submit(kind: str, fn: Callable[[Job], object], label: str) -> None:
-    """Queue fn on the single GPU worker; the page watches it with watch()."""
+def submit(kind: str, start: Callable[[str], Job]) -> None:
+    """Queue a job with start(owner) (a Studio method); the page watches it with watch()."""
     if busy():
         return
-    job = resources.worker().submit(fn, label, owner())
+    job = start(owner())
     st.session_state["job"] = {"id": job.id, "kind": kind}
 
 
 def cancel(job_id: str) -> None:
-    worker = resources.worker()
+    worker = resources.studio().worker
     job = worker.get(job_id)
     if job is not None:
         worker.cancel(job)
@@ -56,7 +57,7 @@ def watch(appliers: dict[str, Callable[[object], None]]) -> None:
     if not pending or pending["kind"] not in appliers:
         return
     language = lang()
-    worker = resources.worker()
+    worker = resources.studio().worker
     job = worker.get(pending["id"])
     if job is None:  # the server restarted: the job's saved work is in the history
         st.session_state.pop("job")
@@ -70,7 +71,7 @@ def watch(appliers: dict[str, Callable[[object], None]]) -> None:
             position = worker.position(job)
             status.info(t(language, "queue_position", n=position) if position > 0 else t(language, f"running_{job.label}"))
             bar.progress(min(max(job.progress, 0.0), 1.0))
-            live.text(job.partial)
+            live.text(job.partial or (t(language, job.phase) if job.phase in LOADING_PHASES else ""))
             job.finished.wait(0.25)
     st.session_state.pop("job")
     if job.state is JobState.DONE:
@@ -92,33 +93,21 @@ def show_error() -> None:
 def rule_badges(brief: Brief, text: str) -> None:
     """Badges for the channel's rules, measured on the text as it stands (edited by hand or not)."""
     language = lang()
-    rules = RULES[brief.content_type]
-    draft = recheck(brief, text)
-    failing = {v.code for v in draft.violations}
     badges = []
-    if rules.max_chars:
-        badges.append((f"{channel_length(text, rules)}/{rules.max_chars} {t(language, 'chars')}",
-                       "too_long" not in failing))
-    if rules.max_hashtags is not None:
-        badges.append((f"{count_hashtags(text)}/{rules.max_hashtags} {t(language, 'hashtags')}",
-                       "too_many_hashtags" not in failing))
-    if rules.subject_max:
-        badges.append((f"{t(language, 'subject')} {len(draft.parts.subject)}/{rules.subject_max}",
-                       not failing & {"subject_too_long", "missing_subject"}))
-        badges.append((f"{t(language, 'preheader')} {len(draft.parts.preheader)}/{rules.preheader_max}",
-                       "preheader_too_long" not in failing))
-    if rules.min_scenes:
-        badges.append((f"{len(draft.parts.scenes)} {t(language, 'scenes')}",
-                       not failing & {"too_few_scenes", "too_many_scenes", "scene_without_visual"}))
-    if brief.call_to_action.strip():
-        ok = "missing_cta" not in failing
-        badges.append((t(language, "cta_present" if ok else "cta_missing"), ok))
+    for rule in measure(text, brief):
+        label = {"length": f"{rule.actual}/{rule.limit} {t(language, 'chars')}",
+                 "hashtags": f"{rule.actual}/{rule.limit} {t(language, 'hashtags')}",
+                 "subject": f"{t(language, 'subject')} {rule.actual}/{rule.limit}",
+                 "preheader": f"{t(language, 'preheader')} {rule.actual}/{rule.limit}",
+                 "scenes": f"{rule.actual} {t(language, 'scenes')}",
+                 "cta": t(language, "cta_present" if rule.ok else "cta_missing")}[rule.rule]
+        badges.append((label, rule.ok))
     columns = st.columns(max(len(badges), 1))
     for column, (label, ok) in zip(columns, badges):
         with column:
             st.badge(label, icon=":material/check_circle:" if ok else ":material/warning:",
                      color="green" if ok else "red")
-    for violation in draft.violations:
+    for violation in recheck(brief, text).violations:
         st.caption(f"⚠️ {violation.message}")
 
 

@@ -4,6 +4,7 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.studio.export import export_zip
 from core.studio.history import HistoryStore
 
 
@@ -55,7 +56,7 @@ def test_write_streams_copy_then_shows_editable_prompt_before_any_image(app, tmp
     assert any("badge[" in m.value and "CTA" in m.value for m in app.markdown)
     store = HistoryStore(tmp_path / "data")
     [draft] = store.list_drafts()
-    assert draft["copy_versions"][0]["text"] == copy and draft["created_by"] == "Ana"
+    assert draft.copy_versions[0].text == copy and draft.created_by == "Ana"
 
 
 def test_edited_prompt_is_rendered_and_saved_as_an_image_version(app, tmp_path):
@@ -69,14 +70,14 @@ def test_edited_prompt_is_rendered_and_saved_as_an_image_version(app, tmp_path):
     assert not app.exception, app.exception
     assert len(images(app)) == 1
     draft = HistoryStore(tmp_path / "data").list_drafts()[0]
-    image = draft["image_versions"][0]
-    assert image["seed"] == 123 and image["steps"] == 2
-    prompt = next(p for p in draft["prompt_versions"] if p["n"] == image["prompt_version"])
-    assert prompt["prompt"] == "a red bicycle leaning on a yellow wall, golden hour"
+    image = draft.image_versions[0]
+    assert image.seed == 123 and image.settings.steps == 2
+    prompt = next(p for p in draft.prompt_versions if p.n == image.prompt_version)
+    assert prompt.prompt == "a red bicycle leaning on a yellow wall, golden hour"
     button(app, "Refazer com a mesma semente").click()
     app.run()
     draft = HistoryStore(tmp_path / "data").list_drafts()[0]
-    assert [i["seed"] for i in draft["image_versions"]] == [123, 123]
+    assert [i.seed for i in draft.image_versions] == [123, 123]
 
 
 def test_hand_edit_updates_badges_and_saves_a_version(app, tmp_path):
@@ -89,7 +90,7 @@ def test_hand_edit_updates_badges_and_saves_a_version(app, tmp_path):
     button(app, "Salvar edição do texto").click()
     app.run()
     draft = HistoryStore(tmp_path / "data").list_drafts()[0]
-    assert draft["copy_versions"][-1]["text"] == "Café fresquinho toda manhã. Peça já! #cafe"
+    assert draft.copy_versions[-1].text == "Café fresquinho toda manhã. Peça já! #cafe"
 
 
 def test_english_interface(app):
@@ -159,10 +160,10 @@ def test_history_review_comment_and_rerender(history_app, tmp_path):
     at.run(timeout=600)
     assert not at.exception, at.exception
     draft = HistoryStore(tmp_path / "data").get(draft_id)
-    assert draft["state"] == "in_review"
-    assert draft["comments"][0]["author"] == "Ana"
-    assert len(draft["image_versions"]) == 1
-    assert draft["prompt_versions"][-1]["prompt"] == "a latte art heart in a ceramic cup, top view"
+    assert draft.state == "in_review"
+    assert draft.comments[0].author == "Ana"
+    assert len(draft.image_versions) == 1
+    assert draft.prompt_versions[-1].prompt == "a latte art heart in a ceramic cup, top view"
     assert len(images(at)) >= 1
 
 
@@ -170,7 +171,7 @@ def test_history_export_zip(history_app, tmp_path, tiny_images):
     import io
     import json
     import zipfile
-    from core.image.sdxl import ImageSettings
+    from core.image.settings import ImageSettings
     at, ids = history_app
     store = HistoryStore(tmp_path / "data")
     [image] = tiny_images.render("a cup of coffee, warm light", "blurry", ImageSettings(steps=1, seed=5))
@@ -178,7 +179,7 @@ def test_history_export_zip(history_app, tmp_path, tiny_images):
     at.multiselect(key="h_export").set_value([ids["cafe"], ids["tenis"]])
     at.run()
     assert [e.proto.label for e in at.main if type(e).__name__ == "DownloadButton"] == ["Baixar ZIP"]
-    archive = zipfile.ZipFile(io.BytesIO(store.export_zip([ids["cafe"], ids["tenis"]])))
+    archive = zipfile.ZipFile(io.BytesIO(export_zip(store, [ids["cafe"], ids["tenis"]])))
     assert {f"{ids['cafe']}/copy.md", f"{ids['tenis']}/copy.md", f"{ids['cafe']}/image-v1.png",
             "manifest.json", "manifest.csv"} <= set(archive.namelist())
     [row] = json.loads(archive.read("manifest.json"))

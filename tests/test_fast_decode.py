@@ -7,7 +7,8 @@ import torch
 from core.text.fast_decode import GraphDecoder, grouped_decode_attention, pick_token
 from core.text.fused_projections import fuse_projections
 from core.text.int4_weights import Int4Linear, quantize_groups, quantize_to_int4
-from core.text.local import SamplingSettings, TextModel, load_text_model
+from core.text.engine import SamplingSettings
+from core.text.local import TextModel, load_text_model
 
 PROMPT = [{"role": "user", "content": "Escreva sobre café."}]
 

@@ -5,16 +5,15 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 
 from core.content.brief import Brief
 from core.studio.history import HistoryStore
-from core.image.sdxl import ImageSettings
+from core.image.settings import ImageSettings
 from core.profiles import load_images, load_text
-from core.studio.jobs import render_draft, write_draft
+from core.studio.jobs import render_post, write_post
 from core.studio.worker import GPUWorker, JobState
 
-pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="GPU only: CUDA graphs and compiled models")
+pytestmark = pytest.mark.gpu  # CUDA graphs and compiled models
 
 
 def run(worker: GPUWorker, fn):
@@ -29,17 +28,18 @@ def test_worker_writes_and_renders_with_the_fast_paths(gpu_tiny_profile, tmp_pat
     assert text.fast is not None  # decoding replays captured graphs
     applied = run(worker, lambda job: images.accelerate(compile_unets=True))
     assert "compiled_unets_cuda_graphs" in applied, applied
-    written = run(worker, lambda job: write_draft(job, Brief(product="Café Serra Azul"), text, store, "Ana"))
+    written = run(worker, lambda job: write_post(job, Brief(product="Café Serra Azul"), lambda: text, store,
+                                                 "Ana"))
     settings = ImageSettings(steps=6, seed=7)  # 1024x1024 with guidance: the warmed-up shape
-    first, again = (run(worker, lambda job: render_draft(job, written.draft_id, written.visual.prompt,
-                                                          written.visual.negative_prompt, settings, images, store,
+    first, again = (run(worker, lambda job: render_post(job, written.draft_id, written.visual.prompt,
+                                                          written.visual.negative_prompt, settings, lambda: images, store,
                                                           "Ana", text)) for _ in range(2))
     files = [name for name, _ in first.image_files + again.image_files]
-    assert len(store.get(written.draft_id)["image_versions"]) == 2
+    assert len(store.get(written.draft_id).image_versions) == 2
     # the same seed through the replayed graphs gives the same picture
     assert store.image_path(files[0]).read_bytes() == store.image_path(files[1]).read_bytes()
-    other = run(worker, lambda job: render_draft(job, written.draft_id, written.visual.prompt, "",
-                                                 ImageSettings(width=1152, height=896, steps=2, seed=7), images,
+    other = run(worker, lambda job: render_post(job, written.draft_id, written.visual.prompt, "",
+                                                 ImageSettings(width=1152, height=896, steps=2, seed=7), lambda: images,
                                                  store, "Ana", text))
     assert other.image_files  # a size not warmed up renders with the eager modules
 

@@ -14,8 +14,11 @@ import pytest
 from PIL import Image
 
 from core.content.brief import Brief
-from core.studio.history import SCHEMA_VERSION, HistoryError, HistoryStore
-from core.image.sdxl import ImageSettings, RenderedImage
+from core.studio.export import export_zip
+from core.studio.history import HistoryError, HistoryStore
+from core.studio.storage import SCHEMA_VERSION
+from core.image.sdxl import RenderedImage
+from core.image.settings import ImageSettings
 
 BRIEF = Brief(product="Café Serra Azul", call_to_action="Peça já")
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -37,21 +40,21 @@ def store(tmp_path):
 def test_versions_states_and_comments(store):
     draft_id = store.create_draft(BRIEF, "Café bom. Peça já!", "a cup of coffee", "blurry", "Ana")
     assert store.add_copy_version(draft_id, "Café ótimo. Peça já!", "Bia") == 2
-    assert store.add_image_version(draft_id, rendered(), "Bia") == 1
-    assert store.add_image_version(draft_id, rendered(2, prompt="edited prompt, studio light"), "Ana") == 2
+    assert store.add_image_version(draft_id, rendered(), "Bia").n == 1
+    assert store.add_image_version(draft_id, rendered(2, prompt="edited prompt, studio light"), "Ana").n == 2
     store.set_state(draft_id, "in_review", "Ana")
     store.set_state(draft_id, "changes_requested", "Caio")
     store.add_comment(draft_id, "Mais curto, por favor", "Caio")
     draft = store.get(draft_id)
-    assert [v["text"] for v in draft["copy_versions"]] == ["Café bom. Peça já!", "Café ótimo. Peça já!"]
-    assert [p["prompt"] for p in draft["prompt_versions"]] == ["a cup of coffee", "a cup of coffee, morning light",
+    assert [v.text for v in draft.copy_versions] == ["Café bom. Peça já!", "Café ótimo. Peça já!"]
+    assert [p.prompt for p in draft.prompt_versions] == ["a cup of coffee", "a cup of coffee, morning light",
                                                                "edited prompt, studio light"]
-    assert [i["prompt_version"] for i in draft["image_versions"]] == [2, 3]
-    assert draft["state"] == "changes_requested"
-    assert [(h["from"], h["to"], h["author"]) for h in draft["state_history"]] == [
+    assert [i.prompt_version for i in draft.image_versions] == [2, 3]
+    assert draft.state == "changes_requested"
+    assert [(h.from_state, h.to_state, h.author) for h in draft.state_history] == [
         ("draft", "in_review", "Ana"), ("in_review", "changes_requested", "Caio")]
-    assert draft["comments"][0]["author"] == "Caio"
-    png = store.image_path(draft["image_versions"][0]["file"])
+    assert draft.comments[0].author == "Caio"
+    png = store.image_path(draft.image_versions[0].file)
     assert Image.open(png).text["seed"] == "1"
 
 
@@ -71,13 +74,13 @@ def test_filters_and_archive(store):
     a = store.create_draft(BRIEF, "Café bom", "coffee", "", "Ana")
     b = store.create_draft(Brief(product="Tênis", content_type="x"), "Corra", "shoes", "", "Bia")
     store.set_state(b, "in_review", "Bia")
-    assert [d["id"] for d in store.list_drafts(state="in_review")] == [b]
-    assert [d["id"] for d in store.list_drafts(content_type="instagram")] == [a]
-    assert [d["id"] for d in store.list_drafts(author="bia")] == [b]
-    assert [d["id"] for d in store.list_drafts(text="TÊNIS")] == [b]
+    assert [d.id for d in store.list_drafts(state="in_review")] == [b]
+    assert [d.id for d in store.list_drafts(content_type="instagram")] == [a]
+    assert [d.id for d in store.list_drafts(author="bia")] == [b]
+    assert [d.id for d in store.list_drafts(text="TÊNIS")] == [b]
     store.archive(a, "Ana")
-    assert [d["id"] for d in store.list_drafts()] == [b]
-    assert [d["id"] for d in store.list_drafts(archived=True)] == [a]
+    assert [d.id for d in store.list_drafts()] == [b]
+    assert [d.id for d in store.list_drafts(archived=True)] == [a]
     store.archive(a, "Ana", archived=False)
     assert len(store.list_drafts()) == 2
 
@@ -91,7 +94,7 @@ def test_path_like_names_cannot_escape_the_image_folder(store, name):
 def test_export_zip_has_markdown_images_and_manifests(store):
     draft_id = store.create_draft(BRIEF, "Café bom. Peça já!", "coffee", "blurry", "Ana")
     store.add_image_version(draft_id, rendered(7), "Ana")
-    archive = zipfile.ZipFile(BytesIO(store.export_zip([draft_id])))
+    archive = zipfile.ZipFile(BytesIO(export_zip(store, [draft_id])))
     names = set(archive.namelist())
     assert {f"{draft_id}/copy.md", f"{draft_id}/image-v1.png", "manifest.json", "manifest.csv"} <= names
     manifest = json.loads(archive.read("manifest.json"))
@@ -134,7 +137,7 @@ def test_eight_threads_mixed_writes_lose_nothing(store, record_property):
     found = {d: 0 for d in draft_ids}
     for draft_id in draft_ids:
         draft = reopened.get(draft_id)
-        found[draft_id] = len(draft["comments"]) + len(draft["copy_versions"]) - 1 + len(draft["prompt_versions"]) - 1
+        found[draft_id] = len(draft.comments) + len(draft.copy_versions) - 1 + len(draft.prompt_versions) - 1
     record_property("writes_attempted", 1600)
     record_property("writes_acknowledged", sum(acknowledged.values()))
     record_property("writes_found", sum(found.values()))
@@ -173,7 +176,7 @@ def test_sigkill_mid_write_keeps_every_acknowledged_write(tmp_path):
     rest = process.stdout.read().split()
     acked = max([acked] + [int(x) for x in rest[1::2] if x.isdigit()])
     store = HistoryStore(folder)
-    found = len(store.get(draft_id)["comments"])
+    found = len(store.get(draft_id).comments)
     print(f"sigkill: acknowledged {acked}, found {found}")
     assert store.recovery is None
     assert found in (acked, acked + 1)  # the write in flight at the kill may have landed without its ack
@@ -195,7 +198,7 @@ def test_damaged_database_is_restored_from_backup_and_kept(tmp_path, damage):
     assert reopened.recovery is not None
     assert reopened.recovery.damaged_file.read_bytes() in (damage, b"  ")
     assert "restored from the backup" in reopened.recovery.message()
-    assert reopened.get(kept)["copy_versions"][0]["text"] == "guardado"
+    assert reopened.get(kept).copy_versions[0].text == "guardado"
     reopened.close()
 
 
@@ -222,10 +225,10 @@ def test_migrates_a_version_0_file_after_a_backup(tmp_path):
     (folder / "history.json").write_text((FIXTURES / "history_v0.json").read_text())
     store = HistoryStore(folder)
     first = store.get("20250301-101500-0a1b2c3d")
-    assert first["created_by"] == "Marina" and first["state"] == "draft"
-    assert first["copy_versions"][0]["text"] == "Bom dia com café! Peça já o seu."
-    assert first["image_versions"][0]["seed"] == 42
-    assert store.get("20250302-090000-1a2b3c4d")["image_versions"] == []
+    assert first.created_by == "Marina" and first.state == "draft"
+    assert first.copy_versions[0].text == "Bom dia com café! Peça já o seu."
+    assert first.image_versions[0].seed == 42
+    assert store.get("20250302-090000-1a2b3c4d").image_versions == ()
     oldest = sorted((folder / "backups").glob("history-*.json"))[0]
     assert "posts" in json.loads(oldest.read_text())  # the version-0 file was backed up before migrating
     data = json.loads((folder / "history.json").read_text())

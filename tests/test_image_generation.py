@@ -3,8 +3,9 @@ import torch
 import pytest
 
 from core.errors import ModelLoadError, SettingsError
-from core.image.sdxl import (ImageModelSpec, ImageSettings, MemoryPolicy, choose_memory_policy,
-                                   load_image_model, parse_size)
+from core.image.placement import MemoryPolicy, choose_memory_policy
+from core.image.sdxl import ImageModelSpec, load_image_model
+from core.image.settings import ImageSettings, parse_size
 
 PROMPT = "a steaming cup of coffee on a wooden table, morning light"
 

@@ -8,7 +8,8 @@ from core.content.brief import Brief
 from core.content.copywriting import recheck, write_copy
 from core.errors import ModelLoadError
 from core.profiles import smollm2_gguf
-from core.text.local import SamplingSettings, TextModelSpec, load_text_model
+from core.text.engine import SamplingSettings
+from core.text.local import TextModelSpec, load_text_model
 from core.content.visual_prompt import looks_english, write_visual_prompt
 
 CHAT = [{"role": "user", "content": "Escreva uma frase sobre café."}]
@@ -86,7 +87,7 @@ def test_smollm2_visual_prompt_is_english(smollm2):
     assert visual.negative_prompt
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="GPU only: the 4-bit format follows the GPU")
+@pytest.mark.gpu  # the 4-bit format follows the GPU
 def test_4bit_format_follows_the_gpu(gpu_tiny_profile):
     from core.devices import compute_dtype
     from core.text.int4_weights import Int4Linear, int4_supported
@@ -105,7 +106,7 @@ def test_parking_is_a_no_op_on_cpu(tiny_text):
     assert tiny_text.complete(CHAT, 4, SamplingSettings(seed=1))  # still serves
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="GPU only: moving 4-bit weights between devices")
+@pytest.mark.gpu  # moving 4-bit weights between devices
 def test_parked_model_comes_back_and_writes(gpu_tiny_profile):
     from core.profiles import load_text
     model = load_text(gpu_tiny_profile)

@@ -3,34 +3,17 @@ import threading
 import time
 
 import pytest
-import torch
 
 from core.content.brief import Brief
 from core.studio.history import HistoryStore
-from core.image.sdxl import ImageModel, ImageSettings, MemoryPolicy, render_with_fallback
-from core.studio.jobs import render_draft, write_draft
+from core.image.placement import MemoryPolicy
+from core.image.sdxl import render_with_fallback
+from core.image.settings import ImageSettings
+from core.studio.jobs import render_post, write_post
 from core.studio.worker import GPUWorker, JobState
+from fake_engines import AlwaysOutOfMemory, OutOfMemoryOnGPUPolicy, copy_of
 
 PROMPT = "a cup of coffee on a wooden table, morning light"
-
-
-class OutOfMemoryOnGPUPolicy(ImageModel):
-    """The real tiny pipelines, except that denoising under the all-on-GPU policy runs out of memory,
-    as SDXL does on a small card."""
-
-    def _denoise(self, common, settings, use_refiner):
-        if self.policy is MemoryPolicy.GPU:
-            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-        return super()._denoise(common, settings, use_refiner)
-
-
-class AlwaysOutOfMemory(ImageModel):
-    def _denoise(self, common, settings, use_refiner):
-        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-
-
-def copy_of(model: ImageModel, kind):
-    return kind(model.base, model.refiner, model.spec, model.device, MemoryPolicy.GPU)
 
 
 def test_jobs_from_two_threads_run_one_at_a_time_in_order(tiny_images, tiny_text, tmp_path):
@@ -63,11 +46,11 @@ def test_jobs_from_two_threads_run_one_at_a_time_in_order(tiny_images, tiny_text
 
     blocker = threading.Event()
     first = worker.submit(guarded("first", lambda job: blocker.wait(10)), "first", "x")
-    threads = [threading.Thread(target=submit_from_thread, args=("write", lambda job: write_draft(
-                   job, brief, tiny_text, store, "Ana"))),
-               threading.Thread(target=submit_from_thread, args=("render", lambda job: render_draft(
+    threads = [threading.Thread(target=submit_from_thread, args=("write", lambda job: write_post(
+                   job, brief, lambda: tiny_text, store, "Ana"))),
+               threading.Thread(target=submit_from_thread, args=("render", lambda job: render_post(
                    job, store.create_draft(brief, "c", PROMPT, "", "Bia"), PROMPT, "", ImageSettings(steps=2, seed=1),
-                   tiny_images, store, "Bia")))]
+                   lambda: tiny_images, store, "Bia")))]
     for t in threads:
         t.start()
     for t in threads:
@@ -90,14 +73,14 @@ def test_cancelling_a_running_render_stops_it(tiny_images, tmp_path):
     worker = GPUWorker()
     store = HistoryStore(tmp_path / "h")
     draft_id = store.create_draft(Brief(product="Café"), "c", PROMPT, "", "Ana")
-    job = worker.submit(lambda job: render_draft(job, draft_id, PROMPT, "", ImageSettings(steps=60, seed=1),
-                                                 tiny_images, store, "Ana"), "render", "Ana")
+    job = worker.submit(lambda job: render_post(job, draft_id, PROMPT, "", ImageSettings(steps=60, seed=1),
+                                                 lambda: tiny_images, store, "Ana"), "render", "Ana")
     while job.progress == 0 and not job.done:
         time.sleep(0.05)
     worker.cancel(job)
     assert worker.wait(job, 60)
     assert job.state is JobState.CANCELLED
-    assert store.get(draft_id)["image_versions"] == []
+    assert store.get(draft_id).image_versions == ()
 
 
 def test_out_of_memory_retries_with_a_more_frugal_policy(tiny_images):

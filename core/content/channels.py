@@ -61,36 +61,66 @@ def parts_of(text: str, content_type: ContentType) -> CopyParts:
     return CopyParts(body=text.strip())
 
 
-def check(text: str, brief: Brief) -> list[Violation]:
-    """Every rule of the brief's channel that the text breaks; empty when the copy is fit to publish."""
+@dataclass(frozen=True)
+class Measure:
+    """One rule of the channel measured on a copy, kept or broken: what the rule badges show."""
+
+    rule: str  # length | hashtags | subject | preheader | scenes | cta
+    actual: int
+    limit: int | None
+    violations: tuple[Violation, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+
+def measure(text: str, brief: Brief) -> list[Measure]:
+    """Every rule of the brief's channel measured on the text, in the channel's order."""
     rules = RULES[brief.content_type]
     parts = parts_of(text, brief.content_type)
-    found: list[Violation] = []
+    found: list[Measure] = []
 
-    def limit(code: str, actual: int, maximum: int | None, what: str) -> None:
+    def over(code: str, actual: int, maximum: int | None, what: str) -> tuple[Violation, ...]:
         if maximum is not None and actual > maximum:
-            found.append(Violation(code, actual, maximum, f"{what} is {actual}, the limit is {maximum}"))
+            return (Violation(code, actual, maximum, f"{what} is {actual}, the limit is {maximum}"),)
+        return ()
 
-    limit("too_long", channel_length(text, rules), rules.max_chars, "length in characters")
-    limit("too_many_hashtags", count_hashtags(text), rules.max_hashtags, "number of hashtags")
+    if rules.max_chars is not None:
+        length = channel_length(text, rules)
+        found.append(Measure("length", length, rules.max_chars,
+                             over("too_long", length, rules.max_chars, "length in characters")))
+    if rules.max_hashtags is not None:
+        hashtags = count_hashtags(text)
+        found.append(Measure("hashtags", hashtags, rules.max_hashtags,
+                             over("too_many_hashtags", hashtags, rules.max_hashtags, "number of hashtags")))
     if rules.subject_max is not None:
-        if not parts.subject:
-            found.append(Violation("missing_subject", 0, 1, "the email has no subject line"))
-        limit("subject_too_long", len(parts.subject), rules.subject_max, "subject length")
-        limit("preheader_too_long", len(parts.preheader), rules.preheader_max, "preheader length")
+        missing = () if parts.subject else (Violation("missing_subject", 0, 1, "the email has no subject line"),)
+        found.append(Measure("subject", len(parts.subject), rules.subject_max, missing + over(
+            "subject_too_long", len(parts.subject), rules.subject_max, "subject length")))
+        found.append(Measure("preheader", len(parts.preheader), rules.preheader_max, over(
+            "preheader_too_long", len(parts.preheader), rules.preheader_max, "preheader length")))
     if rules.min_scenes is not None:
         scenes = len(parts.scenes)
+        broken = over("too_many_scenes", scenes, rules.max_scenes, "number of scenes")
         if scenes < rules.min_scenes:
-            found.append(Violation("too_few_scenes", scenes, rules.min_scenes,
-                                   f"the script has {scenes} scenes, it needs at least {rules.min_scenes}"))
-        limit("too_many_scenes", scenes, rules.max_scenes, "number of scenes")
+            broken = (Violation("too_few_scenes", scenes, rules.min_scenes,
+                                f"the script has {scenes} scenes, it needs at least {rules.min_scenes}"),) + broken
         blind = [scene.number for scene in parts.scenes if not scene.visual]
         if blind:
-            found.append(Violation("scene_without_visual", len(blind), 0,
-                                   f"scenes without a visual idea: {', '.join(map(str, blind))}"))
-    if brief.call_to_action.strip() and not contains_cta(text, brief.call_to_action):
-        found.append(Violation("missing_cta", 0, 1, f"the call to action {brief.call_to_action!r} is missing"))
+            broken += (Violation("scene_without_visual", len(blind), 0,
+                                 f"scenes without a visual idea: {', '.join(map(str, blind))}"),)
+        found.append(Measure("scenes", scenes, rules.max_scenes, broken))
+    if brief.call_to_action.strip():
+        present = contains_cta(text, brief.call_to_action)
+        found.append(Measure("cta", int(present), 1, () if present else (
+            Violation("missing_cta", 0, 1, f"the call to action {brief.call_to_action!r} is missing"),)))
     return found
+
+
+def check(text: str, brief: Brief) -> list[Violation]:
+    """Every rule of the brief's channel that the text breaks; empty when the copy is fit to publish."""
+    return [violation for rule in measure(text, brief) for violation in rule.violations]
 
 
 def channel_length(text: str, rules: ChannelRules) -> int:

@@ -9,7 +9,7 @@ from core.content.brief import Brief
 from core.content.channels import Violation
 from core.content.copy_parts import CopyParts
 from core.content.prompts import copy_messages, repair_messages
-from core.text.local import SamplingSettings, TextModel
+from core.text.engine import SamplingSettings, TextEngine
 
 # Violations that cutting text can fix; any other one needs the model to write again.
 TRIMMABLE = {"too_long", "too_many_hashtags"}
@@ -30,7 +30,7 @@ class CopyDraft:
         return not self.violations
 
 
-def write_copy(brief: Brief, model: TextModel, on_text: Callable[[str], None] | None = None,
+def write_copy(brief: Brief, model: TextEngine, on_text: Callable[[str], None] | None = None,
                sampling: SamplingSettings = SamplingSettings()) -> CopyDraft:
     """Stream a copy for brief, calling on_text with the text so far, then check and repair it once."""
     rules = channels.RULES[brief.content_type]

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from core.content.brief import Brief, ContentType
 from core.content.clip_tokens import CLIP_WINDOW, clip_tokenizer, count_clip_tokens
 from core.content.prompts import visual_messages
-from core.text.local import SamplingSettings, TextModel
+from core.text.engine import SamplingSettings, TextEngine
 
 MAX_PROMPT_CHARS = 1000
 DEFAULT_NEGATIVE = ("blurry, low quality, distorted, deformed hands, extra fingers, watermark, text, logo, "
@@ -69,7 +69,7 @@ class VisualPrompt:
         return warnings
 
 
-def write_visual_prompt(brief: Brief, copy_text: str, model: TextModel,
+def write_visual_prompt(brief: Brief, copy_text: str, model: TextEngine,
                         sampling: SamplingSettings = SamplingSettings(temperature=0.3)) -> VisualPrompt:
     """Ask the model for an English prompt pair; fall back to one composed from the brief if its answer is unusable."""
     # starting the answer with the label keeps even small models to the two-line format

@@ -1,108 +1,22 @@
 """SDXL base + refiner as an ensemble of expert denoisers, with seeds, sizes, progress and memory policies."""
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
 
 import torch
 from PIL import Image, ImageDraw
 
-from core.devices import free_vram_gib, generator_kept_through_capture, image_dtype
-from core.errors import GenerationError, ModelLoadError, SettingsError
+from core.devices import generator_kept_through_capture, image_dtype
+from core.errors import GenerationError, ModelLoadError
+from core.image.placement import MemoryPolicy, choose_memory_policy
+from core.image.settings import SEED_MAX, ImageSettings, check_prompts
 from core.memory import retry_on_oom
-
-SDXL_SIZES = ((1024, 1024), (896, 1152), (1152, 896), (768, 1344), (1344, 768))
-STEPS_RANGE = (1, 80)
-GUIDANCE_RANGE = (0.0, 20.0)
-SWITCH_RANGE = (0.5, 0.95)
-CANDIDATES_RANGE = (1, 4)
-SEED_MAX = 2**32 - 1
-MAX_PROMPT_CHARS = 1000
-
-
-class MemoryPolicy(str, Enum):
-    """Where the SDXL weights live while rendering, from fastest to most frugal."""
-
-    GPU = "gpu"
-    MODEL_OFFLOAD = "model_offload"
-    SEQUENTIAL_OFFLOAD = "sequential_offload"
-
-    def more_frugal(self) -> "MemoryPolicy | None":
-        """The next policy that needs less GPU memory, or None if this is the most frugal."""
-        order = list(MemoryPolicy)
-        index = order.index(self)
-        return order[index + 1] if index + 1 < len(order) else None
-
 
 # The shape compiled modules are warmed up for: (width, height, classifier-free guidance on). Guidance above 1
 # doubles the UNet batch, which is a different shape to a compiled module.
 WARM_SHAPE = (1024, 1024, True)
-
-# Free VRAM (GiB) each policy needs for 1024x1024 base + refiner in fp16, measured peaks plus headroom.
-POLICY_NEEDS_GIB = {MemoryPolicy.GPU: 17.0, MemoryPolicy.MODEL_OFFLOAD: 10.0}
-
-
-def choose_memory_policy(device: str, override: MemoryPolicy | str | None = None) -> MemoryPolicy:
-    """The override if given, else the fastest policy that fits the device's free memory."""
-    if override:
-        try:
-            return MemoryPolicy(override)
-        except ValueError:
-            allowed = ", ".join(p.value for p in MemoryPolicy)
-            raise SettingsError("memory_policy", override, f"must be one of: {allowed}") from None
-    free = free_vram_gib(device)
-    if free is None:
-        return MemoryPolicy.GPU  # on CPU everything already lives in host memory
-    for policy, needs in POLICY_NEEDS_GIB.items():
-        if free >= needs:
-            return policy
-    return MemoryPolicy.SEQUENTIAL_OFFLOAD
-
-
-@dataclass(frozen=True)
-class ImageSettings:
-    """One render request's knobs, validated against their bounds."""
-
-    width: int = 1024
-    height: int = 1024
-    steps: int = 40
-    guidance: float = 7.0
-    seed: int | None = None  # None: a random seed, reported back
-    use_refiner: bool = True
-    refiner_switch: float = 0.8  # fraction of the schedule the base model denoises
-    candidates: int = 1
-
-    def __post_init__(self):
-        if (self.width, self.height) not in SDXL_SIZES:
-            sizes = ", ".join(f"{w}x{h}" for w, h in SDXL_SIZES)
-            raise SettingsError("size", f"{self.width}x{self.height}", f"must be one of the SDXL sizes: {sizes}")
-        _bounded("steps", self.steps, STEPS_RANGE, int)
-        _bounded("guidance", self.guidance, GUIDANCE_RANGE, (int, float))
-        _bounded("refiner_switch", self.refiner_switch, SWITCH_RANGE, (int, float))
-        _bounded("candidates", self.candidates, CANDIDATES_RANGE, int)
-        if self.seed is not None:
-            _bounded("seed", self.seed, (0, SEED_MAX), int)
-
-    def with_seed(self) -> "ImageSettings":
-        """These settings with a concrete seed, drawn at random when none was given."""
-        if self.seed is not None:
-            return self
-        return ImageSettings(**{**self.__dict__, "seed": random.randint(0, SEED_MAX)})
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    """(width, height) from text such as '1024x1024', or a SettingsError naming the accepted sizes."""
-    try:
-        width, height = (int(part) for part in str(text).lower().split("x"))
-    except ValueError:
-        width, height = 0, 0
-    if (width, height) not in SDXL_SIZES:
-        sizes = ", ".join(f"{w}x{h}" for w, h in SDXL_SIZES)
-        raise SettingsError("size", text, f"must be one of the SDXL sizes: {sizes}")
-    return width, height
 
 
 @dataclass(frozen=True)
@@ -255,11 +169,7 @@ class ImageModel:
                on_step: Callable[[int, int], None] | None = None) -> list[RenderedImage]:
         """Render settings.candidates images, seeds seed, seed+1, ...; on_step(done, total) after each step."""
         # 1. check inputs
-        if not isinstance(prompt, str) or not prompt.strip():
-            raise SettingsError("prompt", prompt, "must not be empty")
-        for name, text in (("prompt", prompt), ("negative_prompt", negative_prompt)):
-            if len(text) > MAX_PROMPT_CHARS:
-                raise SettingsError(name, text, f"must be at most {MAX_PROMPT_CHARS} characters, not {len(text)}")
+        check_prompts(prompt, negative_prompt)
         settings = settings.with_seed()
         use_refiner = settings.use_refiner and self.refiner is not None
         total = settings.steps * settings.candidates
@@ -327,11 +237,3 @@ def _variant(source: str) -> str | None:
     if folder.is_dir():
         return "fp16" if any(".fp16." in p.name for p in folder.rglob("*.safetensors")) else None
     return "fp16"
-
-
-def _bounded(name: str, value, bounds, kinds) -> None:
-    low, high = bounds
-    if isinstance(value, bool) or not isinstance(value, kinds):
-        raise SettingsError(name, value, f"must be a number from {low} to {high}")
-    if not low <= value <= high:
-        raise SettingsError(name, value, f"must be from {low} to {high}")

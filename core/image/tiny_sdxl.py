@@ -13,38 +13,56 @@ EULER_CONFIG = dict(beta_end=0.012, beta_schedule="scaled_linear", beta_start=0.
                     use_karras_sigmas=False)
 
 
-def build_tiny_sdxl(base_folder: Path, refiner_folder: Path, seed: int = 0) -> None:
-    """An SDXL base and refiner of the real architecture family at toy width, saved with save_pretrained.
+def build_sdxl(base_folder: Path, refiner_folder: Path, unet: dict, refiner_unet: dict, vae: dict,
+               text_encoder: dict, text_encoder_2: dict, seed: int = 0, dtype: torch.dtype = torch.float32,
+               device: str = "cpu", weight_scale: float = 1.0) -> None:
+    """An SDXL base and refiner with random weights built from the given configs, saved with save_pretrained.
 
-    The VAE keeps SDXL's 8x downscale, so images come out at the requested SDXL size.
-    """
+    The refiner shares the base's second text encoder and VAE, as SDXL's own refiner does. weight_scale shrinks the
+    random weights (full-size random models overflow fp16 activations otherwise)."""
     from diffusers import (AutoencoderKL, EulerDiscreteScheduler, StableDiffusionXLImg2ImgPipeline,
                            StableDiffusionXLPipeline, UNet2DConditionModel)
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
 
     torch.manual_seed(seed)
+    with torch.device(device):
+        parts = {"encoder": CLIPTextModel(CLIPTextConfig(**text_encoder)),
+                 "encoder_2": CLIPTextModelWithProjection(CLIPTextConfig(**text_encoder_2)),
+                 "unet": UNet2DConditionModel(**unet), "refiner_unet": UNet2DConditionModel(**refiner_unet),
+                 "vae": AutoencoderKL(**vae)}
+    with torch.no_grad():
+        for name, module in parts.items():
+            parts[name] = module.to(dtype)
+            if weight_scale != 1.0:
+                for parameter in module.parameters():
+                    parameter.mul_(weight_scale)
+    tokenizer, tokenizer_2 = clip_tokenizer(), clip_tokenizer("!")
+    StableDiffusionXLPipeline(vae=parts["vae"], text_encoder=parts["encoder"], text_encoder_2=parts["encoder_2"],
+                              tokenizer=tokenizer, tokenizer_2=tokenizer_2, unet=parts["unet"],
+                              scheduler=EulerDiscreteScheduler(**EULER_CONFIG)).save_pretrained(base_folder)
+    StableDiffusionXLImg2ImgPipeline(vae=parts["vae"], text_encoder=None, text_encoder_2=parts["encoder_2"],
+                                     tokenizer=None, tokenizer_2=tokenizer_2, unet=parts["refiner_unet"],
+                                     scheduler=EulerDiscreteScheduler(**EULER_CONFIG), requires_aesthetics_score=True,
+                                     force_zeros_for_empty_prompt=False).save_pretrained(refiner_folder)
+
+
+def build_tiny_sdxl(base_folder: Path, refiner_folder: Path, seed: int = 0) -> None:
+    """SDXL of the real architecture family at toy width. The VAE keeps SDXL's 8x downscale, so images come out
+    at the requested SDXL size."""
     time_dim = 8
     text = dict(hidden_size=32, intermediate_size=37, num_attention_heads=4, num_hidden_layers=2, projection_dim=32,
                 vocab_size=49408, max_position_embeddings=CLIP_WINDOW, bos_token_id=49406, eos_token_id=49407)
-    encoder = CLIPTextModel(CLIPTextConfig(**text, hidden_act="quick_gelu"))
-    encoder_2 = CLIPTextModelWithProjection(CLIPTextConfig(**text, hidden_act="gelu"))
     unet_common = dict(block_out_channels=(32, 64), layers_per_block=1, in_channels=4, out_channels=4,
                        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
                        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), attention_head_dim=(2, 4),
                        use_linear_projection=True, addition_embed_type="text_time", addition_time_embed_dim=time_dim,
                        transformer_layers_per_block=(1, 1), sample_size=128, norm_num_groups=16)
     # text_time embedding input: six (base) or five (refiner, with aesthetic score) time ids plus the pooled text
-    unet = UNet2DConditionModel(**unet_common, cross_attention_dim=64, projection_class_embeddings_input_dim=6 * time_dim + 32)
-    refiner_unet = UNet2DConditionModel(**unet_common, cross_attention_dim=32,
-                                        projection_class_embeddings_input_dim=5 * time_dim + 32)
-    vae = AutoencoderKL(block_out_channels=(8, 16, 16, 16), in_channels=3, out_channels=3, latent_channels=4,
+    build_sdxl(base_folder, refiner_folder, seed=seed,
+               unet=dict(**unet_common, cross_attention_dim=64, projection_class_embeddings_input_dim=6 * time_dim + 32),
+               refiner_unet=dict(**unet_common, cross_attention_dim=32,
+                                 projection_class_embeddings_input_dim=5 * time_dim + 32),
+               vae=dict(block_out_channels=(8, 16, 16, 16), in_channels=3, out_channels=3, latent_channels=4,
                         down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
-                        layers_per_block=1, norm_num_groups=8, sample_size=1024, scaling_factor=0.13025)
-    tokenizer, tokenizer_2 = clip_tokenizer(), clip_tokenizer("!")
-    StableDiffusionXLPipeline(vae=vae, text_encoder=encoder, text_encoder_2=encoder_2, tokenizer=tokenizer,
-                              tokenizer_2=tokenizer_2, unet=unet,
-                              scheduler=EulerDiscreteScheduler(**EULER_CONFIG)).save_pretrained(base_folder)
-    StableDiffusionXLImg2ImgPipeline(vae=vae, text_encoder=None, text_encoder_2=encoder_2, tokenizer=None,
-                                     tokenizer_2=tokenizer_2, unet=refiner_unet,
-                                     scheduler=EulerDiscreteScheduler(**EULER_CONFIG), requires_aesthetics_score=True,
-                                     force_zeros_for_empty_prompt=False).save_pretrained(refiner_folder)
+                        layers_per_block=1, norm_num_groups=8, sample_size=1024, scaling_factor=0.13025),
+               text_encoder=dict(**text, hidden_act="quick_gelu"), text_encoder_2=dict(**text, hidden_act="gelu"))

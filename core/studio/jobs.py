@@ -1,17 +1,21 @@
-"""The studio's jobs: write a draft, render its image. Each saves its own result, so work finished after the
-browser went away is still in the history."""
+"""The post flow every face runs: write a draft (copy, English visual prompt, saved draft), then render its images
+(saved as image versions). Each step saves its own result, so work finished after the browser went away is still
+in the history; the Streamlit app runs these on the worker, the command line and the bench call them directly."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from core.content.brief import Brief
 from core.content.copywriting import CopyDraft, write_copy
-from core.studio.history import HistoryStore
-from core.image.sdxl import ImageModel, ImageSettings, MemoryPolicy, render_with_fallback
-from core.memory import free_gpu_memory, retry_on_oom
-from core.text.local import TextModel
 from core.content.visual_prompt import VisualPrompt, write_visual_prompt
-from core.studio.worker import Job
+from core.image.placement import MemoryPolicy
+from core.image.sdxl import ImageModel, RenderedImage, render_with_fallback
+from core.image.settings import ImageSettings
+from core.memory import free_gpu_memory, retry_on_oom
+from core.studio.history import HistoryStore
+from core.studio.progress import Progress
+from core.text.engine import SamplingSettings, TextEngine
 
 
 @dataclass
@@ -25,46 +29,56 @@ class WriteResult:
 class RenderResult:
     draft_id: str
     image_files: list[tuple[str, int]] = field(default_factory=list)  # (file name, seed)
+    images: list[RenderedImage] = field(default_factory=list)
 
 
-def write_draft(job: Job, brief: Brief, text_model: TextModel, store: HistoryStore, author: str) -> WriteResult:
-    """Copy, then the English visual prompt, then a saved draft. Progress and partial copy go on the job."""
-    def on_text(text: str) -> None:
-        job.check_cancelled()
-        job.partial = text
+def write_post(progress: Progress, brief: Brief, text_model: Callable[[], TextEngine], store: HistoryStore,
+               author: str, sampling: SamplingSettings = SamplingSettings()) -> WriteResult:
+    """Copy, then the English visual prompt, then a saved draft. text_model() loads the engine on first use."""
+    # 1. the engine (the first job of a server also loads it)
+    progress.phase = "loading_text"
+    engine = text_model()
 
     def run() -> tuple[CopyDraft, VisualPrompt]:
-        draft = write_copy(brief, text_model, on_text=on_text)
-        job.progress = 0.8
-        job.check_cancelled()
-        return draft, write_visual_prompt(brief, draft.text, text_model)
+        # 2. the copy, streamed, checked and repaired once
+        progress.phase = "writing"
+        draft = write_copy(brief, engine, on_text=progress.show_text, sampling=sampling)
+        progress.progress = 0.8
+        progress.check_cancelled()
+        # 3. the English visual prompt
+        progress.phase = "visual_prompt"
+        return draft, write_visual_prompt(brief, draft.text, engine)
 
     def make_room() -> str | None:
         free_gpu_memory()  # cached blocks from an image job are the usual culprit
         return "freeing cached GPU memory"
 
     draft, visual = retry_on_oom(run, make_room, "text generation")
+    # 4. saved before anyone reads the result, so a closed tab loses nothing
     draft_id = store.create_draft(brief, draft.text, visual.prompt, visual.negative_prompt, author)
-    job.progress = 1.0
+    progress.progress = 1.0
     return WriteResult(draft_id, draft, visual)
 
 
-def render_draft(job: Job, draft_id: str, prompt: str, negative_prompt: str, settings: ImageSettings,
-                 image_model: ImageModel, store: HistoryStore, author: str,
-                 text_model: TextModel | None = None) -> RenderResult:
+def render_post(progress: Progress, draft_id: str, prompt: str, negative_prompt: str, settings: ImageSettings,
+                image_model: Callable[[], ImageModel], store: HistoryStore, author: str,
+                text_model: TextEngine | None = None) -> RenderResult:
     """Render the images and save each as a new image version of the draft.
 
     On a small GPU (the image models offloaded) a loaded text model is parked in CPU memory first, so the two
     never need the card at once; its next request brings it back."""
-    if text_model is not None and image_model.policy is not MemoryPolicy.GPU:
+    # 1. the models (the first render of a server also loads them)
+    store.get(draft_id)  # an unknown draft fails before minutes of rendering
+    progress.phase = "loading_images"
+    model = image_model()
+    if text_model is not None and model.policy is not MemoryPolicy.GPU:
         text_model.park()
-    def on_step(done: int, total: int) -> None:
-        job.check_cancelled()
-        job.progress = done / total
-
-    rendered = render_with_fallback(image_model, prompt, negative_prompt, settings, on_step)
-    result = RenderResult(draft_id)
+    # 2. render, falling back to a more frugal memory policy on out-of-memory
+    progress.phase = "rendering"
+    rendered = render_with_fallback(model, prompt, negative_prompt, settings, progress.show_step)
+    # 3. each image saved as a version of the draft
+    result = RenderResult(draft_id, images=rendered)
     for image in rendered:
-        number = store.add_image_version(draft_id, image, author)
-        result.image_files.append((store.get(draft_id)["image_versions"][number - 1]["file"], image.seed))
+        version = store.add_image_version(draft_id, image, author)
+        result.image_files.append((version.file, image.seed))
     return result

@@ -12,12 +12,9 @@ from typing import Any
 import torch
 
 from core.errors import CoreError
+from core.studio.progress import JobCancelled, Progress
 
 log = logging.getLogger(__name__)
-
-
-class JobCancelled(CoreError):
-    """The job was cancelled by its owner."""
 
 
 class JobState(str, Enum):
@@ -28,8 +25,8 @@ class JobState(str, Enum):
     CANCELLED = "cancelled"
 
 
-@dataclass
-class Job:
+@dataclass(kw_only=True)
+class Job(Progress):
     """A unit of model work. The worker fills state, result, error; the job reports progress and partial text."""
 
     fn: Callable[["Job"], Any]
@@ -39,9 +36,6 @@ class Job:
     state: JobState = JobState.QUEUED
     result: Any = None
     error: str | None = None
-    progress: float = 0.0
-    partial: str = ""
-    cancel_requested: threading.Event = field(default_factory=threading.Event)
     finished: threading.Event = field(default_factory=threading.Event)
 
     @property

@@ -1,4 +1,4 @@
-"""Loads the instruct model (4-bit NF4 where asked) and streams its answers token by token."""
+"""The local text engine: loads the instruct model (4-bit where asked) and streams its answers token by token."""
 from __future__ import annotations
 
 import dataclasses
@@ -17,6 +17,7 @@ from core.text.fast_decode import GraphDecoder, use_grouped_decode_attention
 from core.text.fused_projections import fuse_projections
 from core.text.int4_weights import int4_supported, quantize_to_int4
 from core.memory import free_gpu_memory
+from core.text.engine import SamplingSettings, TextEngine
 
 log = logging.getLogger(__name__)
 
@@ -36,15 +37,6 @@ class TextModelSpec:
     graph_decode: bool = True  # on CUDA, replay decoding as a captured CUDA graph (falls back when it cannot)
     fuse_projections: bool = True  # 4-bit Llama layers: one matmul for q/k/v and one for gate/up
     temperature: float = 0.7  # used when a request sets none; small models need it lower
-
-
-@dataclass(frozen=True)
-class SamplingSettings:
-    """How the next token is picked."""
-
-    temperature: float | None = None  # None: the model spec's own
-    top_p: float = 0.9
-    seed: int | None = None
 
 
 def load_text_model(spec: TextModelSpec, device: str, token: str | None = None,
@@ -88,7 +80,7 @@ def load_text_model(spec: TextModelSpec, device: str, token: str | None = None,
     return TextModel(model, tokenizer, spec, fast, compile_step)
 
 
-class TextModel:
+class TextModel(TextEngine):
     """An instruct model with its tokenizer, shared across sessions. Only the single model worker parks or
     unparks it, between jobs; nothing else changes after construction."""
 
@@ -210,11 +202,6 @@ class TextModel:
         text = self.tokenizer.decode(ids, skip_special_tokens=True)
         if len(text) > len(shown):
             yield text[len(shown):]
-
-    def complete(self, messages: list[dict], max_new_tokens: int,
-                 sampling: SamplingSettings = SamplingSettings(), prefill: str = "") -> str:
-        """The whole answer to a chat, once it is finished."""
-        return "".join(self.stream(messages, max_new_tokens, sampling, prefill))
 
     def count_tokens(self, text: str) -> int:
         """How many tokens this model's tokenizer makes of text."""

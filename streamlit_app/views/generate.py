@@ -4,15 +4,16 @@ import streamlit as st
 from core.content.brief import FIELD_LIMITS, Brief, ContentType, Language, parse_keywords
 from core.content.clip_tokens import CLIP_WINDOW, count_clip_tokens
 from core.errors import CoreError
-from core.image.sdxl import (CANDIDATES_RANGE, GUIDANCE_RANGE, SDXL_SIZES, STEPS_RANGE, ImageSettings,
-                                   MAX_PROMPT_CHARS)
-from core.studio.jobs import RenderResult, WriteResult, render_draft, write_draft
+from core.content.visual_prompt import MAX_PROMPT_CHARS
+from core.image.settings import SDXL_SIZES, SEED_MAX, ImageSettings
+from core.studio.jobs import RenderResult, WriteResult
 from streamlit_app import resources, ui
 from streamlit_app.strings import t
 
 ss = st.session_state
 lang = ui.lang()
-store = resources.store()
+studio = resources.studio()
+store = studio.store
 SIZES = [f"{w}x{h}" for w, h in SDXL_SIZES]
 
 
@@ -28,12 +29,15 @@ def on_write() -> None:
     except CoreError as error:
         ss["error"] = str(error)
         return
-    profile, author, loading = resources.profile(), ss["reviewer"], t(lang, "loading_text")
+    author = ss["reviewer"]
+    ui.submit("write", lambda owner: studio.write(brief, author, owner))
 
-    def job_fn(job):
-        job.partial = loading  # shown until the first words arrive; the first job also loads the model
-        return write_draft(job, brief, resources.text_model(profile.name), store, author)
-    ui.submit("write", job_fn, "write")
+
+def slider(column, name: str, key: str) -> None:
+    """A slider for a numeric image setting, its range, step and default read from the setting's field."""
+    bound, kind = ImageSettings.bound(name), type(ImageSettings.default(name))
+    column.slider(t(lang, name), kind(bound.low), kind(bound.high), value=ImageSettings.default(name),
+                  step=kind(bound.step), key=key)
 
 
 def settings_from_form(seed: int | None) -> ImageSettings:
@@ -54,21 +58,13 @@ def on_render(seed_choice: str) -> None:
     except CoreError as error:
         ss["error"] = str(error)
         return
-    profile, author, draft_id = resources.profile(), ss["reviewer"], ss["draft_id"]
-    prompt, negative, loading = ss["prompt_edit"], ss["negative_edit"], t(lang, "loading_images")
-
-    def job_fn(job):
-        job.partial = loading
-        model = resources.image_model(profile.name)
-        job.partial = ""
-        return render_draft(job, draft_id, prompt, negative, settings, model, store, author,
-                            resources.loaded_text_model())
-    ui.submit("render", job_fn, "render")
+    author, draft_id, prompt, negative = ss["reviewer"], ss["draft_id"], ss["prompt_edit"], ss["negative_edit"]
+    ui.submit("render", lambda owner: studio.render(draft_id, prompt, negative, settings, author, owner))
 
 
 # -- results -------------------------------------------------------------------------------------------
 def apply_write(result: WriteResult) -> None:
-    ss.update({"brief": store.get(result.draft_id)["brief"], "copy_edit": result.copy.text,
+    ss.update({"brief": store.get(result.draft_id).brief.to_dict(), "copy_edit": result.copy.text,
                "copy_saved_text": result.copy.text, "repair": result.copy.repair,
                "prompt_edit": result.visual.prompt, "negative_edit": result.visual.negative_prompt,
                "visual_notes": result.visual.notes, "visual_source": result.visual.source,
@@ -146,11 +142,11 @@ if ss.get("brief"):
         a.selectbox(t(lang, "size"), SIZES, key="i_size")
         b.radio(t(lang, "seed_mode"), ["random", "fixed"], key="i_seed_mode", horizontal=True,
                 format_func=lambda v: t(lang, f"seed_{v}"))
-        b.number_input(t(lang, "seed"), min_value=0, max_value=2**32 - 1, value=42, step=1, key="i_seed")
-        a.slider(t(lang, "steps"), *STEPS_RANGE, value=40, key="i_steps")
-        a.slider(t(lang, "guidance"), *GUIDANCE_RANGE, value=7.0, step=0.5, key="i_guidance")
-        b.checkbox(t(lang, "refiner"), value=True, key="i_refiner")
-        b.slider(t(lang, "candidates"), *CANDIDATES_RANGE, value=1, key="i_candidates")
+        b.number_input(t(lang, "seed"), min_value=0, max_value=SEED_MAX, value=42, step=1, key="i_seed")
+        slider(a, "steps", "i_steps")
+        slider(a, "guidance", "i_guidance")
+        b.checkbox(t(lang, "refiner"), value=ImageSettings.default("use_refiner"), key="i_refiner")
+        slider(b, "candidates", "i_candidates")
     render_col, same_col, new_col = st.columns(3)
     render_col.button(t(lang, "render"), type="primary", disabled=busy, on_click=on_render, args=("form",))
     if ss.get("images"):

@@ -1,17 +1,20 @@
 """History page: find drafts, review them, compare versions, edit and re-render, comment, export."""
+import dataclasses
+
 import streamlit as st
 
 from core.content.brief import ContentType
 from core.errors import CoreError
-from core.studio.history import STATES, TRANSITIONS
-from core.image.sdxl import ImageSettings
-from core.studio.jobs import render_draft
+from core.image.settings import ImageSettings
+from core.studio.export import export_zip
+from core.studio.records import ReviewState
 from streamlit_app import resources, ui
 from streamlit_app.strings import t
 
 ss = st.session_state
 lang = ui.lang()
-store = resources.store()
+studio = resources.studio()
+store = studio.store
 
 
 def safely(action, *args) -> None:
@@ -23,31 +26,30 @@ def safely(action, *args) -> None:
 
 
 def on_rerender(draft_id: str) -> None:
-    draft = store.get(draft_id)
-    last = draft["image_versions"][-1] if draft["image_versions"] else {}
-    settings = ImageSettings(width=last.get("width", 1024), height=last.get("height", 1024),
-                             steps=last.get("steps", 40), guidance=last.get("guidance", 7.0),
-                             use_refiner=last.get("use_refiner", True))
-    profile, author = resources.profile(), ss["reviewer"]
-    prompt, negative = ss[f"h_prompt_{draft_id}"], ss[f"h_negative_{draft_id}"]
-    ui.submit("rerender", lambda job: render_draft(job, draft_id, prompt, negative, settings,
-                                                   resources.image_model(profile.name), store, author,
-                                                   resources.loaded_text_model()), "render")
+    """Render the edited prompt with the settings of the draft's newest image (defaults where it has none)."""
+    try:
+        draft = store.get(draft_id)
+    except CoreError as error:
+        ss["error"] = str(error)
+        return
+    settings = draft.image_versions[-1].settings if draft.image_versions else ImageSettings()
+    settings = dataclasses.replace(settings, seed=None, candidates=1)
+    author, prompt, negative = ss["reviewer"], ss[f"h_prompt_{draft_id}"], ss[f"h_negative_{draft_id}"]
+    ui.submit("rerender", lambda owner: studio.render(draft_id, prompt, negative, settings, author, owner))
 
 
-def version_label(version: dict) -> str:
-    return f"v{version['n']} — {version['author']} — {version['at'][:16].replace('T', ' ')}"
+def version_label(version) -> str:
+    return f"v{version.n} — {version.author} — {version.at[:16].replace('T', ' ')}"
 
 
 def show_draft(draft_id: str) -> None:
     draft = store.get(draft_id)
     busy = ui.busy()
-    st.subheader(f"{ui.md_escape(draft['brief'].get('product', ''))} · "
-                 f"{t(lang, 'type_' + draft['brief'].get('content_type'))}")
-    st.caption(f"{t(lang, 'state')}: **{t(lang, 'state_' + draft['state'])}** · {draft_id}")
+    st.subheader(f"{ui.md_escape(draft.brief.product)} · {t(lang, 'type_' + draft.brief.content_type.value)}")
+    st.caption(f"{t(lang, 'state')}: **{t(lang, 'state_' + draft.state.value)}** · {draft_id}")
 
     # review state
-    allowed = sorted(TRANSITIONS[draft["state"]])
+    allowed = sorted(s.value for s in draft.state.next_states)
     a, b = st.columns([3, 1])
     a.selectbox(t(lang, "move_to"), allowed, key=f"h_state_{draft_id}", format_func=lambda s: t(lang, f"state_{s}"))
     b.button(t(lang, "change_state"), disabled=busy, key=f"h_state_btn_{draft_id}",
@@ -55,10 +57,10 @@ def show_draft(draft_id: str) -> None:
 
     # copy: edit makes a new version; compare any two side by side
     st.markdown(f"#### {t(lang, 'copy_versions')}")
-    copies = draft["copy_versions"]
+    copies = draft.copy_versions
     key = f"h_copy_{draft_id}_{len(copies)}"  # a new key per version count, so a saved edit reloads cleanly
-    st.text_area(t(lang, "copy"), value=copies[-1]["text"], key=key, height=200)
-    st.button(t(lang, "save_copy"), disabled=busy or ss.get(key) == copies[-1]["text"], key=f"h_save_{draft_id}",
+    st.text_area(t(lang, "copy"), value=draft.copy.text, key=key, height=200)
+    st.button(t(lang, "save_copy"), disabled=busy or ss.get(key) == draft.copy.text, key=f"h_save_{draft_id}",
               on_click=lambda: safely(store.add_copy_version, draft_id, ss[key], ss["reviewer"]))
     if len(copies) > 1:
         with st.expander(t(lang, "compare")):
@@ -68,14 +70,13 @@ def show_draft(draft_id: str) -> None:
                                        format_func=labels.__getitem__, key=f"h_cl_{draft_id}")
             pick_right = right.selectbox(t(lang, "right"), range(len(copies)), index=len(copies) - 1,
                                          format_func=labels.__getitem__, key=f"h_cr_{draft_id}")
-            left.text(copies[pick_left]["text"])
-            right.text(copies[pick_right]["text"])
+            left.text(copies[pick_left].text)
+            right.text(copies[pick_right].text)
 
     # visual prompt: edit and re-render as a new image version
     st.markdown(f"#### {t(lang, 'prompt_versions')}")
-    prompt = draft["prompt_versions"][-1]
-    ss.setdefault(f"h_prompt_{draft_id}", prompt["prompt"])
-    ss.setdefault(f"h_negative_{draft_id}", prompt["negative_prompt"])
+    ss.setdefault(f"h_prompt_{draft_id}", draft.prompt.prompt)
+    ss.setdefault(f"h_negative_{draft_id}", draft.prompt.negative_prompt)
     st.text_area(t(lang, "prompt"), key=f"h_prompt_{draft_id}", height=90)
     st.text_area(t(lang, "negative"), key=f"h_negative_{draft_id}", height=60)
     st.button(t(lang, "rerender"), type="primary", disabled=busy, key=f"h_render_{draft_id}",
@@ -84,28 +85,28 @@ def show_draft(draft_id: str) -> None:
 
     # images, newest first, each with its seed and prompt version
     st.markdown(f"#### {t(lang, 'image_versions')}")
-    images = list(reversed(draft["image_versions"]))
+    images = list(reversed(draft.image_versions))
     if not images:
         st.caption(t(lang, "no_images"))
     for row in range(0, len(images), 3):
         for column, image in zip(st.columns(3), images[row:row + 3]):
             with column:
-                path = store.image_path(image["file"])
+                path = store.image_path(image.file)
                 if path.exists():
-                    st.image(str(path), caption=f"v{image['n']} · seed {image['seed']} · prompt v"
-                                                f"{image['prompt_version']} · {image['author']}")
+                    st.image(str(path), caption=f"v{image.n} · seed {image.seed} · prompt v{image.prompt_version}"
+                                                f" · {image.author}")
 
     # comments
     st.markdown(f"#### {t(lang, 'comments')}")
-    for comment in draft["comments"]:
-        st.markdown(f"**{ui.md_escape(comment['author'])}** · {comment['at'][:16].replace('T', ' ')}")
-        st.text(comment["text"])
+    for comment in draft.comments:
+        st.markdown(f"**{ui.md_escape(comment.author)}** · {comment.at[:16].replace('T', ' ')}")
+        st.text(comment.text)
     with st.form(f"h_comment_form_{draft_id}", clear_on_submit=True):
         st.text_area(t(lang, "comment"), key=f"h_comment_{draft_id}", max_chars=2000)
         st.form_submit_button(t(lang, "add_comment"), disabled=busy,
                               on_click=lambda: safely(store.add_comment, draft_id, ss[f"h_comment_{draft_id}"],
                                                       ss["reviewer"]))
-    if draft["archived"]:
+    if draft.archived:
         st.button(t(lang, "restore"), key=f"h_restore_{draft_id}",
                   on_click=lambda: safely(store.archive, draft_id, ss["reviewer"], False))
     else:
@@ -116,7 +117,7 @@ def show_draft(draft_id: str) -> None:
 st.title(t(lang, "history_title"))
 ui.show_error()
 columns = st.columns([1, 1, 1, 2, 1])
-state = columns[0].selectbox(t(lang, "filter_state"), ["", *STATES], key="h_f_state",
+state = columns[0].selectbox(t(lang, "filter_state"), ["", *(s.value for s in ReviewState)], key="h_f_state",
                              format_func=lambda s: t(lang, f"state_{s}") if s else t(lang, "all"))
 kind = columns[1].selectbox(t(lang, "filter_type"), ["", *(c.value for c in ContentType)], key="h_f_type",
                             format_func=lambda c: t(lang, f"type_{c}") if c else t(lang, "all"))
@@ -134,20 +135,19 @@ with list_col:
     for draft in drafts:
         with st.container(border=True):
             thumb, info = st.columns([1, 3])
-            if draft["image_versions"]:
-                path = store.image_path(draft["image_versions"][-1]["file"])
+            if draft.image_versions:
+                path = store.image_path(draft.image_versions[-1].file)
                 if path.exists():
                     thumb.image(str(path), width=80)
-            info.markdown(f"**{ui.md_escape(draft['brief'].get('product', ''))}**")
-            info.caption(f"{t(lang, 'type_' + draft['brief'].get('content_type'))} · "
-                         f"{t(lang, 'state_' + draft['state'])} · {ui.md_escape(draft['created_by'])} · "
-                         f"{draft['updated_at'][:16].replace('T', ' ')}")
-            info.button(t(lang, "open"), key=f"h_open_{draft['id']}",
-                        on_click=lambda d=draft["id"]: ss.update(open_draft=d))
+            info.markdown(f"**{ui.md_escape(draft.brief.product)}**")
+            info.caption(f"{t(lang, 'type_' + draft.brief.content_type.value)} · "
+                         f"{t(lang, 'state_' + draft.state.value)} · {ui.md_escape(draft.created_by)} · "
+                         f"{draft.updated_at[:16].replace('T', ' ')}")
+            info.button(t(lang, "open"), key=f"h_open_{draft.id}", on_click=lambda d=draft.id: ss.update(open_draft=d))
     if drafts:
-        st.multiselect(t(lang, "select_export"), [d["id"] for d in drafts], key="h_export")
+        st.multiselect(t(lang, "select_export"), [d.id for d in drafts], key="h_export")
         if ss.get("h_export"):
-            st.download_button(t(lang, "download_zip"), store.export_zip(ss["h_export"]),
+            st.download_button(t(lang, "download_zip"), export_zip(store, ss["h_export"]),
                                file_name="content-studio-export.zip", mime="application/zip")
 
 with detail_col:

@@ -1,0 +1,214 @@
+"""The history's records: a draft with its copy, prompt and image versions, review states and comments.
+
+Each record's shape lives here once; the store reads and writes them, pages and exports read them. A stored
+document that does not have the shape is a RecordError naming the draft and the field, never a crash."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from enum import Enum
+
+from core.content.brief import Brief
+from core.errors import CoreError
+from core.image.settings import ImageSettings
+
+
+class ReviewState(str, Enum):
+    """Where a draft stands in the team's review."""
+
+    DRAFT = "draft"
+    IN_REVIEW = "in_review"
+    APPROVED = "approved"
+    CHANGES_REQUESTED = "changes_requested"
+
+    @property
+    def next_states(self) -> frozenset["ReviewState"]:
+        """The states a draft in this state may move to."""
+        return TRANSITIONS[self]
+
+
+TRANSITIONS = {
+    ReviewState.DRAFT: frozenset({ReviewState.IN_REVIEW}),
+    ReviewState.IN_REVIEW: frozenset({ReviewState.APPROVED, ReviewState.CHANGES_REQUESTED, ReviewState.DRAFT}),
+    ReviewState.CHANGES_REQUESTED: frozenset({ReviewState.IN_REVIEW, ReviewState.DRAFT}),
+    ReviewState.APPROVED: frozenset({ReviewState.IN_REVIEW}),
+}
+
+
+class RecordError(CoreError):
+    """A stored draft that does not have the shape this app writes."""
+
+    def __init__(self, draft_id: str, field_name: str, reason: str):
+        self.draft_id = draft_id
+        self.field = field_name
+        super().__init__(f"draft {draft_id!r} is unreadable: {field_name} {reason}")
+
+
+def now() -> str:
+    """The time records are stamped with: UTC, to the second."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class CopyVersion:
+    n: int
+    text: str
+    author: str
+    at: str
+    source: str = "model"  # model | edit
+
+
+@dataclass(frozen=True)
+class PromptVersion:
+    n: int
+    prompt: str
+    negative_prompt: str
+    author: str
+    at: str
+    source: str = "model"  # model | edit
+
+
+@dataclass(frozen=True)
+class ImageVersion:
+    """A rendered image of a draft: its file, the settings that made it, and the prompt version it used."""
+
+    n: int
+    file: str
+    seed: int | None
+    prompt_version: int
+    author: str
+    at: str
+    settings: ImageSettings = ImageSettings()
+    models: tuple[str, ...] = ()
+    test_weights: bool = False
+
+    def to_dict(self) -> dict:
+        settings = {k: v for k, v in self.settings.to_dict().items() if k not in ("seed", "candidates")}
+        return {"n": self.n, "file": self.file, "seed": self.seed, **settings, "models": list(self.models),
+                "test_weights": self.test_weights, "prompt_version": self.prompt_version, "author": self.author,
+                "at": self.at}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ImageVersion":
+        return cls(n=data["n"], file=data["file"], seed=data.get("seed"), prompt_version=data["prompt_version"],
+                   author=data["author"], at=data["at"], settings=ImageSettings.from_dict(
+                       {k: v for k, v in data.items() if k not in ("seed", "candidates")}),
+                   models=tuple(data.get("models", ())), test_weights=bool(data.get("test_weights", False)))
+
+
+@dataclass(frozen=True)
+class StateChange:
+    """A move along the review flow, or an archive/restore (same state, with event set)."""
+
+    from_state: ReviewState
+    to_state: ReviewState
+    author: str
+    at: str
+    event: str | None = None
+
+    def to_dict(self) -> dict:
+        data = {"from": self.from_state.value, "to": self.to_state.value, "author": self.author, "at": self.at}
+        return {**data, "event": self.event} if self.event else data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "StateChange":
+        return cls(ReviewState(data["from"]), ReviewState(data["to"]), data["author"], data["at"], data.get("event"))
+
+
+@dataclass(frozen=True)
+class Comment:
+    author: str
+    text: str
+    at: str
+
+
+@dataclass(frozen=True)
+class Draft:
+    """One piece of content with every version the team made of it."""
+
+    id: str
+    created_at: str
+    created_by: str
+    updated_at: str
+    brief: Brief
+    state: ReviewState = ReviewState.DRAFT
+    archived: bool = False
+    copy_versions: tuple[CopyVersion, ...] = ()
+    prompt_versions: tuple[PromptVersion, ...] = ()
+    image_versions: tuple[ImageVersion, ...] = ()
+    state_history: tuple[StateChange, ...] = ()
+    comments: tuple[Comment, ...] = field(default_factory=tuple)
+
+    @property
+    def copy(self) -> CopyVersion:
+        """The newest copy version."""
+        return self.copy_versions[-1]
+
+    @property
+    def prompt(self) -> PromptVersion:
+        """The newest visual-prompt version."""
+        return self.prompt_versions[-1]
+
+    def prompt_version(self, n: int) -> PromptVersion:
+        """Prompt version n, or the newest where n is unknown."""
+        return next((p for p in self.prompt_versions if p.n == n), self.prompt)
+
+    def matching_prompt_version(self, prompt: str, negative_prompt: str) -> int | None:
+        """The newest prompt version with exactly this prompt pair, if any."""
+        for version in reversed(self.prompt_versions):
+            if version.prompt == prompt and version.negative_prompt == negative_prompt:
+                return version.n
+        return None
+
+    def changed(self, **changes) -> "Draft":
+        """A copy with the changes applied and updated_at stamped now."""
+        return dataclasses.replace(self, **changes, updated_at=now())
+
+    def to_dict(self) -> dict:
+        """The stored form: plain JSON values, keys as the schema names them."""
+        return {
+            "id": self.id, "created_at": self.created_at, "created_by": self.created_by,
+            "updated_at": self.updated_at, "brief": self.brief.to_dict(), "state": self.state.value,
+            "archived": self.archived,
+            "copy_versions": [dataclasses.asdict(v) for v in self.copy_versions],
+            "prompt_versions": [dataclasses.asdict(v) for v in self.prompt_versions],
+            "image_versions": [v.to_dict() for v in self.image_versions],
+            "state_history": [s.to_dict() for s in self.state_history],
+            "comments": [dataclasses.asdict(c) for c in self.comments],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Draft":
+        """A draft from its stored form, or a RecordError naming the field that is missing or malformed."""
+        draft_id = str(data.get("id", "?")) if isinstance(data, dict) else "?"
+        if not isinstance(data, dict):
+            raise RecordError(draft_id, "record", f"must be an object, not {type(data).__name__}")
+        current = "id"
+        try:
+            current = "brief"
+            brief = Brief.from_dict(data["brief"])
+            current = "state"
+            state = ReviewState(data["state"])
+            lists = {}
+            for current, build in (("copy_versions", lambda d: CopyVersion(**d)),
+                                   ("prompt_versions", lambda d: PromptVersion(**d)),
+                                   ("image_versions", ImageVersion.from_dict),
+                                   ("state_history", StateChange.from_dict),
+                                   ("comments", lambda d: Comment(**d))):
+                items = data.get(current, [])
+                if not isinstance(items, list):
+                    raise TypeError(f"must be a list, not {type(items).__name__}")
+                lists[current] = tuple(build(item) for item in items)
+            current = "copy_versions"
+            if not lists["copy_versions"] or not lists["prompt_versions"]:
+                current = "copy_versions" if not lists["copy_versions"] else "prompt_versions"
+                raise ValueError("must hold at least one version")
+            current = "id"
+            return cls(id=data["id"], created_at=data["created_at"], created_by=data["created_by"],
+                       updated_at=data["updated_at"], brief=brief, state=state,
+                       archived=bool(data.get("archived", False)), **lists)
+        except KeyError as missing:
+            raise RecordError(draft_id, str(missing).strip("'"), "is missing") from None
+        except (TypeError, ValueError, AttributeError) as error:
+            raise RecordError(draft_id, current, f"is malformed ({str(error)[:120]})") from None

@@ -1,0 +1,108 @@
+"""The composition root: one Studio per process holds the profile, the engines (loaded on first use), the one
+GPU worker and the history store. Every face asks get_studio() for it, so no face builds a second of anything."""
+from __future__ import annotations
+
+import threading
+
+from core import devices
+from core.content.brief import Brief
+from core.image.sdxl import ImageModel
+from core.image.settings import ImageSettings
+from core.profiles import Environment, load_images, load_text, resolve_profile
+from core.studio.history import HistoryStore
+from core.studio.jobs import render_post, write_post
+from core.studio.worker import GPUWorker, Job
+from core.text.engine import SamplingSettings
+from core.text.local import TextModel
+
+
+class Studio:
+    """Everything a process shares between its users. Built once by get_studio(); never rebuilt by a face."""
+
+    def __init__(self, environment: Environment, device: str | None = None):
+        self.environment = environment
+        self.profile = resolve_profile(env=environment, device=device)
+        self.store = HistoryStore(environment.data_dir)
+        self.worker = GPUWorker()
+        self._models = threading.Lock()
+        self._text: TextModel | None = None
+        self._image: ImageModel | None = None
+        self._warmup: Job | None = None
+
+    # -- engines, loaded on first use (on the worker thread, one job at a time) -----------------------------
+    def text_model(self) -> TextModel:
+        """The profile's text model, loaded on the first call."""
+        with self._models:
+            if self._text is None:
+                self._text = load_text(self.profile)
+            return self._text
+
+    def image_model(self) -> ImageModel:
+        """The profile's SDXL base + refiner, loaded on the first call."""
+        with self._models:
+            if self._image is None:
+                self._image = load_images(self.profile)
+            return self._image
+
+    def install(self, text: TextModel | None = None, image: ImageModel | None = None) -> None:
+        """Use engines loaded elsewhere (a notebook that already holds them, a test's subclass) instead of
+        loading the profile's."""
+        with self._models:
+            self._text = text or self._text
+            self._image = image or self._image
+
+    def loaded_text_model(self) -> TextModel | None:
+        """The text model if it is loaded, without loading it."""
+        return self._text
+
+    def loaded_models(self) -> list[str]:
+        """Names of the models loaded so far, for the sidebar."""
+        names = [self._text.name] if self._text else []
+        if self._image:
+            where = self._image.policy.value if self._image.device.startswith("cuda") else self._image.device
+            names.append(f"SDXL ({where})")
+        return names
+
+    def preload(self) -> Job | None:
+        """With the full profile, load and warm up (compile) both models on the worker once, as soon as the server
+        starts, so the first teammate does not pay minutes of compile time."""
+        with self._models:
+            if self.profile.name != "full" or self._warmup is not None:
+                return self._warmup
+            self._warmup = self.worker.submit(lambda job: (self.text_model(), self.image_model()), "warmup",
+                                              "server")
+            return self._warmup
+
+    def facts(self) -> dict:
+        """Profile, device and memory in use, for the sidebar."""
+        return {"profile": self.profile.name, "device": self.profile.device,
+                "vram_gib": devices.vram_in_use_gib(self.profile.device), "test_images": self.profile.test_images}
+
+    # -- the post flow, queued on the one worker -------------------------------------------------------------
+    def write(self, brief: Brief, author: str, owner: str,
+              sampling: SamplingSettings = SamplingSettings()) -> Job:
+        """Queue the writing of a draft for brief; the job's result is a WriteResult."""
+        return self.worker.submit(lambda job: write_post(job, brief, self.text_model, self.store, author, sampling),
+                                  "write", owner)
+
+    def render(self, draft_id: str, prompt: str, negative_prompt: str, settings: ImageSettings, author: str,
+               owner: str) -> Job:
+        """Queue the rendering of a draft's images; the job's result is a RenderResult."""
+        return self.worker.submit(lambda job: render_post(job, draft_id, prompt, negative_prompt, settings,
+                                                          self.image_model, self.store, author,
+                                                          self.loaded_text_model()), "render", owner)
+
+
+_studios: dict[Environment, Studio] = {}
+_building = threading.Lock()
+
+
+def get_studio(environment: Environment | None = None) -> Studio:
+    """The process's Studio for the environment (default: read from os.environ), built on the first call.
+
+    A deployment has one environment, so one Studio; whatever a browser sends, asking again returns it."""
+    environment = environment or Environment.read()
+    with _building:
+        if environment not in _studios:
+            _studios[environment] = Studio(environment)
+        return _studios[environment]

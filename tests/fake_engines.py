@@ -1,0 +1,40 @@
+"""Engines that fail as real GPUs do: subclasses of the real engines, around the tiny models' real weights."""
+import torch
+
+from core.image.placement import MemoryPolicy
+from core.image.sdxl import ImageModel
+from core.text.local import TextModel
+
+OOM = "CUDA out of memory. Tried to allocate 2.00 GiB"
+
+
+class OutOfMemoryOnGPUPolicy(ImageModel):
+    """The real tiny pipelines, except that denoising under the all-on-GPU policy runs out of memory,
+    as SDXL does on a small card."""
+
+    def _denoise(self, common, settings, use_refiner):
+        if self.policy is MemoryPolicy.GPU:
+            raise torch.OutOfMemoryError(OOM)
+        return super()._denoise(common, settings, use_refiner)
+
+
+class AlwaysOutOfMemory(ImageModel):
+    def _denoise(self, common, settings, use_refiner):
+        raise torch.OutOfMemoryError(OOM)
+
+
+class OutOfMemoryOnce(TextModel):
+    """The real tiny Llama, except that its first answer runs out of memory, as a T4 does after an image job."""
+
+    failed = False
+
+    def stream(self, *args, **kwargs):
+        if not self.failed:
+            self.failed = True
+            raise torch.OutOfMemoryError(OOM)
+        yield from super().stream(*args, **kwargs)
+
+
+def copy_of(model: ImageModel, kind) -> ImageModel:
+    """The same loaded pipelines behind another ImageModel class, placed on the GPU policy."""
+    return kind(model.base, model.refiner, model.spec, model.device, MemoryPolicy.GPU)

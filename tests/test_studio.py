@@ -1,0 +1,67 @@
+"""One Studio per process, and one post flow for every face: the Streamlit app and the command line run the same
+steps and leave the same records; the command line survives what the app survives."""
+import numpy as np
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from core.cli import main
+from core.image.placement import MemoryPolicy
+from core.studio.root import get_studio
+from fake_engines import OutOfMemoryOnce, OutOfMemoryOnGPUPolicy, copy_of
+
+
+def cli(out, *extra):
+    return main(["generate", "--product", "Café Serra Azul", "--cta", "Peça já", "--out", str(out), "--steps", "2",
+                 "--seed", "123", "--quiet", *extra])
+
+
+def test_clearing_streamlit_caches_hands_back_the_same_studio(app_env):
+    import streamlit as st
+    from streamlit_app import resources
+    first = resources.studio()
+    st.cache_resource.clear()
+    again = resources.studio()
+    assert again is first and again.worker is first.worker and again.store is first.store
+    assert get_studio() is first
+
+
+def test_cli_survives_out_of_memory_as_the_app_does(app_env, tiny_images, tiny_text, tmp_path):
+    studio = get_studio()
+    image = copy_of(tiny_images, OutOfMemoryOnGPUPolicy)
+    text = OutOfMemoryOnce(tiny_text.model, tiny_text.tokenizer, tiny_text.spec)
+    studio.install(text=text, image=image)
+    assert cli(tmp_path / "out") == 0
+    assert text.failed and image.policy is MemoryPolicy.MODEL_OFFLOAD  # retried, then more frugal
+    [png] = (tmp_path / "out").glob("*.png")
+    [draft] = studio.store.list_drafts()
+    assert png.stem == draft.id and draft.image_versions[0].seed == 123
+
+
+def test_app_and_cli_leave_the_same_records(app_env, app_file, tmp_path):
+    # the app: write, then render with a fixed seed
+    at = AppTest.from_file(app_file, default_timeout=300)
+    at.session_state["reviewer"] = "Ana"
+    at.run()
+    at.text_input(key="f_product").input("Café Serra Azul")
+    at.text_input(key="f_cta").input("Peça já")
+    next(b for b in at.button if b.label == "Escrever").click()
+    at.run()
+    at.slider(key="i_steps").set_value(2)
+    at.radio(key="i_seed_mode").set_value("fixed")
+    at.number_input(key="i_seed").set_value(123)
+    next(b for b in at.button if b.label == "Gerar imagem").click()
+    at.run()
+    assert not at.exception, at.exception
+    # the command line, same brief and seed, into the same history
+    assert cli(tmp_path / "out", "--author", "Ana") == 0
+    store = get_studio().store
+    cli_draft, app_draft = store.list_drafts()  # newest first
+    assert cli_draft.brief == app_draft.brief
+    assert [(p.prompt, p.negative_prompt, p.author) for p in cli_draft.prompt_versions] == \
+        [(p.prompt, p.negative_prompt, p.author) for p in app_draft.prompt_versions]
+    [cli_image], [app_image] = cli_draft.image_versions, app_draft.image_versions
+    for field in ("seed", "settings", "models", "test_weights", "prompt_version", "author"):
+        assert getattr(cli_image, field) == getattr(app_image, field), field
+    pixels = [np.asarray(Image.open(store.image_path(i.file))) for i in (cli_image, app_image)]
+    assert np.array_equal(*pixels)
+    assert (cli_draft.copy.source, app_draft.copy.source) == ("model", "model")
