@@ -65,6 +65,8 @@ def sidebar(lang: str) -> None:
     recovery = studio.store.recovery
     if recovery:
         st.warning(t(lang, "recovered", message=recovery.message()))
+    if studio.store.read_only:
+        st.error(t(lang, "read_only", **studio.store.read_only.params))
 
 
 main()

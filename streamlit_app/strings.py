@@ -46,7 +46,14 @@ STRINGS = {
         "archive": "Arquivar", "restore": "Restaurar", "export": "Exportar selecionados (ZIP)",
         "select_export": "Rascunhos para exportar", "download_zip": "Baixar ZIP",
         "copy_versions": "Versões do texto", "prompt_versions": "Versões do prompt", "image_versions": "Imagens",
-        "by": "por", "recovered": "Aviso: {message}", "no_images": "Sem imagens ainda.",
+        "by": "por", "recovered": "Aviso: {message}",
+        "read_only": "O histórico está somente para leitura: o arquivo {file} não foi reconhecido e ficou intacto. "
+                     "Mova-o ou restaure um backup para voltar a salvar.",
+        "skipped_drafts": "{n} rascunho(s) ilegível(is) ficaram de fora da lista: {which}.",
+        "show_more": "Mostrar mais ({n} restantes)",
+        "error_disk_full": "Não há espaço em disco para salvar em {folder}; nada foi alterado. Libere espaço e "
+                           "tente de novo.",
+        "error_write_failed": "Não foi possível salvar em {folder}: {reason}. Nada foi alterado.", "no_images": "Sem imagens ainda.",
         "rerender": "Gerar nova imagem com este prompt", "save_prompt": "Salvar prompt",
         "cancel": "Cancelar", "queue_position": "Na fila: há {n} trabalho(s) antes do seu.",
         "password": "Senha da equipe", "enter": "Entrar", "wrong_password": "Senha incorreta.",
@@ -99,7 +106,14 @@ STRINGS = {
         "archive": "Archive", "restore": "Restore", "export": "Export selected (ZIP)",
         "select_export": "Drafts to export", "download_zip": "Download ZIP",
         "copy_versions": "Copy versions", "prompt_versions": "Prompt versions", "image_versions": "Images",
-        "by": "by", "recovered": "Warning: {message}", "no_images": "No images yet.",
+        "by": "by", "recovered": "Warning: {message}",
+        "read_only": "The history is read-only: the file {file} was not recognised and was left untouched. Move it "
+                     "away or restore a backup to save again.",
+        "skipped_drafts": "{n} unreadable draft(s) were left out of the list: {which}.",
+        "show_more": "Show more ({n} left)",
+        "error_disk_full": "There is not enough disk space to save in {folder}; nothing was changed. Free some space "
+                           "and try again.",
+        "error_write_failed": "Could not save in {folder}: {reason}. Nothing was changed.", "no_images": "No images yet.",
         "rerender": "Render a new image with this prompt", "save_prompt": "Save prompt",
         "cancel": "Cancel", "queue_position": "Queued: {n} job(s) ahead of yours.",
         "password": "Team password", "enter": "Enter", "wrong_password": "Wrong password.",

@@ -11,6 +11,7 @@ import streamlit as st
 from core.content.brief import Brief
 from core.content.channels import measure
 from core.content.copywriting import recheck
+from core.errors import CoreError
 from core.studio.worker import Job, JobState
 from streamlit_app import resources
 from streamlit_app.strings import t
@@ -79,15 +80,23 @@ def watch(appliers: dict[str, Callable[[object], None]]) -> None:
     elif job.state is JobState.CANCELLED:
         st.session_state["notice"] = t(language, "cancelled")
     else:
-        st.session_state["error"] = job.error
+        st.session_state["error"] = job.failure or job.error
     st.rerun()
+
+
+def error_text(error: CoreError | str) -> str:
+    """A core error in the interface language where it has a code this face words, else its own message."""
+    code = getattr(error, "code", None)
+    if code in ("disk_full", "write_failed"):
+        return t(lang(), f"error_{code}", **error.params)
+    return str(error)
 
 
 def show_error() -> None:
     """Show and clear the last job's error."""
     error = st.session_state.pop("error", None)
     if error:
-        st.error(error)
+        st.error(error_text(error))
 
 
 def rule_badges(brief: Brief, text: str) -> None:

@@ -215,3 +215,28 @@ def test_generated_bad_briefs_never_crash_the_page(app, tmp_path, product, audie
     else:
         assert not app.error
         assert len(store.list_drafts()) == before + 1
+
+
+def test_a_malformed_draft_does_not_take_the_history_page_down(history_app, tmp_path):
+    from core.studio.storage import shard_of
+    at, ids = history_app
+    store = HistoryStore(tmp_path / "data")
+    document = store.files.documents(shard_of(ids["tenis"]))[ids["tenis"]]
+    with store.files.locked():
+        store.files.write({**document, "copy_versions": "não é uma lista"}, "damage a record")
+    at.run()
+    assert not at.exception, at.exception
+    assert shown_products(at) == ["Café Serra Azul"]
+    assert any(ids["tenis"] in w.value and "copy_versions" in w.value for w in at.warning)
+
+
+def test_an_unrecognised_history_file_makes_the_app_read_only_and_says_which(app_env, app_file, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "history.json").write_text('{"drafts": {}}')
+    at = AppTest.from_file(app_file, default_timeout=60)
+    at.session_state["reviewer"] = "Ana"
+    at.run()
+    assert not at.exception, at.exception
+    assert any("somente para leitura" in e.value and "history.json" in e.value for e in at.error)
+    assert (data / "history.json").read_text() == '{"drafts": {}}'

@@ -16,7 +16,9 @@ from PIL import Image
 from core.content.brief import Brief
 from core.studio.export import export_zip
 from core.studio.history import HistoryError, HistoryStore
-from core.studio.storage import SCHEMA_VERSION
+from core.studio import storage
+from core.studio.records import RecordError
+from core.studio.storage import SCHEMA_VERSION, StoreError, shard_of
 from core.image.sdxl import RenderedImage
 from core.image.settings import ImageSettings
 
@@ -180,46 +182,183 @@ def test_sigkill_mid_write_keeps_every_acknowledged_write(tmp_path):
     print(f"sigkill: acknowledged {acked}, found {found}")
     assert store.recovery is None
     assert found in (acked, acked + 1)  # the write in flight at the kill may have landed without its ack
-    assert not list(folder.glob(".history.json.*.tmp")), "start-up clears temp files a killed writer left"
+    assert not list(folder.rglob(".*.tmp")), "start-up clears temp files a killed writer left"
     store.close()
 
 
-@pytest.mark.parametrize("damage", [b"", b'{"drafts": {"1": {"id": "x"', b"\x00\xff garbage", b"[1, 2, 3]"])
-def test_damaged_database_is_restored_from_backup_and_kept(tmp_path, damage):
+def shard_file(store, draft_id) -> Path:
+    return store.files.shard_path(shard_of(draft_id))
+
+
+@pytest.mark.parametrize("damage", [b"", b'{"drafts": {"1": {"id": "x"', b"\x00\xff garbage", b"[1, 2, 3]", None])
+def test_a_damaged_shard_loses_no_acknowledged_write(tmp_path, damage, monkeypatch):
+    monkeypatch.setattr(storage, "SNAPSHOT_EVERY_WRITES", 7)  # so a snapshot and a journal both take part
     folder = tmp_path / "history"
     store = HistoryStore(folder)
     kept = store.create_draft(BRIEF, "guardado", "p", "n", "Ana")
-    store.backup()
+    acknowledged = 0
+    for i in range(23):
+        store.add_comment(kept, f"comentário {i}", "Bia")
+        acknowledged += 1
+    assert list(folder.glob(f"backups/{shard_of(kept):03d}-*.json")), "a snapshot was taken"
     store.close()
-    (folder / "history.json").write_bytes(damage)
-    if damage == b"":
-        (folder / "history.json").write_bytes(b"  ")
+    path = shard_file(store, kept)
+    if damage is None:
+        path.unlink()  # the shard file gone altogether
+    else:
+        path.write_bytes(damage)
     reopened = HistoryStore(folder)
-    assert reopened.recovery is not None
-    assert reopened.recovery.damaged_file.read_bytes() in (damage, b"  ")
-    assert "restored from the backup" in reopened.recovery.message()
-    assert reopened.get(kept).copy_versions[0].text == "guardado"
-    reopened.close()
+    draft = reopened.get(kept)
+    print(f"damaged shard ({damage!r}): acknowledged {acknowledged + 1}, found "
+          f"{1 + len(draft.comments)}")
+    assert draft.copy.text == "guardado" and [c.text for c in draft.comments] == [
+        f"comentário {i}" for i in range(acknowledged)]
+    assert reopened.recovery is not None and "none lost" in reopened.recovery.message()
+    if damage is not None:
+        assert reopened.recovery.damaged_file.read_bytes() == damage  # kept for inspection
 
 
-def test_backups_rotate(tmp_path):
+def test_a_torn_journal_line_is_not_replayed(tmp_path):
     folder = tmp_path / "history"
-    for _ in range(3):
-        HistoryStore(folder, backups_kept=2).close()
-    assert len(list((folder / "backups").glob("history-*.json"))) == 2
+    store = HistoryStore(folder)
+    kept = store.create_draft(BRIEF, "guardado", "p", "n", "Ana")
+    store.add_comment(kept, "ok", "Bia")
+    journal = store.files.journal_path(shard_of(kept))
+    with open(journal, "ab") as handle:
+        handle.write(b'{"id": "' + kept.encode() + b'", "brief": {"prod')  # a write killed half way
+    shard_file(store, kept).write_bytes(b"\x00")
+    reopened = HistoryStore(folder)
+    assert [c.text for c in reopened.get(kept).comments] == ["ok"]
 
 
-def test_damaged_database_without_backup_starts_empty_with_warning(tmp_path):
+def test_snapshots_rotate(tmp_path, monkeypatch):
+    monkeypatch.setattr(storage, "SNAPSHOT_EVERY_WRITES", 3)
+    store = HistoryStore(tmp_path / "history")
+    draft_id = store.create_draft(BRIEF, "c", "p", "n", "Ana")
+    for i in range(20):
+        store.add_comment(draft_id, f"{i}", "Ana")
+    snapshots = list((tmp_path / "history" / "backups").glob(f"{shard_of(draft_id):03d}-*.json"))
+    assert len(snapshots) == storage.SNAPSHOTS_KEPT
+    assert all(s.stat().st_size > 0 for s in snapshots)
+
+
+LEGACY_V1 = {"drafts": {"1": {"id": "20250401-120000-00aa11bb", "created_at": "2025-04-01T12:00:00+00:00",
+                              "created_by": "Rita", "updated_at": "2025-04-01T12:00:00+00:00",
+                              "brief": {"product": "Bolo de fubá", "content_type": "x", "language": "pt-BR"},
+                              "state": "in_review", "archived": False,
+                              "copy_versions": [{"n": 1, "text": "Bolo quentinho.", "author": "Rita",
+                                                 "at": "2025-04-01T12:00:00+00:00", "source": "model"}],
+                              "prompt_versions": [{"n": 1, "prompt": "a corn cake", "negative_prompt": "",
+                                                   "author": "Rita", "at": "2025-04-01T12:00:00+00:00",
+                                                   "source": "model"}],
+                              "image_versions": [], "state_history": [], "comments": []}}}
+
+
+def test_migrates_a_version_1_file_and_keeps_it(tmp_path):
     folder = tmp_path / "history"
     folder.mkdir()
-    (folder / "history.json").write_text("{broken")
+    (folder / "history.json").write_text(json.dumps({**LEGACY_V1, "meta": {"1": {"schema_version": 1}}}))
     store = HistoryStore(folder)
-    assert store.recovery and store.recovery.restored_from is None
+    draft = store.get("20250401-120000-00aa11bb")
+    assert draft.state == "in_review" and draft.copy.text == "Bolo quentinho."
+    assert not (folder / "history.json").exists()
+    [kept] = (folder / "backups").glob("history-*-before-sharding.json")
+    assert json.loads(kept.read_text())["drafts"]["1"]["created_by"] == "Rita"
+    assert json.loads((folder / "meta.json").read_text())["schema_version"] == SCHEMA_VERSION
+    assert store.read_only is None
+
+
+@pytest.mark.parametrize("content", [json.dumps(LEGACY_V1), json.dumps({"_default": {}}), "{broken",
+                                     json.dumps({"meta": {"1": {"schema_version": 9}}, "drafts": {}})])
+def test_an_unrecognised_file_is_kept_untouched_and_the_store_is_read_only(tmp_path, content):
+    folder = tmp_path / "history"
+    folder.mkdir()
+    (folder / "history.json").write_text(content)
+    store = HistoryStore(folder)
+    assert store.read_only is not None and "history.json" in str(store.read_only)
+    assert store.read_only.code == "unrecognised"
+    with pytest.raises(StoreError, match="read-only"):
+        store.create_draft(BRIEF, "c", "p", "n", "Ana")
     assert store.list_drafts() == []
-    assert (folder / store.recovery.damaged_file.name).read_text() == "{broken"
+    assert (folder / "history.json").read_text() == content  # nothing migrated, moved or deleted
+    assert not (folder / "meta.json").exists()
 
 
-def test_migrates_a_version_0_file_after_a_backup(tmp_path):
+def test_a_newer_layout_is_left_alone(tmp_path):
+    folder = tmp_path / "history"
+    store = HistoryStore(folder)
+    draft_id = store.create_draft(BRIEF, "c", "p", "n", "Ana")
+    (folder / "meta.json").write_text(json.dumps({"schema_version": SCHEMA_VERSION + 1}))
+    newer = HistoryStore(folder)
+    assert newer.read_only and "meta.json" in str(newer.read_only)
+    assert newer.get(draft_id).copy.text == "c"  # still readable
+    with pytest.raises(StoreError):
+        newer.add_comment(draft_id, "x", "Ana")
+
+
+def test_a_malformed_record_is_skipped_and_named(tmp_path):
+    folder = tmp_path / "history"
+    store = HistoryStore(folder)
+    good = store.create_draft(BRIEF, "bom", "p", "n", "Ana")
+    bad = store.create_draft(BRIEF, "ruim", "p", "n", "Ana")
+    document = store.files.documents(shard_of(bad))[bad]
+    with store.files.locked():
+        store.files.write({**document, "copy_versions": "não é uma lista"}, "damage a record")
+    missing = {k: v for k, v in document.items() if k != "brief"}
+    other = "20250101-000000-0000beef"
+    with store.files.locked():
+        store.files.write({**missing, "id": other}, "damage a record")
+    assert [d.id for d in HistoryStore(folder).list_drafts()] == [good]
+    reader = HistoryStore(folder)
+    reader.list_drafts()
+    assert {(e.draft_id, e.field) for e in reader.skipped} == {(bad, "copy_versions"), (other, "brief")}
+    with pytest.raises(RecordError, match="copy_versions"):
+        reader.get(bad)
+
+
+WRITERS = """
+import sys
+from core.content.brief import Brief
+from core.errors import CoreError
+from core.studio.history import HistoryStore
+store = HistoryStore(sys.argv[1])
+for i in range(int(sys.argv[3])):
+    try:
+        draft_id = store.create_draft(Brief(product=f"{sys.argv[2]}-{i}"), "c", "p", "n", "writer")
+        store.add_comment(draft_id, f"{sys.argv[2]}-{i}", "writer")
+        print("ack", draft_id, flush=True)
+    except CoreError as error:
+        print("refused", error, flush=True)
+"""
+
+
+def test_four_processes_share_one_folder_and_lose_nothing(tmp_path):
+    folder = tmp_path / "history"
+    HistoryStore(folder)  # the folder exists before the writers race
+    writers = [subprocess.Popen([sys.executable, "-c", WRITERS, str(folder), f"w{n}", "200"], text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=Path(__file__).parents[1],
+                                env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
+               for n in range(4)]
+    outputs = [w.communicate(timeout=600) for w in writers]
+    acknowledged = [line.split()[1] for out, _ in outputs for line in out.splitlines() if line.startswith("ack")]
+    refused = [line for out, _ in outputs for line in out.splitlines() if line.startswith("refused")]
+    assert all(w.returncode == 0 for w in writers), [err[-2000:] for _, err in outputs]
+    store = HistoryStore(folder)
+    found = {d.id: d for d in store.list_drafts()}
+    print(f"4 processes: attempted 800, acknowledged {len(acknowledged)}, found {len(found)}, refused {len(refused)}")
+    assert not refused and len(acknowledged) == 800 == len(set(acknowledged))
+    assert set(acknowledged) <= set(found)
+    assert all(len(found[i].comments) == 1 for i in acknowledged)
+
+
+def test_two_store_objects_in_one_process_never_collide(tmp_path):
+    first, second = HistoryStore(tmp_path / "h"), HistoryStore(tmp_path / "h")
+    ids = [store.create_draft(BRIEF, f"c{i}", "p", "n", "Ana") for i in range(30) for store in (first, second)]
+    assert len(set(ids)) == 60
+    assert {d.id for d in first.list_drafts()} == set(ids) == {d.id for d in second.list_drafts()}
+
+
+def test_migrates_a_version_0_file_and_keeps_it(tmp_path):
     folder = tmp_path / "history"
     folder.mkdir()
     (folder / "history.json").write_text((FIXTURES / "history_v0.json").read_text())
@@ -229,8 +368,6 @@ def test_migrates_a_version_0_file_after_a_backup(tmp_path):
     assert first.copy_versions[0].text == "Bom dia com café! Peça já o seu."
     assert first.image_versions[0].seed == 42
     assert store.get("20250302-090000-1a2b3c4d").image_versions == ()
-    oldest = sorted((folder / "backups").glob("history-*.json"))[0]
-    assert "posts" in json.loads(oldest.read_text())  # the version-0 file was backed up before migrating
-    data = json.loads((folder / "history.json").read_text())
-    assert data["meta"]["1"]["schema_version"] == SCHEMA_VERSION
-    store.close()
+    [kept] = (folder / "backups").glob("history-*-before-sharding.json")
+    assert "posts" in json.loads(kept.read_text())  # the version-0 file is kept as it was
+    assert json.loads((folder / "meta.json").read_text())["schema_version"] == SCHEMA_VERSION

@@ -3,11 +3,10 @@
 It hands out typed records (core.studio.records) and owns no file format itself: that is core.studio.storage."""
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from pathlib import Path
-
-from tinydb import Query
 
 from core.content.brief import Brief
 from core.files import new_id
@@ -15,9 +14,9 @@ from core.image.png import save_png
 from core.image.sdxl import RenderedImage
 from core.studio.records import (Comment, CopyVersion, Draft, ImageVersion, PromptVersion, RecordError, ReviewState,
                                  StateChange, now)
-from core.studio.storage import BACKUPS_KEPT, HistoryError, HistoryFiles
+from core.studio.storage import (SHARDS, HistoryError, HistoryFiles, Recovery, StoreError, store_error,
+                                 shard_of)
 
-BACKUP_EVERY_WRITES = 200
 MAX_AUTHOR = 60
 MAX_COMMENT = 2000
 MAX_COPY = 10_000
@@ -35,31 +34,56 @@ def check_author(author: str) -> str:
 
 
 class HistoryStore:
-    """The team's drafts, read and written as records under the history files' lock."""
+    """The team's drafts, read and written as records. Reads come from shards parsed once per change; every
+    read-modify-write holds the history's file lock, so any number of store objects and processes can share a
+    folder."""
 
-    def __init__(self, folder: Path | str, backups_kept: int = BACKUPS_KEPT):
-        self.files = HistoryFiles(folder, backups_kept)
+    def __init__(self, folder: Path | str):
+        self.files = HistoryFiles(folder)
         self.folder, self.images = self.files.folder, self.files.images
-        self._writes = 0
-        self.db, self.recovery = self.files.open()
-        self.drafts = self.db.table("drafts", cache_size=0)
+        self.files.open()
+        # shard -> (file stamp, drafts by id, search text by id): parsed records of the shard's last contents
+        self._parsed: dict[int, tuple[tuple, dict[str, Draft], dict[str, str]]] = {}
+        self._unreadable: dict[int, list[RecordError]] = {}
         self.skipped: list[RecordError] = []  # drafts the last listing could not read, for a visible warning
 
-    def backup(self) -> Path | None:
-        """Copy the database into the backups folder, keeping the newest ones."""
-        return self.files.backup()
+    @property
+    def recovery(self) -> Recovery | None:
+        """The last repair the store made to a damaged file, if any."""
+        return self.files.recoveries[-1] if self.files.recoveries else None
 
-    def _written(self) -> None:
-        self._writes += 1
-        if self._writes % BACKUP_EVERY_WRITES == 0:
-            self.files.backup()
+    @property
+    def read_only(self) -> StoreError | None:
+        """Why the store refuses writes (an unrecognised file), or None."""
+        return self.files.read_only
 
-    def _update(self, draft_id: str, change: Callable[[Draft], Draft]) -> Draft:
+    def _shard(self, shard: int) -> tuple[dict[str, Draft], dict[str, str]]:
+        stamp, documents = self.files.stamped_documents(shard)
+        cached = self._parsed.get(shard)
+        if cached and cached[0] == stamp:
+            return cached[1], cached[2]
+        drafts, haystacks, unreadable = {}, {}, []
+        for draft_id, document in documents.items():
+            try:
+                draft = Draft.from_dict(document)
+            except RecordError as error:
+                unreadable.append(error)
+                continue
+            drafts[draft_id] = draft
+            haystacks[draft_id] = " ".join([*(str(v) for v in draft.brief.to_dict().values()), draft.copy.text,
+                                            draft.prompt.prompt]).casefold()
+        self._parsed[shard] = (stamp, drafts, haystacks)
+        self._unreadable[shard] = unreadable
+        return drafts, haystacks
+
+    def _save(self, draft: Draft, what: str) -> None:
+        self.files.write(draft.to_dict(), what)
+
+    def _update(self, draft_id: str, change: Callable[[Draft], Draft], what: str) -> Draft:
         """Replace one draft by change(draft) under the lock; returns the new draft."""
         with self.files.locked():
             draft = change(self.get(draft_id)).changed()
-            self.drafts.update(_replace_with(draft.to_dict()), Query().id == draft_id)
-            self._written()
+            self._save(draft, what)
             return draft
 
     # -- drafts -------------------------------------------------------------------------------------------
@@ -72,41 +96,51 @@ class HistoryStore:
                       copy_versions=(CopyVersion(1, copy_text, author, at),),
                       prompt_versions=(PromptVersion(1, prompt, negative_prompt, author, at),))
         with self.files.locked():
-            self.drafts.insert(draft.to_dict())
-            self._written()
+            while self.files.documents(shard_of(draft.id)).get(draft.id):  # ids are random: this never loops long
+                draft = dataclasses.replace(draft, id=new_id())
+            self._save(draft, f"save the new draft for {brief.product!r}")
         return draft.id
 
     def get(self, draft_id: str) -> Draft:
         """One draft with all its versions, or a HistoryError (a RecordError where it is unreadable)."""
         if not isinstance(draft_id, str) or not DRAFT_ID.match(draft_id):
             raise HistoryError(f"draft id must look like 20260101-120000-0123abcd (got {str(draft_id)[:80]!r})")
-        with self.files.locked():
-            found = self.drafts.get(Query().id == draft_id)
-        if found is None:
+        drafts, _ = self._shard(shard_of(draft_id))
+        if draft_id in drafts:
+            return drafts[draft_id]
+        document = self.files.documents(shard_of(draft_id)).get(draft_id)
+        if document is None:
             raise HistoryError(f"no draft with id {draft_id!r}")
-        return Draft.from_dict(dict(found))
+        return Draft.from_dict(document)  # unreadable: the RecordError names the field
 
     def add_copy_version(self, draft_id: str, text: str, author: str, source: str = "edit") -> int:
         """A new copy version (edited by hand or rewritten by the model); returns its number."""
         author = check_author(author)
         _check_copy(text)
         draft = self._update(draft_id, lambda d: d.changed(copy_versions=(
-            *d.copy_versions, CopyVersion(len(d.copy_versions) + 1, text, author, now(), source))))
+            *d.copy_versions, CopyVersion(len(d.copy_versions) + 1, text, author, now(), source))),
+            "save the copy version")
         return len(draft.copy_versions)
 
     def add_prompt_version(self, draft_id: str, prompt: str, negative_prompt: str, author: str,
                            source: str = "edit") -> int:
         """A new visual-prompt version; returns its number."""
         author = check_author(author)
-        draft = self._update(draft_id, lambda d: _with_prompt(d, prompt, negative_prompt, author, source))
+        draft = self._update(draft_id, lambda d: _with_prompt(d, prompt, negative_prompt, author, source),
+                             "save the visual prompt version")
         return len(draft.prompt_versions)
 
     def add_image_version(self, draft_id: str, rendered: RenderedImage, author: str) -> ImageVersion:
         """Save the PNG (named by a new id, prompt metadata inside) and record it as a new image version."""
         author = check_author(author)
         self.get(draft_id)
+        if self.read_only:
+            raise self.read_only
         file_name = f"{new_id()}.png"
-        save_png(rendered, self.image_path(file_name))
+        try:
+            save_png(rendered, self.image_path(file_name))
+        except OSError as error:
+            raise store_error(error, "save the image", self.images) from None
 
         def change(draft: Draft) -> Draft:
             prompt_version = draft.matching_prompt_version(rendered.prompt, rendered.negative_prompt)
@@ -117,7 +151,11 @@ class HistoryStore:
                                  prompt_version=prompt_version, author=author, at=now(), settings=rendered.settings,
                                  models=tuple(rendered.model_names), test_weights=rendered.test_weights)
             return draft.changed(image_versions=(*draft.image_versions, image))
-        return self._update(draft_id, change).image_versions[-1]
+        try:
+            return self._update(draft_id, change, "save the image version").image_versions[-1]
+        except HistoryError:
+            self.image_path(file_name).unlink(missing_ok=True)  # no record points at it
+            raise
 
     def set_state(self, draft_id: str, state: ReviewState | str, author: str) -> None:
         """Move a draft along the review flow; a change the flow does not allow is a HistoryError."""
@@ -133,7 +171,7 @@ class HistoryStore:
                 raise HistoryError(f"a draft in state {draft.state.value!r} cannot move to {state.value!r}")
             return draft.changed(state=state, state_history=(
                 *draft.state_history, StateChange(draft.state, state, author, now())))
-        self._update(draft_id, change)
+        self._update(draft_id, change, "save the review state")
 
     def add_comment(self, draft_id: str, text: str, author: str) -> None:
         """A comment on the draft, with its author and time."""
@@ -142,14 +180,15 @@ class HistoryStore:
             raise HistoryError("comment must not be empty")
         if len(text) > MAX_COMMENT:
             raise HistoryError(f"comment must be at most {MAX_COMMENT} characters (got {len(text)})")
-        self._update(draft_id, lambda d: d.changed(comments=(*d.comments, Comment(author, text, now()))))
+        self._update(draft_id, lambda d: d.changed(comments=(*d.comments, Comment(author, text, now()))),
+                     "save the comment")
 
     def archive(self, draft_id: str, author: str, archived: bool = True) -> None:
         """Hide a draft from the list (deleting archives it); archive(..., archived=False) restores it."""
         author = check_author(author)
         event = "archived" if archived else "restored"
         self._update(draft_id, lambda d: d.changed(archived=archived, state_history=(
-            *d.state_history, StateChange(d.state, d.state, author, now(), event))))
+            *d.state_history, StateChange(d.state, d.state, author, now(), event))), f"save the {event} draft")
 
     def list_drafts(self, state: ReviewState | str | None = None, content_type: str | None = None,
                     author: str | None = None, text: str | None = None, archived: bool = False) -> list[Draft]:
@@ -170,30 +209,18 @@ class HistoryStore:
             if author and author.casefold() not in {draft.created_by.casefold(),
                                                     *(v.author.casefold() for v in draft.copy_versions)}:
                 return False
-            if needle:
-                haystack = " ".join([*(str(v) for v in draft.brief.to_dict().values()), draft.copy.text,
-                                     draft.prompt.prompt]).casefold()
-                return needle in haystack
             return True
 
-        found, skipped = [], []
-        with self.files.locked():
-            documents = [dict(d) for d in self.drafts.all()]
-        for document in documents:
-            try:
-                draft = Draft.from_dict(document)
-            except RecordError as error:
-                skipped.append(error)
-                continue
-            if matches(draft):
-                found.append(draft)
-        self.skipped = skipped
+        found = []
+        for shard in range(SHARDS):
+            drafts, haystacks = self._shard(shard)
+            found += [d for d in drafts.values() if matches(d) and (not needle or needle in haystacks[d.id])]
+        self.skipped = [error for errors in self._unreadable.values() for error in errors]
         return sorted(found, key=lambda d: d.updated_at + d.id, reverse=True)
 
     def authors(self) -> list[str]:
         """Everyone who made a draft, for the filter list."""
-        with self.files.locked():
-            return sorted({d["created_by"] for d in self.drafts.all() if isinstance(d.get("created_by"), str)})
+        return sorted({d.created_by for shard in range(SHARDS) for d in self._shard(shard)[0].values()})
 
     # -- files ----------------------------------------------------------------------------------------------
     def image_path(self, file_name: str) -> Path:
@@ -207,21 +234,12 @@ class HistoryStore:
         return path
 
     def close(self) -> None:
-        with self.files.locked():
-            self.db.close()
         self.files.close()
 
 
 def _with_prompt(draft: Draft, prompt: str, negative_prompt: str, author: str, source: str) -> Draft:
     version = PromptVersion(len(draft.prompt_versions) + 1, prompt, negative_prompt, author, now(), source)
     return draft.changed(prompt_versions=(*draft.prompt_versions, version))
-
-
-def _replace_with(new: dict):
-    def transform(document):
-        document.clear()
-        document.update(new)
-    return transform
 
 
 def _check_copy(text: str) -> None:

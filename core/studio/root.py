@@ -23,6 +23,8 @@ class Studio:
         self.environment = environment
         self.profile = resolve_profile(env=environment, device=device)
         self.store = HistoryStore(environment.data_dir)
+        # parse the history in the background, so the first history page is served from memory
+        threading.Thread(target=self.store.list_drafts, name="history-warm-up", daemon=True).start()
         self.worker = GPUWorker()
         self._models = threading.Lock()
         self._text: TextModel | None = None

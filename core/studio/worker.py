@@ -36,6 +36,7 @@ class Job(Progress):
     state: JobState = JobState.QUEUED
     result: Any = None
     error: str | None = None
+    failure: CoreError | None = None  # the typed error behind error, for faces that word it themselves
     finished: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -104,6 +105,7 @@ class GPUWorker:
             except JobCancelled as error:
                 self._finish(job, JobState.CANCELLED, error=str(error))
             except CoreError as error:
+                job.failure = error
                 self._finish(job, JobState.FAILED, error=str(error))
             except torch.OutOfMemoryError:
                 self._finish(job, JobState.FAILED, error="the GPU ran out of memory; try a smaller size or fewer "

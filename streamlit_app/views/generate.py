@@ -27,7 +27,7 @@ def on_write() -> None:
     try:
         brief = brief_from_form()
     except CoreError as error:
-        ss["error"] = str(error)
+        ss["error"] = error
         return
     author = ss["reviewer"]
     ui.submit("write", lambda owner: studio.write(brief, author, owner))
@@ -56,7 +56,7 @@ def on_render(seed_choice: str) -> None:
     try:
         settings = settings_from_form(seed)
     except CoreError as error:
-        ss["error"] = str(error)
+        ss["error"] = error
         return
     author, draft_id, prompt, negative = ss["reviewer"], ss["draft_id"], ss["prompt_edit"], ss["negative_edit"]
     ui.submit("render", lambda owner: studio.render(draft_id, prompt, negative, settings, author, owner))
@@ -80,7 +80,7 @@ def save_copy() -> None:
     try:
         store.add_copy_version(ss["draft_id"], ss["copy_edit"], ss["reviewer"])
     except CoreError as error:
-        ss["error"] = str(error)
+        ss["error"] = error
         return
     ss["copy_saved_text"] = ss["copy_edit"]
     ss["notice"] = t(lang, "copy_saved")

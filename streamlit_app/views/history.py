@@ -12,6 +12,7 @@ from streamlit_app import resources, ui
 from streamlit_app.strings import t
 
 ss = st.session_state
+PAGE = 50  # drafts listed at a time: an agency's history runs to thousands
 lang = ui.lang()
 studio = resources.studio()
 store = studio.store
@@ -22,7 +23,7 @@ def safely(action, *args) -> None:
     try:
         action(*args)
     except CoreError as error:
-        ss["error"] = str(error)
+        ss["error"] = error
 
 
 def on_rerender(draft_id: str) -> None:
@@ -30,7 +31,7 @@ def on_rerender(draft_id: str) -> None:
     try:
         draft = store.get(draft_id)
     except CoreError as error:
-        ss["error"] = str(error)
+        ss["error"] = error
         return
     settings = draft.image_versions[-1].settings if draft.image_versions else ImageSettings()
     settings = dataclasses.replace(settings, seed=None, candidates=1)
@@ -127,12 +128,16 @@ text = columns[3].text_input(t(lang, "filter_text"), key="h_f_text")
 archived = columns[4].checkbox(t(lang, "show_archived"), key="h_f_archived")
 drafts = store.list_drafts(state=state or None, content_type=kind or None, author=author or None, text=text,
                            archived=archived)
+if store.skipped:
+    st.warning(t(lang, "skipped_drafts", n=len(store.skipped),
+                 which="; ".join(f"{e.draft_id} ({e.field})" for e in store.skipped[:5])))
 
 list_col, detail_col = st.columns([2, 3])
 with list_col:
     if not drafts:
         st.info(t(lang, "no_drafts"))
-    for draft in drafts:
+    shown = ss.setdefault("h_shown", PAGE)
+    for draft in drafts[:shown]:
         with st.container(border=True):
             thumb, info = st.columns([1, 3])
             if draft.image_versions:
@@ -144,6 +149,9 @@ with list_col:
                          f"{t(lang, 'state_' + draft.state.value)} · {ui.md_escape(draft.created_by)} · "
                          f"{draft.updated_at[:16].replace('T', ' ')}")
             info.button(t(lang, "open"), key=f"h_open_{draft.id}", on_click=lambda d=draft.id: ss.update(open_draft=d))
+    if len(drafts) > shown:
+        st.button(t(lang, "show_more", n=len(drafts) - shown), key="h_more",
+                  on_click=lambda: ss.update(h_shown=shown + PAGE))
     if drafts:
         st.multiselect(t(lang, "select_export"), [d.id for d in drafts], key="h_export")
         if ss.get("h_export"):
