@@ -51,6 +51,7 @@ STRINGS = {
                      "Mova-o ou restaure um backup para voltar a salvar.",
         "skipped_drafts": "{n} rascunho(s) ilegível(is) ficaram de fora da lista: {which}.",
         "show_more": "Mostrar mais ({n} restantes)",
+        "error_job_timeout": "O trabalho passou do limite de {minutes} minutos e foi interrompido; a fila seguiu.",
         "error_disk_full": "Não há espaço em disco para salvar em {folder}; nada foi alterado. Libere espaço e "
                            "tente de novo.",
         "error_write_failed": "Não foi possível salvar em {folder}: {reason}. Nada foi alterado.", "no_images": "Sem imagens ainda.",
@@ -111,6 +112,7 @@ STRINGS = {
                      "away or restore a backup to save again.",
         "skipped_drafts": "{n} unreadable draft(s) were left out of the list: {which}.",
         "show_more": "Show more ({n} left)",
+        "error_job_timeout": "The job ran past its {minutes}-minute limit and was stopped; the queue moved on.",
         "error_disk_full": "There is not enough disk space to save in {folder}; nothing was changed. Free some space "
                            "and try again.",
         "error_write_failed": "Could not save in {folder}: {reason}. Nothing was changed.", "no_images": "No images yet.",

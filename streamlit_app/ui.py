@@ -75,6 +75,7 @@ def watch(appliers: dict[str, Callable[[object], None]]) -> None:
             live.text(job.partial or (t(language, job.phase) if job.phase in LOADING_PHASES else ""))
             job.finished.wait(0.25)
     st.session_state.pop("job")
+    worker.forget(job)  # read by its owner: the worker need not keep it
     if job.state is JobState.DONE:
         appliers[pending["kind"]](job.result)
     elif job.state is JobState.CANCELLED:
@@ -87,7 +88,7 @@ def watch(appliers: dict[str, Callable[[object], None]]) -> None:
 def error_text(error: CoreError | str) -> str:
     """A core error in the interface language where it has a code this face words, else its own message."""
     code = getattr(error, "code", None)
-    if code in ("disk_full", "write_failed"):
+    if code in ("disk_full", "write_failed", "job_timeout"):
         return t(lang(), f"error_{code}", **error.params)
     return str(error)
 

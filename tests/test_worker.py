@@ -108,3 +108,79 @@ def test_an_unexpected_exception_fails_only_its_job():
     assert worker.wait(fine, 10)
     assert broken.state is JobState.FAILED and "ZeroDivisionError" in broken.error
     assert fine.result == 42
+
+
+def test_a_job_that_never_returns_is_abandoned_and_the_queue_moves_on():
+    worker = GPUWorker(limits={"stuck": 0.5}, grace_s=0.5)
+    forever = threading.Event()
+    stuck = worker.submit(lambda job: forever.wait(), "stuck", "a")  # ignores every cancellation check
+    after = worker.submit(lambda job: "served", "write", "b")
+    assert worker.wait(after, 30), "the queue never moved on"
+    assert stuck.state is JobState.FAILED and "limit" in stuck.error and stuck.failure.code == "job_timeout"
+    assert after.state is JobState.DONE and after.result == "served"
+    assert worker.restarts == 1
+    forever.set()  # the abandoned thread returns at last: its outcome is dropped
+    time.sleep(0.2)
+    assert stuck.state is JobState.FAILED and stuck.result is None
+
+
+def test_a_job_past_its_limit_that_checks_in_is_stopped_without_a_restart():
+    worker = GPUWorker(limits={"slow": 0.3}, grace_s=30)
+
+    def slow(job):
+        while True:
+            job.check_cancelled()
+            time.sleep(0.02)
+    job = worker.submit(slow, "slow", "a")
+    assert worker.wait(job, 30)
+    assert job.state is JobState.FAILED and "0.005-minute limit" in job.error
+    assert worker.restarts == 0
+
+
+@pytest.mark.parametrize("raised", [KeyboardInterrupt, SystemExit, GeneratorExit, MemoryError])
+def test_any_base_exception_fails_only_its_job(raised):
+    worker = GPUWorker()
+
+    def boom(job):
+        raise raised("from inside a job")
+    broken = worker.submit(boom, "broken", "a")
+    fine = worker.submit(lambda job: 42, "fine", "b")
+    assert worker.wait(fine, 10), "the worker thread died"
+    assert broken.state is JobState.FAILED and raised.__name__ in broken.error
+    assert fine.result == 42
+
+
+def test_a_job_cancelled_while_running_is_never_reported_done():
+    worker = GPUWorker()
+    started, release = threading.Event(), threading.Event()
+
+    def ignores_cancel(job):
+        started.set()
+        release.wait(10)
+        return "result nobody asked for"
+    job = worker.submit(ignores_cancel, "write", "a")
+    started.wait(10)
+    worker.cancel(job)
+    release.set()
+    assert worker.wait(job, 10)
+    assert job.state is JobState.CANCELLED and job.result is None
+
+
+def test_finished_jobs_are_forgotten_once_read_or_after_their_time():
+    import tracemalloc
+    worker = GPUWorker(finished_ttl_s=3600)
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    jobs = [worker.submit(lambda job: "x" * 1000, "write", f"owner{i}") for i in range(5000)]
+    assert worker.wait(jobs[-1], 60)
+    read = jobs[:2500]
+    for job in read:
+        worker.forget(job)
+    assert worker.tracked() == 2500  # the unread ones wait for their owners ...
+    worker.finished_ttl_s = 0.0  # an hour later, as far as the worker can tell
+    assert worker.tracked() == 0  # ... until their time is up
+    del jobs, read, job
+    retained = (tracemalloc.get_traced_memory()[0] - before) / 1e6
+    tracemalloc.stop()
+    print(f"5,000 jobs: {retained:.2f} MB retained after forgetting")
+    assert retained < 1.0

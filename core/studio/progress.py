@@ -11,6 +11,17 @@ class JobCancelled(CoreError):
     """The job was cancelled by its owner."""
 
 
+class JobTimedOut(CoreError):
+    """The job ran past its kind's time limit and was stopped (or abandoned, if it would not stop)."""
+
+    code = "job_timeout"
+
+    def __init__(self, label: str, limit_s: float):
+        self.params = {"label": label, "minutes": round(limit_s / 60, 1)}
+        super().__init__(f"the {label} job took longer than its {limit_s / 60:g}-minute limit and was stopped; "
+                         f"the queue moved on")
+
+
 @dataclass(kw_only=True)
 class Progress:
     """Progress from 0 to 1, the text written so far, the phase (a code each face words in its language), and
