@@ -10,6 +10,7 @@ import os
 import re
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -23,6 +24,60 @@ TUNNELS = {
     "cloudflared": "cloudflared tunnel --no-autoupdate --url http://127.0.0.1:{port}",
 }
 URL = re.compile(r"https?://[^\s\"'|]+")
+MIN_PASSWORD = 8
+
+
+def password_problem(password: str) -> str | None:
+    """Why a team password is not good enough to put the app on a public address, or None."""
+    if not password.strip():
+        return "the password is blank"
+    if len(password) < MIN_PASSWORD:
+        return f"the password has {len(password)} characters; use at least {MIN_PASSWORD}"
+    return None
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def any_free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def listening_pids(port: int) -> set[int] | None:
+    """The processes listening on 127.0.0.1:port, from /proc (None where /proc cannot tell)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            return None
+        for row in rows:
+            fields = row.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                inodes.add(fields[9])
+    sockets = {f"socket:[{inode}]" for inode in inodes}
+    pids = set()
+    for fd_folder in Path("/proc").glob("[0-9]*/fd"):
+        try:
+            descriptors = list(fd_folder.iterdir())
+        except OSError:  # gone, or not ours to read
+            continue
+        for descriptor in descriptors:
+            try:
+                if os.readlink(descriptor) in sockets:
+                    pids.add(int(fd_folder.parent.name))
+                    break
+            except OSError:  # closed while we looked
+                continue
+    return pids
 
 
 def say(text: str) -> None:
@@ -58,6 +113,10 @@ def start_app(port: int, env: dict) -> subprocess.Popen:
             raise SystemExit(f"streamlit exited with code {process.returncode}")
         try:
             if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
+                owners = listening_pids(port)
+                if owners is not None and process.pid not in owners:  # something else answered on our port
+                    process.kill()
+                    raise SystemExit(f"another program answers on 127.0.0.1:{port}; refusing to share it")
                 say(f"app is up on 127.0.0.1:{port}")
                 return process
         except OSError:
@@ -116,6 +175,13 @@ def main(argv: list[str] | None = None) -> int:
         say("refusing to share the app without a password: add APP_PASSWORD to Colab secrets or the environment, "
             "or pass --allow-no-password")
         return 2
+    if password and (problem := password_problem(password)):
+        say(f"refusing to share the app: {problem} (APP_PASSWORD)")
+        return 2
+    if not port_is_free(args.port):
+        port = any_free_port()
+        say(f"port {args.port} is taken by another program; using {port} instead")
+        args.port = port
     env = {**os.environ, "STUDIO_PUBLIC": "1"}
     if password:
         env["STUDIO_PASSWORD"] = password

@@ -1,9 +1,11 @@
 """The sharing launcher with a local process in place of the tunnel: no network involved."""
+import http.server
 import os
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -31,7 +33,7 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def launch(tmp_path, model_cache, *extra, password="senha"):
+def launch(tmp_path, model_cache, *extra, password="senha-da-equipe"):
     env = {**os.environ, "STUDIO_PROFILE": "tiny", "STUDIO_MODEL_CACHE": str(model_cache),
            "STUDIO_DATA_DIR": str(tmp_path / "data"), "PYTHONUNBUFFERED": "1"}
     env.pop("APP_PASSWORD", None)
@@ -69,4 +71,51 @@ def test_starts_reports_the_url_and_restarts_a_dead_tunnel(tmp_path, model_cache
     finally:
         process.send_signal(signal.SIGTERM)
         out, _ = process.communicate(timeout=60)
-    assert "senha" not in out  # the password itself never reaches the output
+    assert "senha-da-equipe" not in out  # the password itself never reaches the output
+
+
+def test_refuses_a_blank_or_short_password(tmp_path, model_cache):
+    for password, reason in (("        ", "blank"), ("curta", "5 characters")):
+        process = launch(tmp_path, model_cache, password=password)
+        out, _ = process.communicate(timeout=60)
+        assert process.returncode == 2 and "refusing to share" in out and reason in out
+        assert password.strip() == "" or password not in out
+
+
+class Impostor(http.server.BaseHTTPRequestHandler):
+    """Another program on the port, answering the health check as Streamlit does (a passwordless local instance)."""
+
+    def do_GET(self):
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_busy_port_is_never_tunnelled(tmp_path, model_cache):
+    impostor = http.server.HTTPServer(("127.0.0.1", 0), Impostor)
+    busy = impostor.server_address[1]
+    threading.Thread(target=impostor.serve_forever, daemon=True).start()
+    process = launch(tmp_path, model_cache, "--port", str(busy), "--run-seconds", "60",
+                     "--tunnel-command", f"{sys.executable} tests/fake_tunnel.py {{port}}")
+    try:
+        match, lines = read_until(process, rf"port {busy} is taken by another program; using (\d+) instead", 60)
+        chosen = int(match.group(1))
+        match, _ = read_until(process, r"share this URL with your team: (\S+)", 120)
+        assert match.group(1).startswith(f"http://localhost:{chosen}") and chosen != busy
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=60)
+        impostor.shutdown()
+
+
+def test_the_listener_on_a_port_is_known_by_its_process():
+    from streamlit_app.launcher import listening_pids
+    impostor = http.server.HTTPServer(("127.0.0.1", 0), Impostor)
+    try:
+        pids = listening_pids(impostor.server_address[1])
+        assert pids is None or pids == {os.getpid()}
+    finally:
+        impostor.server_close()
