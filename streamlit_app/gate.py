@@ -1,28 +1,19 @@
-"""Access gate: a team password before any page, throttled, and a refusal to run openly on a public address."""
+"""Access gate: a team password before any page, throttled per client and per session by core's guard, and a
+refusal to run openly on a public address."""
 from __future__ import annotations
 
-import hmac
 import os
-import threading
-import time
+import uuid
 
 import streamlit as st
 
+from streamlit_app import resources
 from streamlit_app.strings import t
 
 PASSWORD_ENV = "STUDIO_PASSWORD"
 PUBLIC_ENV = "STUDIO_PUBLIC"  # set by the launcher that opens a tunnel
 ALLOW_OPEN_ENV = "STUDIO_ALLOW_NO_PASSWORD"
 LOCAL_ADDRESSES = {"127.0.0.1", "localhost", "::1"}
-FREE_ATTEMPTS = 3
-MAX_LOCK_S = 300
-GLOBAL_WINDOW_S, GLOBAL_MAX_FAILURES, GLOBAL_LOCK_S = 60, 10, 30
-
-
-@st.cache_resource(show_spinner=False)
-def _global_failures() -> dict:
-    """Failures across every session, so opening new sessions does not reset the throttle."""
-    return {"lock": threading.Lock(), "times": [], "locked_until": 0.0}
 
 
 def configured_password() -> str | None:
@@ -61,24 +52,24 @@ def require_access(lang: str) -> None:
     st.stop()
 
 
+def client_address() -> str | None:
+    """The caller's address. Behind the launcher's tunnel every connection is local, so it is the address the
+    tunnel's proxy appended last to X-Forwarded-For (earlier entries are the caller's to forge); None where
+    nothing tells callers apart."""
+    address = st.context.ip_address
+    if os.environ.get(PUBLIC_ENV) != "1":  # no tunnel in front: the connection's own address, headers ignored
+        return address or None
+    forwarded = (st.context.headers or {}).get("X-Forwarded-For", "")
+    if forwarded.strip():
+        return forwarded.split(",")[-1].strip() or None
+    return None  # the tunnel's local connection, with nothing forwarded: it could be anyone
+
+
 def _attempt(lang: str, entered: str, password: str) -> None:
     ss = st.session_state
-    now = time.monotonic()
-    shared = _global_failures()
-    with shared["lock"]:
-        locked_until = max(ss.get("locked_until", 0.0), shared["locked_until"])
-    if now < locked_until:
-        st.error(t(lang, "wait", s=int(locked_until - now) + 1))
-        return
-    if hmac.compare_digest(entered.encode("utf-8"), password.encode("utf-8")):
+    session = ss.setdefault("gate_session", uuid.uuid4().hex)
+    verdict = resources.studio().access.attempt(entered, password, client_address(), session)
+    if verdict.allowed:
         ss["authenticated"] = True
-        ss["failed_attempts"] = 0
         st.rerun()
-    ss["failed_attempts"] = ss.get("failed_attempts", 0) + 1
-    with shared["lock"]:
-        shared["times"] = [x for x in shared["times"] if now - x < GLOBAL_WINDOW_S] + [now]
-        if len(shared["times"]) >= GLOBAL_MAX_FAILURES:
-            shared["locked_until"] = now + GLOBAL_LOCK_S
-    if ss["failed_attempts"] >= FREE_ATTEMPTS:
-        ss["locked_until"] = now + min(5 * 2 ** (ss["failed_attempts"] - FREE_ATTEMPTS), MAX_LOCK_S)
-    st.error(t(lang, "wrong_password"))
+    st.error(t(lang, "wait", s=verdict.wait_s) if verdict.waiting else t(lang, "wrong_password"))

@@ -3,6 +3,8 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.studio.access import FREE_ATTEMPTS
+
 
 
 @pytest.fixture
@@ -43,10 +45,10 @@ def test_the_right_password_opens_the_app(make_app):
 
 def test_wrong_passwords_are_throttled(make_app):
     at = make_app(password="s3nha-da-equipe")
-    for attempt in range(3):
+    for attempt in range(FREE_ATTEMPTS):
         at = login(at, f"chute-{attempt}")
         assert "Senha incorreta." in [e.value for e in at.error]
-    at = login(at, "s3nha-da-equipe")  # right, but too soon after three failures
+    at = login(at, "s3nha-da-equipe")  # right, but too soon after the free failures
     assert any("Muitas tentativas" in e.value for e in at.error)
     assert not app_visible(at)
 

@@ -9,6 +9,7 @@ from core.content.brief import Brief
 from core.image.sdxl import ImageModel
 from core.image.settings import ImageSettings
 from core.profiles import Environment, load_images, load_text, resolve_profile
+from core.studio.access import AccessGuard
 from core.studio.history import HistoryStore
 from core.studio.jobs import render_post, write_post
 from core.studio.worker import GPUWorker, Job
@@ -26,6 +27,7 @@ class Studio:
         # parse the history in the background, so the first history page is served from memory
         threading.Thread(target=self.store.list_drafts, name="history-warm-up", daemon=True).start()
         self.worker = GPUWorker()
+        self.access = AccessGuard()  # failed password guesses, for every session of the process
         self._models = threading.Lock()
         self._text: TextModel | None = None
         self._image: ImageModel | None = None

@@ -1,0 +1,44 @@
+"""A real `streamlit run` of the studio on a free local port, for the browser and hostile-client tests."""
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def studio_server(tmp_path, model_cache, **env):
+    """Yields the server's URL; extra env (STUDIO_PASSWORD, STUDIO_PUBLIC, ...) is passed to it."""
+    port = free_port()
+    environment = {**os.environ, "STUDIO_PROFILE": "tiny", "STUDIO_MODEL_CACHE": str(model_cache),
+                   "STUDIO_DATA_DIR": str(tmp_path / "data"), **env}
+    process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app/app.py",
+                                "--server.port", str(port), "--server.address", "127.0.0.1"],
+                               cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        process.kill()
+        raise RuntimeError("streamlit did not start: " + process.stdout.read().decode()[-2000:])
+    try:
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
