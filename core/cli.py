@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
+import os
 import sys
 import time
 from pathlib import Path
@@ -13,7 +13,8 @@ from core.errors import CoreError
 from core.image import png
 from core.image.placement import MemoryPolicy
 from core.image.settings import ImageSettings, parse_size, size_list
-from core.profiles import PROFILES, Environment
+from core.profiles import (ENV_DATA_DIR, ENV_MEMORY_POLICY, ENV_OPENAI_BASE_URL, ENV_OPENAI_MODEL, ENV_PROFILE,
+                           ENV_TEXT_ENGINE, PROFILES, TEXT_ENGINES, Environment)
 from core.studio.history import check_author
 from core.studio.jobs import render_post, write_post
 from core.studio.progress import Progress
@@ -58,6 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--no-refiner", action="store_true", help="render with the base model alone")
     gen.add_argument("--memory-policy", choices=[p.value for p in MemoryPolicy],
                      help="where SDXL weights live (default: chosen from free GPU memory)")
+    gen.add_argument("--text-engine", choices=TEXT_ENGINES,
+                     help="local (the profile's model in this process) or openai (a server speaking the OpenAI "
+                          "API; its key comes from STUDIO_OPENAI_API_KEY); default: $STUDIO_TEXT_ENGINE or local")
+    gen.add_argument("--openai-base-url", help="the text server, e.g. http://localhost:11434/v1 for Ollama")
+    gen.add_argument("--openai-model", help="the server's model name, e.g. llama3:8b-instruct-q4_K_M")
     gen.add_argument("--text-seed", type=int, help="seed for the copy, for repeatable drafts")
     gen.add_argument("--author", default="command line", help="name the draft is signed with in the history")
     gen.add_argument("--quiet", action="store_true", help="do not stream the copy while it is written")
@@ -103,11 +109,10 @@ def _generate(args) -> int:
     width, height = parse_size(args.size)
     settings = ImageSettings(width=width, height=height, steps=args.steps, guidance=args.guidance, seed=args.seed,
                              use_refiner=not args.no_refiner, candidates=args.candidates).with_seed()
-    environment = Environment.read()
-    environment = dataclasses.replace(
-        environment, profile=args.profile or environment.profile,
-        memory_policy=MemoryPolicy(args.memory_policy) if args.memory_policy else environment.memory_policy,
-        data_dir=args.data_dir.resolve() if args.data_dir else environment.data_dir)
+    flags = {ENV_PROFILE: args.profile, ENV_MEMORY_POLICY: args.memory_policy, ENV_DATA_DIR: args.data_dir,
+             ENV_TEXT_ENGINE: args.text_engine, ENV_OPENAI_BASE_URL: args.openai_base_url,
+             ENV_OPENAI_MODEL: args.openai_model}
+    environment = Environment.read({**os.environ, **{k: str(v) for k, v in flags.items() if v}})
     studio = get_studio(environment)
     profile = studio.profile
     say(f"profile {profile.name} on {profile.device}" + (" — images come from random TEST weights"

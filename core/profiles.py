@@ -17,7 +17,9 @@ from core.image.tiny_sdxl import build_tiny_sdxl
 from core.image.placement import MemoryPolicy
 from core.image.sdxl import ImageModel, ImageModelSpec, load_image_model
 from core.text.int4_weights import MIN_GPU_GIB
-from core.text.local import TextModel, TextModelSpec, load_text_model
+from core.text.engine import TextEngine
+from core.text.local import TextModelSpec, load_text_model
+from core.text.openai_engine import OpenAIEngine, ServerSpec
 from core.text.tiny_llama import build_tiny_llama
 
 PROFILES = ("full", "cpu-demo", "tiny")
@@ -30,6 +32,13 @@ ENV_SDXL_VAE = "STUDIO_SDXL_VAE"
 ENV_MEMORY_POLICY = "STUDIO_MEMORY_POLICY"
 ENV_MODEL_CACHE = "STUDIO_MODEL_CACHE"
 ENV_DATA_DIR = "STUDIO_DATA_DIR"
+# The text engine: "local" (the profile's model in this process) or "openai" (a server speaking the OpenAI API)
+ENV_TEXT_ENGINE = "STUDIO_TEXT_ENGINE"
+ENV_OPENAI_BASE_URL = "STUDIO_OPENAI_BASE_URL"
+ENV_OPENAI_API_KEY = "STUDIO_OPENAI_API_KEY"
+ENV_OPENAI_MODEL = "STUDIO_OPENAI_MODEL"
+ENV_OPENAI_CONCURRENCY = "STUDIO_OPENAI_CONCURRENCY"
+TEXT_ENGINES = ("local", "openai")
 ENV_HF_TOKEN = "HF_TOKEN"
 
 LLAMA3_8B_INSTRUCT = "meta-llama/Meta-Llama-3-8B-Instruct"
@@ -59,6 +68,11 @@ class Environment:
     accelerate: bool = True  # SDXL speed-ups of the full profile
     data_dir: Path = Path("studio_data")
     hf_token: str | None = field(default=None, repr=False)
+    text_engine: str = "local"
+    openai_base_url: str | None = None
+    openai_api_key: str | None = field(default=None, repr=False)
+    openai_model: str | None = None
+    openai_concurrency: int = 4
 
     @classmethod
     def read(cls, env: Mapping[str, str] | None = None) -> "Environment":
@@ -70,6 +84,19 @@ class Environment:
         if policy and policy not in {p.value for p in MemoryPolicy}:
             raise ProfileError(f"{ENV_MEMORY_POLICY} must be one of: {', '.join(p.value for p in MemoryPolicy)} "
                                f"(got {policy!r})")
+        engine = env.get(ENV_TEXT_ENGINE) or "local"
+        if engine not in TEXT_ENGINES:
+            raise ProfileError(f"{ENV_TEXT_ENGINE} must be one of: {', '.join(TEXT_ENGINES)} (got {engine!r})")
+        if engine == "openai":
+            for name in (ENV_OPENAI_BASE_URL, ENV_OPENAI_MODEL):
+                if not (env.get(name) or "").strip():
+                    raise ProfileError(f"{ENV_TEXT_ENGINE}=openai needs {name} (got nothing)")
+            if not env[ENV_OPENAI_BASE_URL].startswith(("http://", "https://")):
+                raise ProfileError(f"{ENV_OPENAI_BASE_URL} must be an http:// or https:// address "
+                                   f"(got {env[ENV_OPENAI_BASE_URL]!r})")
+        concurrency = env.get(ENV_OPENAI_CONCURRENCY) or "4"
+        if not concurrency.isdigit() or not 1 <= int(concurrency) <= 64:
+            raise ProfileError(f"{ENV_OPENAI_CONCURRENCY} must be a whole number from 1 to 64 (got {concurrency!r})")
         text_4bit = env.get(ENV_TEXT_4BIT) or "int4"
         if text_4bit not in TEXT_4BIT_FORMATS:
             raise ProfileError(f"{ENV_TEXT_4BIT} must be one of: {', '.join(TEXT_4BIT_FORMATS)} (got {text_4bit!r})")
@@ -79,7 +106,11 @@ class Environment:
                    model_cache=Path(env.get(ENV_MODEL_CACHE) or cls.model_cache), text_4bit=text_4bit,
                    accelerate=env.get(ENV_ACCELERATE, "auto") != "off",
                    data_dir=Path(env.get(ENV_DATA_DIR) or "studio_data").resolve(),
-                   hf_token=env.get(ENV_HF_TOKEN) or None)
+                   hf_token=env.get(ENV_HF_TOKEN) or None, text_engine=engine,
+                   openai_base_url=(env.get(ENV_OPENAI_BASE_URL) or "").strip() or None,
+                   openai_api_key=env.get(ENV_OPENAI_API_KEY) or None,
+                   openai_model=(env.get(ENV_OPENAI_MODEL) or "").strip() or None,
+                   openai_concurrency=int(concurrency))
 
 
 @dataclass(frozen=True)
@@ -94,6 +125,7 @@ class Profile:
     build_folder: Path | None = None  # where random-weight models are built, for cpu-demo and tiny
     accelerate: bool = True  # SDXL speed-ups where the profile is full
     token: str | None = field(default=None, repr=False)  # hub token for gated models
+    server: ServerSpec | None = None  # where the copy comes from instead of the local text model
 
     @property
     def test_images(self) -> bool:
@@ -108,8 +140,12 @@ class Profile:
 
     def describe(self) -> dict:
         """A JSON-ready summary for records and the UI."""
-        return {"profile": self.name, "device": self.device, "text_model": self.text.source,
-                "text_4bit": self._text_4bit(),
+        if self.server:
+            text = {"text_engine": "openai", "text_model": f"{self.server.model} @ {self.server.base_url}",
+                    "text_4bit": None}
+        else:
+            text = {"text_engine": "local", "text_model": self.text.source, "text_4bit": self._text_4bit()}
+        return {"profile": self.name, "device": self.device, **text,
                 "image_models": self.image.names,
                 "test_images": self.test_images,
                 "memory_policy": self.memory_policy.value if self.memory_policy else "auto"}
@@ -124,7 +160,10 @@ def resolve_profile(name: str | None = None, env: Environment | Mapping[str, str
     name = name or env.profile or ("full" if device == "cuda" else "cpu-demo")
     if name not in PROFILES:
         raise ProfileError(f"profile must be one of: {', '.join(PROFILES)} (got {name!r})")
-    common = dict(device=device, memory_policy=env.memory_policy, accelerate=env.accelerate, token=env.hf_token)
+    server = ServerSpec(env.openai_base_url, env.openai_model, api_key=env.openai_api_key,
+                        concurrency=env.openai_concurrency) if env.text_engine == "openai" else None
+    common = dict(device=device, memory_policy=env.memory_policy, accelerate=env.accelerate, token=env.hf_token,
+                  server=server)
     int4_kernel = env.text_4bit == "int4"
     if name == "full":
         if device != "cuda":
@@ -139,7 +178,9 @@ def resolve_profile(name: str | None = None, env: Environment | Mapping[str, str
     image = ImageModelSpec(env.sdxl_base or str(tiny_sdxl / "base"), env.sdxl_refiner or str(tiny_sdxl / "refiner"),
                            test_weights=not env.sdxl_base)
     if name == "cpu-demo":
-        if env.text_model:
+        if server:  # the demo model is never loaded, so the package shipping it is not needed
+            text = TextModelSpec("(served)")
+        elif env.text_model:
             text = TextModelSpec(env.text_model)
         else:
             folder, gguf = smollm2_gguf()
@@ -164,8 +205,13 @@ def smollm2_gguf() -> tuple[Path, str]:
     return path.parent, path.name
 
 
-def load_text(profile: Profile) -> TextModel:
-    """The profile's text model, building the tiny one first where the profile uses it."""
+def load_text(profile: Profile) -> TextEngine:
+    """The profile's text engine: a model server, checked, where one is configured; else the local model, the
+    tiny one built first where the profile uses it."""
+    if profile.server:
+        engine = OpenAIEngine(profile.server)
+        engine.check()
+        return engine
     tiny = profile.build_folder and Path(profile.text.source) == profile.build_folder / "tiny-llama"
     if tiny:
         ensure_built(Path(profile.text.source), build_tiny_llama)

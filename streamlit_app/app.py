@@ -56,6 +56,8 @@ def sidebar(lang: str) -> None:
         st.caption(f"{t(lang, 'reviewer_is')}: **{ui.md_escape(st.session_state['reviewer'])}**")
         st.subheader(t(lang, "sidebar_engine"))
         st.text(f"{t(lang, 'profile')}: {facts['profile']}\n{t(lang, 'device')}: {facts['device']}")
+        if facts["text_engine"] != "local":
+            st.text(f"{t(lang, 'text_server')}: {facts['text_engine']}")
         if facts["vram_gib"] is not None:
             st.text(f"{t(lang, 'vram')}: {facts['vram_gib']:.1f} GiB")
         loaded = studio.loaded_models()

@@ -171,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     # 1. secrets: never printed
     password = read_secret("APP_PASSWORD")
     token = read_secret("HF_TOKEN")
+    server_key = read_secret("STUDIO_OPENAI_API_KEY")  # for a text server behind an API key; never printed
     if not password and not args.allow_no_password:
         say("refusing to share the app without a password: add APP_PASSWORD to Colab secrets or the environment, "
             "or pass --allow-no-password")
@@ -189,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
         env["STUDIO_ALLOW_NO_PASSWORD"] = "1"
     if token:
         env["HF_TOKEN"] = token
+    if server_key:
+        env["STUDIO_OPENAI_API_KEY"] = server_key
     say(f"password: {'set' if password else 'NONE'}; HF_TOKEN: {'set' if token else 'not set'}")
     if not args.no_install:
         install()

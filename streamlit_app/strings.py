@@ -51,6 +51,8 @@ STRINGS = {
                      "Mova-o ou restaure um backup para voltar a salvar.",
         "skipped_drafts": "{n} rascunho(s) ilegível(is) ficaram de fora da lista: {which}.",
         "show_more": "Mostrar mais ({n} restantes)",
+        "text_server": "Servidor de texto",
+        "incomplete_copy": "Texto incompleto: o servidor parou antes do fim. Nada foi salvo; copie o que servir.",
         "error_job_timeout": "O trabalho passou do limite de {minutes} minutos e foi interrompido; a fila seguiu.",
         "error_disk_full": "Não há espaço em disco para salvar em {folder}; nada foi alterado. Libere espaço e "
                            "tente de novo.",
@@ -112,6 +114,8 @@ STRINGS = {
                      "away or restore a backup to save again.",
         "skipped_drafts": "{n} unreadable draft(s) were left out of the list: {which}.",
         "show_more": "Show more ({n} left)",
+        "text_server": "Text server",
+        "incomplete_copy": "Incomplete copy: the server stopped before the end. Nothing was saved; copy what helps.",
         "error_job_timeout": "The job ran past its {minutes}-minute limit and was stopped; the queue moved on.",
         "error_disk_full": "There is not enough disk space to save in {folder}; nothing was changed. Free some space "
                            "and try again.",

@@ -42,10 +42,10 @@ def submit(kind: str, start: Callable[[str], Job]) -> None:
 
 
 def cancel(job_id: str) -> None:
-    worker = resources.studio().worker
-    job = worker.get(job_id)
-    if job is not None:
-        worker.cancel(job)
+    found = resources.studio().lane_of(job_id)
+    if found is not None:
+        lane, job = found
+        lane.cancel(job)
 
 
 def watch(appliers: dict[str, Callable[[object], None]]) -> None:
@@ -58,11 +58,11 @@ def watch(appliers: dict[str, Callable[[object], None]]) -> None:
     if not pending or pending["kind"] not in appliers:
         return
     language = lang()
-    worker = resources.studio().worker
-    job = worker.get(pending["id"])
-    if job is None:  # the server restarted: the job's saved work is in the history
+    found = resources.studio().lane_of(pending["id"])
+    if found is None:  # the server restarted: the job's saved work is in the history
         st.session_state.pop("job")
         return
+    worker, job = found
     with st.container(border=True):
         status = st.empty()
         bar = st.progress(0.0)
@@ -82,6 +82,8 @@ def watch(appliers: dict[str, Callable[[object], None]]) -> None:
         st.session_state["notice"] = t(language, "cancelled")
     else:
         st.session_state["error"] = job.failure or job.error
+        if pending["kind"] == "write" and job.partial:  # what the server wrote before it stopped
+            st.session_state["incomplete_copy"] = job.partial
     st.rerun()
 
 

@@ -42,3 +42,34 @@ def studio_server(tmp_path, model_cache, **env):
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+@contextmanager
+def text_server(model_folder, cache_folder):
+    """`transformers serve` (the OpenAI-compatible server inside transformers) on CPU, pinned to a local model
+    folder; yields (base URL, process)."""
+    port = free_port()
+    process = subprocess.Popen(["transformers", "serve", str(model_folder), "--port", str(port), "--host",
+                                "127.0.0.1", "--device", "cpu"], cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_CACHE": str(cache_folder)},
+                               start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            if b"ok" in urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2).read():
+                break
+        except OSError:
+            if process.poll() is not None:
+                break
+            time.sleep(0.5)
+    else:
+        process.kill()
+        raise RuntimeError("transformers serve did not start")
+    if process.poll() is not None:
+        raise RuntimeError("transformers serve exited: " + process.stdout.read().decode()[-2000:])
+    try:
+        yield f"http://127.0.0.1:{port}/v1", process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, 9)
+        process.wait(timeout=20)

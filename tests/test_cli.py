@@ -1,5 +1,4 @@
 import json
-from pathlib import Path
 
 from core.cli import main
 from core.image.png import read_png_metadata

@@ -19,7 +19,7 @@ from core.studio.history import HistoryError, HistoryStore
 from core.studio import storage
 from core.studio.records import RecordError
 from core.studio.storage import SCHEMA_VERSION, StoreError, shard_of
-from core.image.sdxl import RenderedImage
+from core.image.engine import RenderedImage
 from core.image.settings import ImageSettings
 
 BRIEF = Brief(product="Café Serra Azul", call_to_action="Peça já")

@@ -10,7 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -20,7 +19,7 @@ from pathlib import Path
 from PIL import Image
 from core.content.brief import Brief
 from core.image.settings import ImageSettings
-from core.image.sdxl import RenderedImage
+from core.image.engine import RenderedImage
 from core.studio.history import HistoryStore
 from core.studio.storage import StoreError
 

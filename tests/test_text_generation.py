@@ -2,7 +2,6 @@ import dataclasses
 
 import bitsandbytes as bnb
 import pytest
-import torch
 
 from core.content.brief import Brief
 from core.content.copywriting import recheck, write_copy

@@ -184,3 +184,23 @@ def test_finished_jobs_are_forgotten_once_read_or_after_their_time():
     tracemalloc.stop()
     print(f"2,000 jobs: {retained:.2f} MB retained after forgetting")
     assert retained < 1.0
+
+
+def test_a_lane_of_two_runs_two_jobs_at_once_and_reports_true_positions():
+    lane = GPUWorker("text-server", concurrency=2)
+    release = threading.Event()
+    both = threading.Barrier(2, timeout=10)
+
+    def together(job):
+        both.wait()  # fails (BrokenBarrierError) unless the two run at the same time
+        release.wait(10)
+        return "ok"
+    first, second = lane.submit(together, "write", "a"), lane.submit(together, "write", "b")
+    third = lane.submit(lambda job: "after", "write", "c")
+    deadline = time.time() + 10
+    while lane.position(second) != 0 and time.time() < deadline:
+        time.sleep(0.01)
+    assert (lane.position(first), lane.position(second), lane.position(third)) == (0, 0, 1)
+    release.set()
+    assert lane.wait(third, 10)
+    assert [j.result for j in (first, second, third)] == ["ok", "ok", "after"]

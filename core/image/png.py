@@ -6,7 +6,7 @@ from pathlib import Path
 from PIL import Image, PngImagePlugin
 
 from core.files import atomic_write
-from core.image.sdxl import RenderedImage
+from core.image.engine import RenderedImage
 
 
 def png_metadata(rendered: RenderedImage) -> dict[str, str]:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -11,6 +11,7 @@ from PIL import Image, ImageDraw
 from core.devices import generator_kept_through_capture, image_dtype
 from core.errors import GenerationError, ModelLoadError
 from core.image.placement import MemoryPolicy, choose_memory_policy
+from core.image.engine import ImageEngine, RenderedImage
 from core.image.settings import SEED_MAX, ImageSettings, check_prompts
 from core.memory import retry_on_oom
 
@@ -31,20 +32,6 @@ class ImageModelSpec:
     @property
     def names(self) -> list[str]:
         return [name for name in (self.base, self.refiner, self.vae) if name]
-
-
-@dataclass
-class RenderedImage:
-    """One finished image and everything needed to render it again."""
-
-    image: Image.Image
-    seed: int
-    prompt: str
-    negative_prompt: str
-    settings: ImageSettings
-    model_names: list[str]
-    test_weights: bool
-    metadata: dict = field(default_factory=dict)
 
 
 def load_image_model(spec: ImageModelSpec, device: str, policy: MemoryPolicy | str | None = None,
@@ -71,7 +58,7 @@ def load_image_model(spec: ImageModelSpec, device: str, policy: MemoryPolicy | s
     return model
 
 
-class ImageModel:
+class ImageModel(ImageEngine):
     """The SDXL pipelines of one profile. Shared across sessions; only place() changes it, between jobs."""
 
     def __init__(self, base, refiner, spec: ImageModelSpec, device: str, policy: MemoryPolicy):
@@ -85,6 +72,19 @@ class ImageModel:
         self.warm_shapes: set[tuple[int, int, bool]] = set()  # (width, height, classifier-free guidance)
         for pipe in self.pipelines:
             pipe.set_progress_bar_config(disable=True)
+
+    @property
+    def name(self) -> str:
+        return ", ".join(self.spec.names)
+
+    def needs_gpu_room(self) -> bool:
+        """Offloaded to CPU memory between steps: a small GPU, where a resident text model should step aside."""
+        return self.device.startswith("cuda") and self.policy is not MemoryPolicy.GPU
+
+    def render_reliably(self, prompt: str, negative_prompt: str, settings: ImageSettings,
+                        on_step: Callable[[int, int], None] | None = None) -> list[RenderedImage]:
+        """render(), retried once under a more frugal memory policy if the GPU runs out of memory."""
+        return render_with_fallback(self, prompt, negative_prompt, settings, on_step)
 
     @property
     def pipelines(self) -> list:

@@ -11,7 +11,7 @@ from pathlib import Path
 from core.content.brief import Brief
 from core.files import new_id
 from core.image.png import save_png
-from core.image.sdxl import RenderedImage
+from core.image.engine import RenderedImage
 from core.studio.records import (Comment, CopyVersion, Draft, ImageVersion, PromptVersion, RecordError, ReviewState,
                                  StateChange, now)
 from core.studio.storage import (SHARDS, HistoryError, HistoryFiles, Recovery, StoreError, store_error,
@@ -87,14 +87,15 @@ class HistoryStore:
             return draft
 
     # -- drafts -------------------------------------------------------------------------------------------
-    def create_draft(self, brief: Brief, copy_text: str, prompt: str, negative_prompt: str, author: str) -> str:
-        """Save a new draft with its first copy and prompt versions; returns its id."""
+    def create_draft(self, brief: Brief, copy_text: str, prompt: str, negative_prompt: str, author: str,
+                     model: str = "") -> str:
+        """Save a new draft with its first copy and prompt versions (written by model, if given); returns its id."""
         author = check_author(author)
         _check_copy(copy_text)
         at = now()
         draft = Draft(id=new_id(), created_at=at, created_by=author, updated_at=at, brief=brief,
-                      copy_versions=(CopyVersion(1, copy_text, author, at),),
-                      prompt_versions=(PromptVersion(1, prompt, negative_prompt, author, at),))
+                      copy_versions=(CopyVersion(1, copy_text, author, at, model=model),),
+                      prompt_versions=(PromptVersion(1, prompt, negative_prompt, author, at, model=model),))
         with self.files.locked():
             while self.files.documents(shard_of(draft.id)).get(draft.id):  # ids are random: this never loops long
                 draft = dataclasses.replace(draft, id=new_id())

@@ -9,8 +9,7 @@ from dataclasses import dataclass, field
 from core.content.brief import Brief
 from core.content.copywriting import CopyDraft, write_copy
 from core.content.visual_prompt import VisualPrompt, write_visual_prompt
-from core.image.placement import MemoryPolicy
-from core.image.sdxl import ImageModel, RenderedImage, render_with_fallback
+from core.image.engine import ImageEngine, RenderedImage
 from core.image.settings import ImageSettings
 from core.memory import free_gpu_memory, retry_on_oom
 from core.studio.history import HistoryStore
@@ -55,13 +54,13 @@ def write_post(progress: Progress, brief: Brief, text_model: Callable[[], TextEn
 
     draft, visual = retry_on_oom(run, make_room, "text generation")
     # 4. saved before anyone reads the result, so a closed tab loses nothing
-    draft_id = store.create_draft(brief, draft.text, visual.prompt, visual.negative_prompt, author)
+    draft_id = store.create_draft(brief, draft.text, visual.prompt, visual.negative_prompt, author, engine.name)
     progress.progress = 1.0
     return WriteResult(draft_id, draft, visual)
 
 
 def render_post(progress: Progress, draft_id: str, prompt: str, negative_prompt: str, settings: ImageSettings,
-                image_model: Callable[[], ImageModel], store: HistoryStore, author: str,
+                image_model: Callable[[], ImageEngine], store: HistoryStore, author: str,
                 text_model: TextEngine | None = None) -> RenderResult:
     """Render the images and save each as a new image version of the draft.
 
@@ -71,11 +70,11 @@ def render_post(progress: Progress, draft_id: str, prompt: str, negative_prompt:
     store.get(draft_id)  # an unknown draft fails before minutes of rendering
     progress.phase = "loading_images"
     model = image_model()
-    if text_model is not None and model.policy is not MemoryPolicy.GPU:
+    if text_model is not None and model.needs_gpu_room():
         text_model.park()
     # 2. render, falling back to a more frugal memory policy on out-of-memory
     progress.phase = "rendering"
-    rendered = render_with_fallback(model, prompt, negative_prompt, settings, progress.show_step)
+    rendered = model.render_reliably(prompt, negative_prompt, settings, progress.show_step)
     # 3. each image saved as a version of the draft
     result = RenderResult(draft_id, images=rendered)
     for image in rendered:

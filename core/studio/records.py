@@ -57,6 +57,7 @@ class CopyVersion:
     author: str
     at: str
     source: str = "model"  # model | edit
+    model: str = ""  # the engine and model that wrote it ("" for a hand edit)
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class PromptVersion:
     author: str
     at: str
     source: str = "model"  # model | edit
+    model: str = ""  # the engine and model that wrote it ("" for a hand edit)
 
 
 @dataclass(frozen=True)

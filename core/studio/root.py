@@ -14,7 +14,7 @@ from core.studio.history import HistoryStore
 from core.studio.jobs import render_post, write_post
 from core.studio.worker import GPUWorker, Job
 from core.text.engine import SamplingSettings
-from core.text.local import TextModel
+from core.text.engine import TextEngine
 
 
 class Studio:
@@ -26,16 +26,19 @@ class Studio:
         self.store = HistoryStore(environment.data_dir)
         # parse the history in the background, so the first history page is served from memory
         threading.Thread(target=self.store.list_drafts, name="history-warm-up", daemon=True).start()
-        self.worker = GPUWorker()
+        self.worker = GPUWorker()  # the GPU lane: every job that touches the local models, one at a time
+        # copy from a model server has a lane of its own, so drafts never wait behind a render here
+        self.text_lane = GPUWorker("text-server", concurrency=self.profile.server.concurrency) \
+            if self.profile.server else self.worker
         self.access = AccessGuard()  # failed password guesses, for every session of the process
         self._models = threading.Lock()
-        self._text: TextModel | None = None
+        self._text: TextEngine | None = None
         self._image: ImageModel | None = None
         self._warmup: Job | None = None
 
     # -- engines, loaded on first use (on the worker thread, one job at a time) -----------------------------
-    def text_model(self) -> TextModel:
-        """The profile's text model, loaded on the first call."""
+    def text_model(self) -> TextEngine:
+        """The profile's text engine (a checked model server, or the local model), loaded on the first call."""
         with self._models:
             if self._text is None:
                 self._text = load_text(self.profile)
@@ -48,14 +51,14 @@ class Studio:
                 self._image = load_images(self.profile)
             return self._image
 
-    def install(self, text: TextModel | None = None, image: ImageModel | None = None) -> None:
+    def install(self, text: TextEngine | None = None, image: ImageModel | None = None) -> None:
         """Use engines loaded elsewhere (a notebook that already holds them, a test's subclass) instead of
         loading the profile's."""
         with self._models:
             self._text = text or self._text
             self._image = image or self._image
 
-    def loaded_text_model(self) -> TextModel | None:
+    def loaded_text_model(self) -> TextEngine | None:
         """The text model if it is loaded, without loading it."""
         return self._text
 
@@ -77,17 +80,25 @@ class Studio:
                                               "server")
             return self._warmup
 
+    def lane_of(self, job_id: str) -> tuple[GPUWorker, Job] | None:
+        """The lane holding a job, and the job, or None once it is forgotten (or the server restarted)."""
+        for lane in {id(l): l for l in (self.worker, self.text_lane)}.values():
+            if (job := lane.get(job_id)) is not None:
+                return lane, job
+        return None
+
     def facts(self) -> dict:
-        """Profile, device and memory in use, for the sidebar."""
+        """Profile, device, text engine and memory in use, for the sidebar."""
         return {"profile": self.profile.name, "device": self.profile.device,
+                "text_engine": self.profile.describe()["text_model"] if self.profile.server else "local",
                 "vram_gib": devices.vram_in_use_gib(self.profile.device), "test_images": self.profile.test_images}
 
     # -- the post flow, queued on the one worker -------------------------------------------------------------
     def write(self, brief: Brief, author: str, owner: str,
               sampling: SamplingSettings = SamplingSettings()) -> Job:
         """Queue the writing of a draft for brief; the job's result is a WriteResult."""
-        return self.worker.submit(lambda job: write_post(job, brief, self.text_model, self.store, author, sampling),
-                                  "write", owner)
+        return self.text_lane.submit(lambda job: write_post(job, brief, self.text_model, self.store, author,
+                                                            sampling), "write", owner)
 
     def render(self, draft_id: str, prompt: str, negative_prompt: str, settings: ImageSettings, author: str,
                owner: str) -> Job:

@@ -39,6 +39,9 @@ class Job(Progress):
     error: str | None = None
     failure: CoreError | None = None  # the typed error behind error, for faces that word it themselves
     deadline: float | None = None  # time.monotonic() by which a running job must be done
+    runner: int | None = None  # the lane thread running it
+    started_at: float | None = None  # time.monotonic() when it started and finished running
+    finished_at: float | None = None
     timed_out: bool = False
     finished: threading.Event = field(default_factory=threading.Event)
 
@@ -61,16 +64,18 @@ FINISHED_TTL_S = 3600.0  # a finished job nobody collected is forgotten after th
 
 
 class GPUWorker:
-    """A queue and a single thread running one job at a time. Submitting is thread-safe; results stay on the job
-    until its owner collects it (or an hour passes), after its session is gone too.
+    """A lane: a queue and its threads (one for the GPU, so its pipelines never run twice at once; more for a
+    model server that batches). Submitting is thread-safe; results stay on the job until its owner collects it
+    (or an hour passes), after its session is gone too.
 
     A watchdog enforces each kind's time limit: the job is asked to stop and fails with a clear message; one that
-    does not return within the grace period is abandoned and a fresh thread takes the queue over, so nothing a
-    job does can stop the queue."""
+    does not return within the grace period is abandoned and a fresh thread takes its place, so nothing a job
+    does can stop the queue."""
 
     def __init__(self, name: str = "gpu-worker", limits: dict[str, float] | None = None,
-                 grace_s: float = GRACE_S, finished_ttl_s: float = FINISHED_TTL_S):
+                 grace_s: float = GRACE_S, finished_ttl_s: float = FINISHED_TTL_S, concurrency: int = 1):
         self.name = name
+        self.concurrency = concurrency
         self.limits = {**TIME_LIMITS_S, **(limits or {})}
         self.grace_s = grace_s
         self.finished_ttl_s = finished_ttl_s
@@ -79,8 +84,10 @@ class GPUWorker:
         self._by_id: dict[str, Job] = {}
         self._finished_at: dict[str, float] = {}
         self._changed = threading.Condition()
-        self._generation = 0
-        self._start_thread()
+        self._live: set[int] = set()  # tokens of the threads serving the queue; an abandoned one drops out
+        self._next_token = 0
+        for _ in range(concurrency):
+            self._start_thread()
         threading.Thread(target=self._watch, name=f"{name}-watchdog", daemon=True).start()
 
     def submit(self, fn: Callable[[Job], Any], label: str, owner: str) -> Job:
@@ -111,9 +118,13 @@ class GPUWorker:
             return len(self._by_id)
 
     def position(self, job: Job) -> int:
-        """0 while running, 1 for the next in line, and so on; -1 once finished."""
+        """0 while running, 1 for the next to start, and so on; -1 once finished."""
         with self._changed:
-            return self._jobs.index(job) if job in self._jobs else -1
+            if job not in self._jobs:
+                return -1
+            if job.state is JobState.RUNNING:
+                return 0
+            return 1 + [j for j in self._jobs if j.state is JobState.QUEUED].index(job)
 
     def cancel(self, job: Job) -> None:
         """A queued job is dropped and never runs; a running one stops at its next progress check, and whatever it
@@ -133,7 +144,7 @@ class GPUWorker:
     # -- internals: call with self._changed held --------------------------------------------------------------
     def _finish(self, job: Job, state: JobState, result=None, error: str | None = None) -> None:
         job.state, job.result, job.error = state, result, error
-        self._finished_at[job.id] = time.monotonic()
+        job.finished_at = self._finished_at[job.id] = time.monotonic()
         if job in self._jobs:
             self._jobs.remove(job)
         job.finished.set()
@@ -147,23 +158,26 @@ class GPUWorker:
                 del self._finished_at[job_id]
 
     def _start_thread(self) -> None:
-        self._generation += 1
-        threading.Thread(target=self._loop, args=(self._generation,), name=self.name, daemon=True).start()
+        self._next_token += 1
+        self._live.add(self._next_token)
+        threading.Thread(target=self._loop, args=(self._next_token,), name=self.name, daemon=True).start()
 
     # -- the worker thread ------------------------------------------------------------------------------------
-    def _loop(self, generation: int) -> None:
+    def _loop(self, token: int) -> None:
         while True:
             with self._changed:
-                while not self._jobs and self._generation == generation:
+                while token in self._live and not any(j.state is JobState.QUEUED for j in self._jobs):
                     self._changed.wait()
-                if self._generation != generation:
-                    return  # abandoned while a job hung: a fresh thread has the queue
-                job = self._jobs[0]
+                if token not in self._live:
+                    return  # abandoned while a job hung: a fresh thread took its place
+                job = next(j for j in self._jobs if j.state is JobState.QUEUED)
                 job.state = JobState.RUNNING
+                job.runner = token
+                job.started_at = time.monotonic()
                 job.deadline = time.monotonic() + self.limit_of(job)
             state, result, error = self._run(job)
             with self._changed:
-                if self._generation != generation or job.done:
+                if token not in self._live or job.done:
                     return  # this job was already failed for running too long; its outcome is dropped
                 if state is JobState.DONE and job.cancel_requested.is_set():
                     state, result, error = JobState.CANCELLED, None, f"{job.label} was cancelled"
@@ -191,27 +205,28 @@ class GPUWorker:
     def _watch(self) -> None:
         while True:
             with self._changed:
-                running = self._jobs[0] if self._jobs and self._jobs[0].state is JobState.RUNNING else None
                 now = time.monotonic()
-                if running is None or running.deadline is None:
-                    self._changed.wait(1.0)
-                    continue
-                if now < running.deadline:
-                    self._changed.wait(min(running.deadline - now, 1.0))
-                    continue
-                if not running.timed_out:  # past the limit: ask it to stop
-                    running.timed_out = True
-                    running.cancel_requested.set()
-                    log.warning("job %s passed its %.0f s limit; asking it to stop", running.label,
-                                self.limit_of(running))
-                if now < running.deadline + self.grace_s:
-                    self._changed.wait(min(running.deadline + self.grace_s - now, 1.0))
-                    continue
-                # it would not return: fail it, abandon its thread, and let a fresh one take the queue
-                log.error("job %s did not stop within %.0f s of its limit; abandoning its thread", running.label,
-                          self.grace_s)
-                timeout = JobTimedOut(running.label, self.limit_of(running))
-                running.failure = timeout
-                self._finish(running, JobState.FAILED, error=str(timeout))
-                self.restarts += 1
-                self._start_thread()
+                running = [j for j in self._jobs if j.state is JobState.RUNNING and j.deadline is not None]
+                wake = [1.0]
+                for job in running:
+                    if now < job.deadline:
+                        wake.append(job.deadline - now)
+                        continue
+                    if not job.timed_out:  # past the limit: ask it to stop
+                        job.timed_out = True
+                        job.cancel_requested.set()
+                        log.warning("job %s passed its %.0f s limit; asking it to stop", job.label,
+                                    self.limit_of(job))
+                    if now < job.deadline + self.grace_s:
+                        wake.append(job.deadline + self.grace_s - now)
+                        continue
+                    # it would not return: fail it, abandon its thread, and start a fresh one in its place
+                    log.error("job %s did not stop within %.0f s of its limit; abandoning its thread", job.label,
+                              self.grace_s)
+                    timeout = JobTimedOut(job.label, self.limit_of(job))
+                    job.failure = timeout
+                    self._live.discard(job.runner)
+                    self._finish(job, JobState.FAILED, error=str(timeout))
+                    self.restarts += 1
+                    self._start_thread()
+                self._changed.wait(max(min(wake), 0.01))

@@ -64,6 +64,7 @@ def on_render(seed_choice: str) -> None:
 
 # -- results -------------------------------------------------------------------------------------------
 def apply_write(result: WriteResult) -> None:
+    ss.pop("incomplete_copy", None)
     ss.update({"brief": store.get(result.draft_id).brief.to_dict(), "copy_edit": result.copy.text,
                "copy_saved_text": result.copy.text, "repair": result.copy.repair,
                "prompt_edit": result.visual.prompt, "negative_edit": result.visual.negative_prompt,
@@ -108,6 +109,8 @@ with st.form("brief_form"):
     st.form_submit_button(t(lang, "write"), type="primary", disabled=busy, on_click=on_write)
 
 ui.watch({"write": apply_write})
+if incomplete := ss.get("incomplete_copy"):
+    st.text_area(t(lang, "incomplete_copy"), incomplete, height=150, disabled=True)
 
 if ss.get("brief"):
     brief = Brief.from_dict(ss["brief"])

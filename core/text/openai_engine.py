@@ -1,0 +1,118 @@
+"""The OpenAI-compatible text engine: copy from a model server (Ollama, vLLM, llama.cpp's server, `transformers
+serve`, or a hosted API) through the official openai client, streamed, with explicit timeouts and never a silent
+retry of a half-streamed answer."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import openai
+
+from core.errors import GenerationError, ModelLoadError
+from core.text.engine import SamplingSettings, TextEngine
+
+
+@dataclass(frozen=True)
+class ServerSpec:
+    """Where the model server is and which of its models writes the copy."""
+
+    base_url: str  # e.g. http://localhost:11434/v1 (Ollama), http://localhost:8000/v1 (vLLM)
+    model: str
+    api_key: str | None = field(default=None, repr=False)  # never shown or logged
+    connect_timeout_s: float = 5.0
+    read_timeout_s: float = 120.0  # the longest wait for the next streamed piece (a cold server loads its model)
+    temperature: float = 0.7  # used when a request sets none
+    concurrency: int = 4  # drafts sent to the server at once; a batching server serves them together
+
+
+class OpenAIEngine(TextEngine):
+    """Chat completions from a server speaking the OpenAI API. Holds no GPU weights, so parking is a no-op."""
+
+    def __init__(self, spec: ServerSpec):
+        self.spec = spec
+        self.name = f"{spec.model} @ {spec.base_url}"
+        self.client = openai.OpenAI(base_url=spec.base_url, api_key=spec.api_key or "not-needed", max_retries=0,
+                                    timeout=openai.Timeout(spec.read_timeout_s, connect=spec.connect_timeout_s))
+
+    def check(self) -> None:
+        """Reach the server and, where it lists its models, find ours; a ModelLoadError says what is wrong."""
+        try:
+            offered = [m.id for m in self.client.models.list()]
+        except openai.APIStatusError as error:
+            if error.status_code in (401, 403):
+                raise ModelLoadError(self._explain(error)) from None
+            return  # a server that cannot list its models may still serve them: the first request will tell
+        except openai.APIError as error:
+            raise ModelLoadError(self._explain(error)) from None
+        if offered and self.spec.model not in offered:
+            raise ModelLoadError(f"the text server at {self.spec.base_url} has no model {self.spec.model!r}; it "
+                                 f"offers: {', '.join(offered[:20])}")
+
+    def stream(self, messages: list[dict], max_new_tokens: int,
+               sampling: SamplingSettings = SamplingSettings(), prefill: str = "") -> Iterator[str]:
+        """Yield the server's answer as it streams. Servers cannot be handed the start of an answer, so a prefill
+        is yielded first and dropped from the answer where the model writes it again. Closing the iterator closes
+        the HTTP stream, which stops generation on the server."""
+        temperature = self.spec.temperature if sampling.temperature is None else sampling.temperature
+        extra = {"seed": sampling.seed} if sampling.seed is not None else {}
+        try:
+            response = self.client.chat.completions.create(
+                model=self.spec.model, messages=messages, stream=True, max_tokens=max_new_tokens,
+                temperature=temperature, top_p=sampling.top_p, **extra)
+        except openai.APIError as error:
+            raise GenerationError(self._explain(error)) from None
+        if prefill:
+            yield prefill
+        pending = prefill  # what the model may repeat of the prefill, not yet passed on
+        try:
+            for chunk in response:
+                if not chunk.choices:
+                    continue
+                piece = chunk.choices[0].delta.content or ""
+                if pending:
+                    piece, pending = _drop_repeat(piece, pending)
+                if piece:
+                    yield piece
+        except openai.APIError as error:
+            raise GenerationError(f"the text server stopped answering mid-copy: {self._explain(error)}") from None
+        except Exception as error:  # the transport broke mid-stream (the server died, the connection dropped)
+            raise GenerationError(f"the text server stopped answering mid-copy: {type(error).__name__}: "
+                                  f"{str(error)[:200]}") from None
+        finally:
+            response.close()
+
+    def _explain(self, error: openai.APIError) -> str:
+        where = self.spec.base_url
+        if isinstance(error, openai.APITimeoutError):
+            return f"the text server at {where} did not answer within {self.spec.read_timeout_s:g} s"
+        if isinstance(error, openai.APIConnectionError):
+            cause = error.__cause__ or error
+            return f"could not reach the text server at {where}: {str(cause)[:200] or type(cause).__name__}"
+        if isinstance(error, openai.APIStatusError):
+            if error.status_code in (401, 403):
+                return f"the text server at {where} refused the API key (HTTP {error.status_code})"
+            detail = _detail(error)
+            if error.status_code in (400, 404) and "model" in detail.lower():
+                return f"the text server at {where} cannot serve the model {self.spec.model!r}: {detail}"
+            return f"the text server at {where} answered HTTP {error.status_code}: {detail}"
+        return f"the text server at {where} failed: {type(error).__name__}: {str(error)[:200]}"
+
+
+def _detail(error: openai.APIStatusError) -> str:
+    body = error.body
+    if isinstance(body, dict):
+        body = body.get("detail") or body.get("message") or body.get("error") or body
+    if isinstance(body, dict):
+        body = body.get("message") or body
+    return str(body)[:300]
+
+
+def _drop_repeat(piece: str, pending: str) -> tuple[str, str]:
+    """(what to pass on of piece, what of the prefill may still be repeated) while the model's answer opens with
+    the prefill again."""
+    stripped = piece.lstrip() if len(pending) == len(pending.lstrip()) else piece
+    if pending.startswith(stripped):
+        return "", pending[len(stripped):]
+    if stripped.startswith(pending):
+        return stripped[len(pending):], ""
+    return piece, ""
