@@ -202,5 +202,5 @@ def test_a_lane_of_two_runs_two_jobs_at_once_and_reports_true_positions():
         time.sleep(0.01)
     assert (lane.position(first), lane.position(second), lane.position(third)) == (0, 0, 1)
     release.set()
-    assert lane.wait(third, 10)
+    assert all(lane.wait(job, 10) for job in (first, second, third))
     assert [j.result for j in (first, second, third)] == ["ok", "ok", "after"]
