@@ -463,9 +463,101 @@ def post_phase(compile_unets: bool, policies: bool, fast: bool = True):
     log("fast_post_peak_gib", gib(torch.cuda.max_memory_allocated()))
 
 
+def serve_phase(drafts=(1, 4, 16), new_tokens: int = 250):
+    """Drafts of new_tokens each, 1, 4 and 16 at once: the in-process engine on the GPU lane (one at a time, as
+    the app runs it) against `transformers serve --continuous-batching` on the same GPU through the studio's
+    OpenAI-compatible engine on a lane of that many threads. Drafts per minute, and seconds from a draft's
+    request to its first streamed chunk."""
+    import subprocess
+    import urllib.request
+
+    import openai
+
+    from core.studio.worker import GPUWorker
+    from core.text.engine import SamplingSettings
+    from core.text.openai_engine import OpenAIEngine, ServerSpec
+
+    llama = WORK / "llama3-8b"
+    ensure_llama(llama)
+    messages = [{"role": "system", "content": "Você escreve posts para redes sociais."},
+                {"role": "user", "content": "Escreva um post de Instagram sobre o Café Serra Azul. Peça já o seu."}]
+
+    def run(lane: GPUWorker, one_draft, n: int, tag: str) -> None:
+        firsts: list[float] = []
+
+        def job(_):
+            submitted = time.perf_counter()
+            firsts.append(one_draft(submitted))
+        started = time.perf_counter()
+        jobs = [lane.submit(job, "write", f"draft{i}") for i in range(n)]
+        for j in jobs:
+            lane.wait(j)
+            assert j.error is None, j.error
+        total = time.perf_counter() - started
+        log(f"{tag}_{n}_drafts", {"total_s": round(total, 2), "drafts_per_min": round(60 * n / total, 1),
+                                  "first_chunk_s_median": round(sorted(firsts)[len(firsts) // 2], 3),
+                                  "first_chunk_s_max": round(max(firsts), 3)})
+
+    # 1. the in-process engine, as the app's GPU lane runs it: one draft at a time
+    text = load_text_model(TextModelSpec(str(llama), quantize_4bit=True), "cuda", compile_step=True)
+    ids = text.tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
+                                             return_dict=True)["input_ids"].to("cuda")
+
+    def local_draft(submitted: float) -> float:
+        stream = text.fast.generate(ids, new_tokens, [], 0.7, 0.9)  # token ids: random weights decode to little
+        next(stream)
+        first = time.perf_counter() - submitted
+        for _ in stream:
+            pass
+        return first
+    lane = GPUWorker("bench-gpu-lane")
+    for n in drafts:
+        run(lane, local_draft, n, "in_process")
+    del text
+    gc.collect()
+    torch.cuda.empty_cache()
+    # 2. transformers serve with continuous batching, reached through the studio's engine
+    port = 8765
+    server = subprocess.Popen(["transformers", "serve", str(llama), "--continuous-batching", "--port", str(port),
+                               "--host", "127.0.0.1", "--device", "cuda", "--dtype", "bfloat16"],
+                              stdout=open(Path(os.environ.get("OUT", WORK)) / "serve.log", "w"),
+                              stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_CACHE": str(WORK / "hub")})
+    try:
+        started = time.perf_counter()
+        while True:
+            try:
+                if b"ok" in urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2).read():
+                    break
+            except OSError:
+                assert server.poll() is None, "transformers serve exited (serve.log)"
+                time.sleep(1)
+        log("serve_start_s", round(time.perf_counter() - started, 1))
+        spec = ServerSpec(f"http://127.0.0.1:{port}/v1", str(llama), read_timeout_s=600)
+        engine = OpenAIEngine(spec)
+        client = engine.client
+
+        def served_draft(submitted: float) -> float:
+            first = None
+            stream = client.chat.completions.create(model=spec.model, messages=messages, stream=True,
+                                                    max_tokens=new_tokens, temperature=0.7, top_p=0.9)
+            for chunk in stream:
+                if first is None and chunk.choices:
+                    first = time.perf_counter() - submitted
+            return first if first is not None else float("nan")
+        served_draft(time.perf_counter())  # warm-up
+        _ = list(engine.stream(messages, 8, SamplingSettings(temperature=0.7)))  # the studio's engine works too
+        for n in drafts:
+            run(GPUWorker("bench-text-server", concurrency=n), served_draft, n, "transformers_serve_cb")
+    except openai.APIError as error:
+        log("serve_error", f"{type(error).__name__}: {str(error)[:300]}")
+    finally:
+        server.kill()
+        server.wait()
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("phase", choices=["llm", "sdxl", "post", "sdxl-profile", "llm-kernels"])
+    parser.add_argument("phase", choices=["llm", "sdxl", "post", "sdxl-profile", "llm-kernels", "serve"])
     parser.add_argument("--out", default=os.environ.get("OUT", ROOT / "bench" / "results"), type=Path)
     parser.add_argument("--no-compile", action="store_true", help="skip torch.compile of the UNets (sdxl)")
     parser.add_argument("--compile-unets", action="store_true", help="compile the UNets in the post phase")
@@ -475,17 +567,23 @@ def main():
     global RESULTS_FILE
     args.out.mkdir(parents=True, exist_ok=True)
     RESULTS_FILE = args.out / f"bench-{args.phase}.json"
-    import bitsandbytes
-    import diffusers
-    import transformers
+    from importlib import metadata
+
+    def version(name: str) -> str | None:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:  # a phase that does not use it need not carry it
+            return None
     log("gpu", torch.cuda.get_device_name(0))
-    log("versions", {"torch": torch.__version__, "transformers": transformers.__version__,
-                     "diffusers": diffusers.__version__, "bitsandbytes": bitsandbytes.__version__})
+    log("versions", {"torch": torch.__version__, **{name: version(name) for name in (
+        "transformers", "diffusers", "bitsandbytes", "openai", "fastapi")}})
     WORK.mkdir(parents=True, exist_ok=True)
     if args.phase == "llm":
         llm_phase()
     elif args.phase == "post":
         post_phase(compile_unets=args.compile_unets, policies=not args.skip_policies, fast=not args.skip_fast)
+    elif args.phase == "serve":
+        serve_phase()
     elif args.phase == "llm-kernels":
         llm_kernels_phase()
     elif args.phase == "sdxl-profile":
