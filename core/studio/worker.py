@@ -1,4 +1,5 @@
-"""One worker thread runs every model job in turn: pipelines and fast tokenizers never run twice at once."""
+"""Lanes of model work: the GPU lane runs one job at a time so pipelines never run twice at once; a model server's
+lane runs a few. Each job has a time limit, and nothing a job does can stop its lane."""
 from __future__ import annotations
 
 import logging

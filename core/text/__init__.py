@@ -1,1 +1,2 @@
-"""Text engines: the interface copywriting calls, the local 4-bit model and its fast decoding paths."""
+"""Text engines: the interface copywriting calls, the local 4-bit model with its fast decoding paths, and the
+OpenAI-compatible engine for model servers."""

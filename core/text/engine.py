@@ -31,6 +31,10 @@ class TextEngine(ABC):
         """The whole answer to a chat, once it is finished."""
         return "".join(self.stream(messages, max_new_tokens, sampling, prefill))
 
+    def check(self) -> None:
+        """Raise a ModelLoadError saying what is wrong if the engine cannot serve (a server out of reach, a model
+        it does not have). An engine loaded in this process is ready once it exists."""
+
     def park(self) -> bool:
         """Give the GPU up for the image models; returns whether anything moved. Engines holding no GPU
         weights have nothing to park."""
