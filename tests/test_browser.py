@@ -26,6 +26,23 @@ def settle(page):
     expect(page.get_by_test_id("stStatusWidget")).to_be_hidden(timeout=240_000)
 
 
+def open_as_ana(browser, url: str, height: int):
+    """A page of the studio, past the name prompt."""
+    page = browser.new_page(viewport={"width": 1400, "height": height})
+    page.set_default_timeout(120_000)
+    page.goto(url)
+    page.get_by_label("Seu nome").fill("Ana")
+    page.get_by_role("button", name="Entrar").click()
+    return page
+
+
+def write_a_brief(page) -> None:
+    page.get_by_label("Produto ou assunto").fill("Café Serra Azul")
+    page.get_by_label("Chamada para ação").fill("Peça já")
+    page.get_by_role("button", name="Escrever").click()
+    settle(page)
+
+
 def open_expander(page, label: str, inside: str) -> None:
     """Open an expander until what it holds shows: a rerun still under way on a loaded machine can redraw it
     closed just after the click."""
@@ -47,15 +64,8 @@ def test_brief_to_image_in_chromium(server):
     expect.set_options(timeout=240_000)  # the first write loads the models; a busy CI machine is slow
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1800})
-        page.set_default_timeout(120_000)
-        page.goto(server)
-        page.get_by_label("Seu nome").fill("Ana")
-        page.get_by_role("button", name="Entrar").click()
-        page.get_by_label("Produto ou assunto").fill("Café Serra Azul")
-        page.get_by_label("Chamada para ação").fill("Peça já")
-        page.get_by_role("button", name="Escrever").click()
-        settle(page)
+        page = open_as_ana(browser, server, height=1800)
+        write_a_brief(page)
         prompt = page.get_by_label("Prompt", exact=True)
         expect(prompt).to_be_visible()
         expect(page.locator("img")).to_have_count(0)  # the prompt is there before any image
@@ -95,16 +105,9 @@ def test_brief_to_copy_in_chromium_from_a_text_server(tmp_path, model_cache):
             studio_server(tmp_path, model_cache, STUDIO_TEXT_ENGINE="openai", STUDIO_OPENAI_BASE_URL=url,
                           STUDIO_OPENAI_MODEL=str(folder)) as app, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1400})
-        page.set_default_timeout(120_000)
-        page.goto(app)
-        page.get_by_label("Seu nome").fill("Ana")
-        page.get_by_role("button", name="Entrar").click()
+        page = open_as_ana(browser, app, height=1400)
         expect(page.get_by_text(f"Servidor de texto: {folder} @ {url}")).to_be_visible()
-        page.get_by_label("Produto ou assunto").fill("Café Serra Azul")
-        page.get_by_label("Chamada para ação").fill("Peça já")
-        page.get_by_role("button", name="Escrever").click()
-        settle(page)
+        write_a_brief(page)
         expect(page.get_by_label("Prompt", exact=True)).to_be_visible()
         expect(page.get_by_text("Rascunho salvo")).to_be_visible()
         browser.close()
