@@ -27,10 +27,17 @@ def _knob_help(name: str, what: str) -> str:
     return f"{what or bound.help}, {bound.low:g}-{bound.high:g} (default: {ImageSettings.default(name):g})"
 
 
+class OneLineErrors(argparse.ArgumentParser):
+    """argparse with its errors on one line, like every other error of the command line."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m core", description="Marketing content studio: brief to copy, "
-                                     "English visual prompt and SDXL image.")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = OneLineErrors(prog="python -m core", description="Marketing content studio: brief to copy, "
+                           "English visual prompt and SDXL image.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineErrors)
     gen = commands.add_parser("generate", help="write the copy, the visual prompt and the image for one brief",
                               description="Write channel copy for a brief, an English SDXL prompt for it, and render "
                                           "the image. Writes ID.md (copy), ID.png (image with prompt metadata) "
@@ -66,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--openai-model", help="the server's model name, e.g. llama3:8b-instruct-q4_K_M")
     gen.add_argument("--text-seed", type=int, help="seed for the copy, for repeatable drafts")
     gen.add_argument("--author", default="command line", help="name the draft is signed with in the history")
-    gen.add_argument("--quiet", action="store_true", help="do not stream the copy while it is written")
+    gen.add_argument("--quiet", action="store_true", help="print nothing while working (no streamed copy, steps, "
+                                                          "notes or progress bars): only errors and the files written")
     return parser
 
 
@@ -96,11 +104,27 @@ class ConsoleProgress(Progress):
 
     def show_step(self, done: int, total: int) -> None:
         super().show_step(done, total)
-        print(f"\rrendering: step {done}/{total}", end="", file=sys.stderr, flush=True)
+        if not self.quiet:
+            print(f"\rrendering: step {done}/{total}", end="", file=sys.stderr, flush=True)
+
+
+def _hush_libraries() -> None:
+    """No progress bars or library warnings for --quiet."""
+    import warnings
+
+    import diffusers
+    import transformers
+    os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+    for library in (transformers, diffusers):
+        library.utils.logging.disable_progress_bar()
+        library.utils.logging.set_verbosity_error()
+    warnings.filterwarnings("ignore")
 
 
 def _generate(args) -> int:
-    say = (lambda text: print(text, file=sys.stderr, flush=True))
+    if args.quiet:
+        _hush_libraries()
+    say = (lambda text: None) if args.quiet else (lambda text: print(text, file=sys.stderr, flush=True))
     # 1. check every input before loading anything
     author = check_author(args.author)
     brief = Brief(product=args.product, content_type=args.content_type, language=args.language,
@@ -127,7 +151,8 @@ def _generate(args) -> int:
     written = write_post(progress, brief, studio.text_model, studio.store, author,
                          SamplingSettings(seed=args.text_seed))
     timings["copy_s"] = time.perf_counter() - started  # the copy and its visual prompt
-    print(file=sys.stdout)
+    if not args.quiet:
+        print(file=sys.stdout)
     draft, visual = written.copy, written.visual
     for violation in draft.violations:
         say(f"rule still failing: {violation.message}")
@@ -141,7 +166,7 @@ def _generate(args) -> int:
     started = time.perf_counter()
     rendered = render_post(progress, written.draft_id, visual.prompt, visual.negative_prompt, settings,
                            studio.image_model, studio.store, author, studio.loaded_text_model())
-    print(file=sys.stderr)
+    say("")
     timings["image_s"] = time.perf_counter() - started
     # 4. the three files, named by the draft's id in the history
     post_id = written.draft_id
@@ -166,6 +191,7 @@ def _generate(args) -> int:
     }
     paths["record"] = files.write_json(record, out / f"{post_id}.json")
     say("timings: " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
-    say(f"wrote {paths['copy']}, {', '.join(images)}, {paths['record']}; draft {post_id} saved in "
-        f"{studio.store.folder}")
+    print(f"wrote {paths['copy']}, {', '.join(images)}, {paths['record']}; draft {post_id} saved in "
+          f"{studio.store.folder}" + (" (images from random TEST weights)" if profile.test_images else ""),
+          file=sys.stderr, flush=True)
     return 0

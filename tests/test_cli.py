@@ -47,3 +47,21 @@ def test_bad_input_exits_with_the_field_named(tmp_path, monkeypatch, model_cache
     assert not out.exists()
     code, _ = run_cli(tmp_path, monkeypatch, model_cache, "--profile", "tiny", "--steps", "500")
     assert code == 2 and "steps must be from 1 to 80 (got 500)" in capsys.readouterr().err
+
+
+def test_every_bad_flag_is_one_line_naming_it(tmp_path, monkeypatch, model_cache, capsys):
+    for flag, value in (("--type", "tiktok"), ("--language", "fr"), ("--steps", "muitos")):
+        try:
+            code = main(["generate", "--product", "Café", flag, value])
+        except SystemExit as exit_:
+            code = exit_.code
+        error = capsys.readouterr().err.strip()
+        assert code == 2 and len(error.splitlines()) == 1 and error.startswith("error:") and value in error, error
+
+
+def test_quiet_prints_only_what_was_written(tmp_path, monkeypatch, model_cache, capsys):
+    code, out = run_cli(tmp_path, monkeypatch, model_cache, "--profile", "tiny", "--quiet")
+    printed = capsys.readouterr()
+    assert code == 0 and printed.out == ""
+    [line] = printed.err.strip().splitlines()
+    assert line.startswith("wrote ") and "TEST weights" in line

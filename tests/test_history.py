@@ -1,3 +1,5 @@
+import csv
+import io
 import json
 import os
 import random
@@ -102,7 +104,12 @@ def test_export_zip_has_markdown_images_and_manifests(store):
     manifest = json.loads(archive.read("manifest.json"))
     assert manifest[0]["seed"] == 7 and manifest[0]["prompt"] == "a cup of coffee, morning light"
     assert "Café bom. Peça já!" in archive.read(f"{draft_id}/copy.md").decode()
-    assert "seed" in archive.read("manifest.csv").decode().splitlines()[0]
+    table = archive.read("manifest.csv")
+    assert table.startswith(b"\xef\xbb\xbf")  # a BOM: Excel reads the accents as UTF-8
+    rows = list(csv.DictReader(io.StringIO(table.decode("utf-8-sig")), delimiter=";"))  # pt-BR Excel's separator
+    assert rows[0]["product"] == "Café Serra Azul" and rows[0]["seed"] == "7"
+    english = zipfile.ZipFile(BytesIO(export_zip(store, [draft_id], "en"))).read("manifest.csv").decode("utf-8-sig")
+    assert next(csv.DictReader(io.StringIO(english)))["seed"] == "7"
 
 
 def test_eight_threads_mixed_writes_lose_nothing(store, record_property):
@@ -371,3 +378,23 @@ def test_migrates_a_version_0_file_and_keeps_it(tmp_path):
     [kept] = (folder / "backups").glob("history-*-before-sharding.json")
     assert "posts" in json.loads(kept.read_text())  # the version-0 file is kept as it was
     assert json.loads((folder / "meta.json").read_text())["schema_version"] == SCHEMA_VERSION
+
+
+@pytest.mark.parametrize("change", ["copy", "prompt", "image"])
+def test_an_approved_draft_goes_back_to_review_when_its_content_changes(store, change):
+    draft_id = store.create_draft(BRIEF, "Café bom. Peça já!", "a cup of coffee", "blurry", "Ana")
+    store.set_state(draft_id, "in_review", "Ana")
+    store.set_state(draft_id, "approved", "Caio")
+    store.add_comment(draft_id, "Aprovado, pode publicar", "Caio")
+    assert store.get(draft_id).state == "approved"  # a comment changes no content
+    if change == "copy":
+        store.add_copy_version(draft_id, "Café ótimo. Peça já!", "Bia")
+    elif change == "prompt":
+        store.add_prompt_version(draft_id, "a latte, top view", "", "Bia")
+    else:
+        store.add_image_version(draft_id, rendered(3), "Bia")
+    draft = store.get(draft_id)
+    assert draft.state == "in_review"
+    last = draft.state_history[-1]
+    assert (last.from_state, last.to_state, last.author, last.event) == (
+        "approved", "in_review", "Bia", "changed_after_approval")

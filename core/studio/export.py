@@ -10,8 +10,14 @@ from core.studio.history import HistoryStore
 from core.studio.records import Draft
 
 
-def export_zip(store: HistoryStore, draft_ids: list[str]) -> bytes:
-    """A ZIP of the drafts: copy as Markdown, images, and a JSON and CSV manifest of prompts and seeds."""
+# The list separator spreadsheet programs expect in each interface language: in Brazil and Spain the comma is the
+# decimal mark, so Excel splits CSV columns on ";".
+CSV_SEPARATORS = {"pt-BR": ";", "es": ";", "en": ","}
+
+
+def export_zip(store: HistoryStore, draft_ids: list[str], language: str = "pt-BR") -> bytes:
+    """A ZIP of the drafts: copy as Markdown, images, and a JSON and CSV manifest of prompts and seeds. The CSV
+    opens as columns in a spreadsheet of the language's locale (its separator, and a BOM so accents survive)."""
     buffer = io.BytesIO()
     manifest = []
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -31,10 +37,11 @@ def export_zip(store: HistoryStore, draft_ids: list[str]) -> bytes:
                                  "guidance": image.settings.guidance, "test_weights": image.test_weights})
         archive.writestr("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))
         table = io.StringIO()
-        writer = csv.DictWriter(table, fieldnames=list(manifest[0]) if manifest else ["draft_id"])
+        writer = csv.DictWriter(table, fieldnames=list(manifest[0]) if manifest else ["draft_id"],
+                                delimiter=CSV_SEPARATORS.get(language, ","))
         writer.writeheader()
         writer.writerows(manifest)
-        archive.writestr("manifest.csv", table.getvalue())
+        archive.writestr("manifest.csv", table.getvalue().encode("utf-8-sig"))
     return buffer.getvalue()
 
 

@@ -118,8 +118,8 @@ class HistoryStore:
         """A new copy version (edited by hand or rewritten by the model); returns its number."""
         author = check_author(author)
         _check_copy(text)
-        draft = self._update(draft_id, lambda d: d.changed(copy_versions=(
-            *d.copy_versions, CopyVersion(len(d.copy_versions) + 1, text, author, now(), source))),
+        draft = self._update(draft_id, lambda d: _reopened(d.changed(copy_versions=(
+            *d.copy_versions, CopyVersion(len(d.copy_versions) + 1, text, author, now(), source))), author),
             "save the copy version")
         return len(draft.copy_versions)
 
@@ -127,8 +127,8 @@ class HistoryStore:
                            source: str = "edit") -> int:
         """A new visual-prompt version; returns its number."""
         author = check_author(author)
-        draft = self._update(draft_id, lambda d: _with_prompt(d, prompt, negative_prompt, author, source),
-                             "save the visual prompt version")
+        draft = self._update(draft_id, lambda d: _reopened(_with_prompt(d, prompt, negative_prompt, author, source),
+                                                           author), "save the visual prompt version")
         return len(draft.prompt_versions)
 
     def add_image_version(self, draft_id: str, rendered: RenderedImage, author: str) -> ImageVersion:
@@ -151,7 +151,7 @@ class HistoryStore:
             image = ImageVersion(n=len(draft.image_versions) + 1, file=file_name, seed=rendered.seed,
                                  prompt_version=prompt_version, author=author, at=now(), settings=rendered.settings,
                                  models=tuple(rendered.model_names), test_weights=rendered.test_weights)
-            return draft.changed(image_versions=(*draft.image_versions, image))
+            return _reopened(draft.changed(image_versions=(*draft.image_versions, image)), author)
         try:
             return self._update(draft_id, change, "save the image version").image_versions[-1]
         except HistoryError:
@@ -236,6 +236,14 @@ class HistoryStore:
 
     def close(self) -> None:
         self.files.close()
+
+
+def _reopened(draft: Draft, author: str) -> Draft:
+    """An approved draft whose content changed goes back to review: the approval covered what the reviewer saw."""
+    if draft.state is not ReviewState.APPROVED:
+        return draft
+    change = StateChange(ReviewState.APPROVED, ReviewState.IN_REVIEW, author, now(), "changed_after_approval")
+    return draft.changed(state=ReviewState.IN_REVIEW, state_history=(*draft.state_history, change))
 
 
 def _with_prompt(draft: Draft, prompt: str, negative_prompt: str, author: str, source: str) -> Draft:

@@ -155,7 +155,7 @@ with list_col:
     if drafts:
         st.multiselect(t(lang, "select_export"), [d.id for d in drafts], key="h_export")
         if ss.get("h_export"):
-            st.download_button(t(lang, "download_zip"), export_zip(store, ss["h_export"]),
+            st.download_button(t(lang, "download_zip"), export_zip(store, ss["h_export"], lang),
                                file_name="content-studio-export.zip", mime="application/zip")
 
 with detail_col:
