@@ -12,7 +12,17 @@ class BriefError(CoreError, ValueError):
         self.field = field
         self.value = value
         self.reason = reason
+        self.problems: list["BriefError"] = [self]  # every bad field, where a brief had several
         super().__init__(f"{field} {reason} (got {_shown(value)})")
+
+    @classmethod
+    def combined(cls, problems: list["BriefError"]) -> "BriefError":
+        """One error reporting every bad field at once; field, value and reason are the first one's."""
+        first = problems[0]
+        error = cls(first.field, first.value, first.reason)
+        error.problems = list(problems)
+        error.args = ("; ".join(str(problem) for problem in problems),)
+        return error
 
 
 class SettingsError(CoreError, ValueError):
@@ -38,4 +48,8 @@ class GenerationError(CoreError):
 
 def _shown(value: object, limit: int = 80) -> str:
     text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    if len(text) <= limit:
+        return text
+    if isinstance(value, str):  # cut the text, not its quotes
+        return repr(value[: limit - 10]) + "…"
+    return text[: limit - 1] + "…"

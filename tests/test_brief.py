@@ -57,3 +57,13 @@ def test_keywords():
 def test_round_trip_through_dict():
     brief = Brief(product="Tênis", content_type="x", keywords=("corrida",), call_to_action="Compre já")
     assert Brief.from_dict(brief.to_dict()) == brief
+
+
+def test_every_bad_field_is_reported_at_once_with_its_value_quoted_whole():
+    with pytest.raises(BriefError) as refused:
+        Brief(product="", tone="x" * 500, content_type="tiktok", keywords=("café", ""))
+    fields = [problem.field for problem in refused.value.problems]
+    assert fields == ["content_type", "product", "tone", "keywords"]
+    message = str(refused.value)
+    assert all(f in message for f in fields)
+    assert "(got 'xxxxxxxx" in message and "'…)" in message  # the shown value keeps its closing quote

@@ -53,12 +53,27 @@ class Brief:
     brand_notes: str = ""
 
     def __post_init__(self):
-        object.__setattr__(self, "content_type", parse_content_type(self.content_type))
-        object.__setattr__(self, "language", parse_language(self.language))
+        problems: list[BriefError] = []
+
+        def check(step) -> None:
+            try:
+                step()
+            except BriefError as problem:
+                problems.extend(problem.problems)
+
+        # every field is checked, so a form with several mistakes hears of all of them at once
+        check(lambda: object.__setattr__(self, "content_type", parse_content_type(self.content_type)))
+        check(lambda: object.__setattr__(self, "language", parse_language(self.language)))
         if not isinstance(self.product, str) or not self.product.strip():
-            raise BriefError("product", self.product, "must not be empty")
+            problems.append(BriefError("product", self.product, "must not be empty"))
         for name in ("product", "audience", "tone", "call_to_action", "brand_notes"):
-            _check_text(name, getattr(self, name), FIELD_LIMITS[name], multiline=name == "brand_notes")
+            check(lambda name=name: _check_text(name, getattr(self, name), FIELD_LIMITS[name],
+                                                multiline=name == "brand_notes"))
+        check(self._check_keywords)
+        if problems:
+            raise BriefError.combined(problems)
+
+    def _check_keywords(self) -> None:
         if isinstance(self.keywords, str):
             raise BriefError("keywords", self.keywords, "must be a list of words; use parse_keywords for text")
         object.__setattr__(self, "keywords", tuple(self.keywords))
