@@ -65,3 +65,14 @@ def test_app_and_cli_leave_the_same_records(app_env, app_file, tmp_path):
     pixels = [np.asarray(Image.open(store.image_path(i.file))) for i in (cli_image, app_image)]
     assert np.array_equal(*pixels)
     assert (cli_draft.copy.source, app_draft.copy.source) == ("model", "model")
+
+
+def test_pages_and_drafts_never_wait_while_sdxl_loads(app_env):
+    """Every page asks the Studio to preload, and a draft loads the text engine; neither may wait the minutes an
+    SDXL load takes."""
+    import threading
+    studio = get_studio()
+    with studio._image_loading:  # held as a minutes-long SDXL load holds it
+        done = threading.Event()
+        threading.Thread(target=lambda: (studio.preload(), studio.text_model(), done.set()), daemon=True).start()
+        assert done.wait(60), "the page or the draft waited for the image models"

@@ -31,7 +31,9 @@ class Studio:
         self.text_lane = GPUWorker("text-server", concurrency=self.profile.server.concurrency) \
             if self.profile.server else self.worker
         self.access = AccessGuard()  # failed password guesses, for every session of the process
-        self._models = threading.Lock()
+        # one lock per engine: a draft from a server never waits while SDXL loads for minutes
+        self._text_loading, self._image_loading = threading.Lock(), threading.Lock()
+        self._warming = threading.Lock()
         self._text: TextEngine | None = None
         self._image: ImageModel | None = None
         self._warmup: Job | None = None
@@ -39,14 +41,14 @@ class Studio:
     # -- engines, loaded on first use (on the worker thread, one job at a time) -----------------------------
     def text_model(self) -> TextEngine:
         """The profile's text engine (a checked model server, or the local model), loaded on the first call."""
-        with self._models:
+        with self._text_loading:
             if self._text is None:
                 self._text = load_text(self.profile)
             return self._text
 
     def image_model(self) -> ImageModel:
         """The profile's SDXL base + refiner, loaded on the first call."""
-        with self._models:
+        with self._image_loading:
             if self._image is None:
                 self._image = load_images(self.profile)
             return self._image
@@ -54,7 +56,7 @@ class Studio:
     def install(self, text: TextEngine | None = None, image: ImageModel | None = None) -> None:
         """Use engines loaded elsewhere (a notebook that already holds them, a test's subclass) instead of
         loading the profile's."""
-        with self._models:
+        with self._text_loading, self._image_loading:
             self._text = text or self._text
             self._image = image or self._image
 
@@ -73,7 +75,7 @@ class Studio:
     def preload(self) -> Job | None:
         """With the full profile, load and warm up (compile) both models on the worker once, as soon as the server
         starts, so the first teammate does not pay minutes of compile time."""
-        with self._models:
+        with self._warming:  # not a loading lock: every page asks, and must not wait while a model loads
             if self.profile.name != "full" or self._warmup is not None:
                 return self._warmup
             self._warmup = self.worker.submit(lambda job: (self.text_model(), self.image_model()), "warmup",
