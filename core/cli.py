@@ -173,9 +173,10 @@ def _generate(args) -> int:
     out: Path = args.out
     paths = {"copy": files.write_text(draft.text + "\n", out / f"{post_id}.md")}
     images = []
-    for index, image in enumerate(rendered.images):
+    for index, (file_name, _) in enumerate(rendered.image_files):  # the PNGs the history saved, copied as they are
         suffix = "" if index == 0 else f"-{index + 1}"
-        images.append(str(png.save_png(image, out / f"{post_id}{suffix}.png")))
+        saved = studio.store.image_path(file_name).read_bytes()
+        images.append(str(files.atomic_write(out / f"{post_id}{suffix}.png", lambda handle: handle.write(saved))))
     record = {
         "id": post_id, "brief": brief.to_dict(), "profile": profile.describe(),
         "history": str(studio.store.folder),

@@ -10,7 +10,6 @@ import streamlit as st
 
 from core.content.brief import Brief
 from core.content.channels import measure
-from core.content.copywriting import recheck
 from core.errors import CoreError
 from core.studio.worker import Job, JobState
 from streamlit_app import resources
@@ -106,7 +105,8 @@ def rule_badges(brief: Brief, text: str) -> None:
     """Badges for the channel's rules, measured on the text as it stands (edited by hand or not)."""
     language = lang()
     badges = []
-    for rule in measure(text, brief):
+    measures = measure(text, brief)
+    for rule in measures:
         label = {"length": f"{rule.actual}/{rule.limit} {t(language, 'chars')}",
                  "hashtags": f"{rule.actual}/{rule.limit} {t(language, 'hashtags')}",
                  "subject": f"{t(language, 'subject')} {rule.actual}/{rule.limit}",
@@ -119,7 +119,7 @@ def rule_badges(brief: Brief, text: str) -> None:
         with column:
             st.badge(label, icon=":material/check_circle:" if ok else ":material/warning:",
                      color="green" if ok else "red")
-    for violation in recheck(brief, text).violations:
+    for violation in (v for rule in measures for v in rule.violations):
         st.caption(f"⚠️ {violation.message}")
 
 

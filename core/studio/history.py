@@ -45,12 +45,16 @@ class HistoryStore:
         # shard -> (file stamp, drafts by id, search text by id): parsed records of the shard's last contents
         self._parsed: dict[int, tuple[tuple, dict[str, Draft], dict[str, str]]] = {}
         self._unreadable: dict[int, list[RecordError]] = {}
-        self.skipped: list[RecordError] = []  # drafts the last listing could not read, for a visible warning
 
     @property
     def recovery(self) -> Recovery | None:
         """The last repair the store made to a damaged file, if any."""
         return self.files.recoveries[-1] if self.files.recoveries else None
+
+    @property
+    def skipped(self) -> list[RecordError]:
+        """The stored drafts that could not be read, by the shards read so far, for a visible warning."""
+        return [error for errors in self._unreadable.values() for error in errors]
 
     @property
     def read_only(self) -> StoreError | None:
@@ -195,7 +199,7 @@ class HistoryStore:
                     author: str | None = None, text: str | None = None, archived: bool = False) -> list[Draft]:
         """Drafts matching every filter given, newest first. text searches the brief, copy and prompts.
 
-        A stored draft that cannot be read is left out and kept in self.skipped, so one bad record never takes
+        A stored draft that cannot be read is left out and named in self.skipped, so one bad record never takes
         the list down."""
         needle = (text or "").casefold().strip()
         state = ReviewState(state) if state else None
@@ -216,7 +220,6 @@ class HistoryStore:
         for shard in range(SHARDS):
             drafts, haystacks = self._shard(shard)
             found += [d for d in drafts.values() if matches(d) and (not needle or needle in haystacks[d.id])]
-        self.skipped = [error for errors in self._unreadable.values() for error in errors]
         return sorted(found, key=lambda d: d.updated_at + d.id, reverse=True)
 
     def authors(self) -> list[str]:

@@ -27,6 +27,7 @@ class Progress:
     """Progress from 0 to 1, the text written so far, the phase (a code each face words in its language), and
     the owner's stop request. The worker's Job is one; the command line passes its own to print as it goes."""
 
+    label: str = "the job"  # what it is, for messages
     progress: float = 0.0
     partial: str = ""
     phase: str = ""  # loading_text | writing | visual_prompt | loading_images | rendering
@@ -35,7 +36,7 @@ class Progress:
     def check_cancelled(self) -> None:
         """Raise JobCancelled if the owner asked to stop; the flow calls this between tokens and steps."""
         if self.cancel_requested.is_set():
-            raise JobCancelled("the job was cancelled")
+            raise JobCancelled(f"{self.label} was cancelled")
 
     def show_text(self, text: str) -> None:
         """The copy as written so far."""

@@ -17,7 +17,6 @@ import json
 import os
 import shutil
 import threading
-from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -247,23 +246,18 @@ class HistoryFiles:
         cached = self._cache.get(shard)
         if cached and cached[0] == stamp:
             return cached
-        tables = _read_json(path) if stamp else {}
+        table = _drafts_table(path) if stamp else {}
         lost = not stamp and _count_lines(self.journal_path(shard)) > 0  # the shard file is gone, its journal not
-        if tables is None or lost or not isinstance(tables.get("drafts", {}), dict):
+        if table is None or lost:
             with self.locked():
                 self._recover(shard)
             return self.stamped_documents(shard)
         documents = {}
-        for document in tables.get("drafts", {}).values():
+        for document in table.values():
             if isinstance(document, dict):
                 documents[str(document.get("id"))] = document
         self._cache[shard] = (stamp, documents)
         return stamp, documents
-
-    def all_documents(self) -> Iterator[tuple[int, dict[str, dict]]]:
-        """(shard, documents by id) for every shard."""
-        for shard in range(SHARDS):
-            yield shard, self.documents(shard)
 
     def write(self, document: dict, what: str) -> None:
         """Journal the draft document, then write it into its shard. Call under locked(). what names the change
@@ -315,8 +309,7 @@ class HistoryFiles:
     def _recover(self, shard: int) -> None:
         """Rebuild a damaged shard from its newest readable snapshot and its journal; keep the damaged file."""
         path = self.shard_path(shard)
-        tables = _read_json(path) if _stamp(path) else None
-        if tables is not None and isinstance(tables.get("drafts", {}), dict):
+        if _stamp(path) and _drafts_table(path) is not None:
             return  # another thread or process mended it first
         damaged = path.with_name(f"{path.stem}.damaged-{new_id()}.json")
         if path.exists():
@@ -324,9 +317,8 @@ class HistoryFiles:
         documents: dict[str, dict] = {}
         source = None
         for snapshot in sorted(self.backups.glob(f"{shard:03d}-*.json"), reverse=True):
-            tables = _read_json(snapshot)
-            if tables is not None and isinstance(tables.get("drafts", {}), dict):
-                documents = {d["id"]: d for d in tables.get("drafts", {}).values() if isinstance(d, dict)}
+            if (table := _drafts_table(snapshot)) is not None:
+                documents = {d["id"]: d for d in table.values() if isinstance(d, dict)}
                 source = snapshot
                 break
         replayed = 0
@@ -360,6 +352,14 @@ def _read_json(path: Path):
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def _drafts_table(path: Path) -> dict | None:
+    """The drafts table of a shard or snapshot file, or None where the file is not a readable one."""
+    tables = _read_json(path)
+    if tables is None or not isinstance(tables.get("drafts", {}), dict):
+        return None
+    return tables.get("drafts", {})
 
 
 def _count_lines(path: Path) -> int:

@@ -50,11 +50,6 @@ class Job(Progress):
     def done(self) -> bool:
         return self.finished.is_set()
 
-    def check_cancelled(self) -> None:
-        """Raise JobCancelled if the owner asked to stop; jobs call this from their progress callbacks."""
-        if self.cancel_requested.is_set():
-            raise JobCancelled(f"{self.label} was cancelled")
-
 
 # Longest a job of each kind may run before it is stopped: loading and compiling the full profile takes minutes,
 # a post seconds on a big GPU and a few minutes on a T4 with offloading.
@@ -76,14 +71,12 @@ class GPUWorker:
     def __init__(self, name: str = "gpu-worker", limits: dict[str, float] | None = None,
                  grace_s: float = GRACE_S, finished_ttl_s: float = FINISHED_TTL_S, concurrency: int = 1):
         self.name = name
-        self.concurrency = concurrency
         self.limits = {**TIME_LIMITS_S, **(limits or {})}
         self.grace_s = grace_s
         self.finished_ttl_s = finished_ttl_s
         self.restarts = 0  # threads abandoned because a job would not return
         self._jobs: list[Job] = []  # queued and running, in order
         self._by_id: dict[str, Job] = {}
-        self._finished_at: dict[str, float] = {}
         self._changed = threading.Condition()
         self._live: set[int] = set()  # tokens of the threads serving the queue; an abandoned one drops out
         self._next_token = 0
@@ -110,7 +103,6 @@ class GPUWorker:
         with self._changed:
             if job.done:
                 self._by_id.pop(job.id, None)
-                self._finished_at.pop(job.id, None)
 
     def tracked(self) -> int:
         """How many jobs the worker still holds (queued, running, or finished and not yet collected)."""
@@ -145,7 +137,7 @@ class GPUWorker:
     # -- internals: call with self._changed held --------------------------------------------------------------
     def _finish(self, job: Job, state: JobState, result=None, error: str | None = None) -> None:
         job.state, job.result, job.error = state, result, error
-        job.finished_at = self._finished_at[job.id] = time.monotonic()
+        job.finished_at = time.monotonic()
         if job in self._jobs:
             self._jobs.remove(job)
         job.finished.set()
@@ -153,10 +145,14 @@ class GPUWorker:
 
     def _forget_expired(self) -> None:
         now = time.monotonic()
-        for job_id, at in list(self._finished_at.items()):
-            if now - at >= self.finished_ttl_s:
-                self._by_id.pop(job_id, None)
-                del self._finished_at[job_id]
+        for job in list(self._by_id.values()):
+            if job.done and now - job.finished_at >= self.finished_ttl_s:
+                del self._by_id[job.id]
+
+    def _time_out(self, job: Job) -> None:
+        timeout = JobTimedOut(job.label, self.limit_of(job))
+        job.failure = timeout
+        self._finish(job, JobState.FAILED, error=str(timeout))
 
     def _start_thread(self) -> None:
         self._next_token += 1
@@ -175,16 +171,16 @@ class GPUWorker:
                 job.state = JobState.RUNNING
                 job.runner = token
                 job.started_at = time.monotonic()
-                job.deadline = time.monotonic() + self.limit_of(job)
+                job.deadline = job.started_at + self.limit_of(job)
             state, result, error = self._run(job)
             with self._changed:
                 if token not in self._live or job.done:
                     return  # this job was already failed for running too long; its outcome is dropped
+                if job.timed_out:
+                    self._time_out(job)
+                    continue
                 if state is JobState.DONE and job.cancel_requested.is_set():
                     state, result, error = JobState.CANCELLED, None, f"{job.label} was cancelled"
-                if job.timed_out:
-                    timeout = JobTimedOut(job.label, self.limit_of(job))
-                    state, result, error, job.failure = JobState.FAILED, None, str(timeout), timeout
                 self._finish(job, state, result, error)
 
     def _run(self, job: Job) -> tuple[JobState, Any, str | None]:
@@ -224,10 +220,8 @@ class GPUWorker:
                     # it would not return: fail it, abandon its thread, and start a fresh one in its place
                     log.error("job %s did not stop within %.0f s of its limit; abandoning its thread", job.label,
                               self.grace_s)
-                    timeout = JobTimedOut(job.label, self.limit_of(job))
-                    job.failure = timeout
                     self._live.discard(job.runner)
-                    self._finish(job, JobState.FAILED, error=str(timeout))
+                    self._time_out(job)
                     self.restarts += 1
                     self._start_thread()
                 self._changed.wait(max(min(wake), 0.01))
