@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--keywords", default="", help="comma-separated keywords")
     gen.add_argument("--cta", default="", help="call to action, used word for word")
     gen.add_argument("--brand-notes", default="", help="brand rules the copy must follow")
+    gen.add_argument("--key-facts", default="", help="features, price, offer, dates: the only facts the copy states")
+    gen.add_argument("--link", default="", help="the web address the post sends people to (http:// or https://)")
     gen.add_argument("--profile", choices=PROFILES, help="models to use (default: full with a GPU, else cpu-demo)")
     gen.add_argument("--out", default="outputs", type=Path, help="folder for the three files (default: outputs)")
     gen.add_argument("--data-dir", type=Path, help="the team's history folder the draft is saved in "
@@ -129,7 +131,7 @@ def _generate(args) -> int:
     author = check_author(args.author)
     brief = Brief(product=args.product, content_type=args.content_type, language=args.language,
                   audience=args.audience, tone=args.tone, keywords=parse_keywords(args.keywords),
-                  call_to_action=args.cta, brand_notes=args.brand_notes)
+                  call_to_action=args.cta, brand_notes=args.brand_notes, key_facts=args.key_facts, link=args.link)
     width, height = parse_size(args.size)
     settings = ImageSettings(width=width, height=height, steps=args.steps, guidance=args.guidance, seed=args.seed,
                              use_refiner=not args.no_refiner, candidates=args.candidates).with_seed()
@@ -154,6 +156,8 @@ def _generate(args) -> int:
     if not args.quiet:
         print(file=sys.stdout)
     draft, visual = written.copy, written.visual
+    for note in draft.repair_notes():
+        say(f"repair: {note}")
     for violation in draft.violations:
         say(f"rule still failing: {violation.message}")
     say(f"visual prompt ({visual.source}): {visual.prompt}\nnegative: {visual.negative_prompt}")
@@ -181,11 +185,13 @@ def _generate(args) -> int:
         "id": post_id, "brief": brief.to_dict(), "profile": profile.describe(),
         "history": str(studio.store.folder),
         "copy": {"text": draft.text, "repair": draft.repair, "first_draft": draft.first_draft,
-                 "violations": [v.__dict__ for v in draft.violations],
+                 "violations": [{"code": v.code, "actual": v.actual, "limit": v.limit, "message": v.message}
+                                for v in draft.violations],
+                 "repair_notes": [str(note) for note in draft.repair_notes()],
                  "subject": draft.parts.subject, "preheader": draft.parts.preheader,
                  "scenes": [s.__dict__ for s in draft.parts.scenes]},
         "visual_prompt": {"prompt": visual.prompt, "negative_prompt": visual.negative_prompt,
-                          "source": visual.source, "notes": visual.notes, "prompt_tokens": visual.prompt_tokens,
+                          "source": visual.source, "notes": [str(note) for note in visual.notes], "prompt_tokens": visual.prompt_tokens,
                           "raw_output": visual.raw_output},
         "images": [{"path": path, "seed": r.seed, **png.png_metadata(r)} for path, r in zip(images, rendered.images)],
         "settings": settings.to_dict(), "timings_s": {k: round(v, 2) for k, v in timings.items()},

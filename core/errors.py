@@ -1,55 +1,80 @@
-"""Typed errors raised by the engine; every user-facing failure is one of these."""
+"""Typed errors raised by the engine; every user-facing failure is one of these, with a code and parameters."""
+from __future__ import annotations
+
+from core.messages import Message, render
 
 
 class CoreError(Exception):
-    """Base of every error the engine raises on purpose; its message is fit to show a user."""
+    """Base of every error the engine raises on purpose. code and params say what happened (core/messages.py
+    words them in each language); str() is the English text, for logs and the command line."""
+
+    code = "generation_failed"
+
+    def __init__(self, code: str | None = None, **params):
+        self.code = code or type(self).code
+        self.params = params
+        super().__init__(render(self.code, params, "en"))
+
+    @property
+    def message(self) -> Message:
+        return Message(self.code, self.params)
+
+    def text(self, language: str) -> str:
+        """The error worded in language (pt-BR, en or es)."""
+        return render(self.code, self.params, language)
 
 
-class BriefError(CoreError, ValueError):
-    """A brief field holds a value the engine will not accept."""
+class FieldError(CoreError, ValueError):
+    """A named field holds a value the engine will not accept; field and value are kept for the faces."""
 
-    def __init__(self, field: str, value: object, reason: str):
+    def __init__(self, field: str, value: object, code: str, **params):
         self.field = field
         self.value = value
-        self.reason = reason
-        self.problems: list["BriefError"] = [self]  # every bad field, where a brief had several
-        super().__init__(f"{field} {reason} (got {_shown(value)})")
+        super().__init__(code, field=field, value=value, **params)
+
+
+class BriefError(FieldError):
+    """A brief field holds a value the engine will not accept."""
+
+    def __init__(self, field: str, value: object, code: str, **params):
+        super().__init__(field, value, code, **params)
+        self.problems: list[BriefError] = [self]  # every bad field, where a brief had several
 
     @classmethod
     def combined(cls, problems: list["BriefError"]) -> "BriefError":
-        """One error reporting every bad field at once; field, value and reason are the first one's."""
+        """One error reporting every bad field at once; field, value and code are the first one's."""
         first = problems[0]
-        error = cls(first.field, first.value, first.reason)
+        error = cls(first.field, first.value, first.code, **_own(first.params))
         error.problems = list(problems)
         error.args = ("; ".join(str(problem) for problem in problems),)
         return error
 
+    def text(self, language: str) -> str:
+        return "; ".join(render(problem.code, problem.params, language) for problem in self.problems)
 
-class SettingsError(CoreError, ValueError):
+
+class SettingsError(FieldError):
     """A generation setting (steps, size, seed, ...) is out of its bounds."""
-
-    def __init__(self, field: str, value: object, reason: str):
-        self.field = field
-        self.value = value
-        super().__init__(f"{field} {reason} (got {_shown(value)})")
 
 
 class ProfileError(CoreError):
     """A profile name, model location or device cannot be used."""
 
+    code = "configuration"
+
+    def __init__(self, detail: str):
+        super().__init__(detail=detail)
+
 
 class ModelLoadError(CoreError):
     """A model could not be loaded from the hub or a local folder."""
+
+    code = "model_load_failed"
 
 
 class GenerationError(CoreError):
     """Text or image generation failed after it started."""
 
 
-def _shown(value: object, limit: int = 80) -> str:
-    text = repr(value)
-    if len(text) <= limit:
-        return text
-    if isinstance(value, str):  # cut the text, not its quotes
-        return repr(value[: limit - 10]) + "…"
-    return text[: limit - 1] + "…"
+def _own(params: dict) -> dict:
+    return {name: value for name, value in params.items() if name not in ("field", "value")}

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
+import unicodedata
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -82,3 +84,19 @@ def ensure_built(folder: Path, build) -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return folder
+
+
+def model_label(source: str) -> str:
+    """How a model is named in records and image metadata: a hub id as it is, a local folder by its own name only
+    (a path would tell whoever receives the image about the machine it was made on)."""
+    if source.startswith(("/", ".", "~")) or source.count("/") > 1 or "\\" in source:
+        return Path(source.replace("\\", "/")).name or source
+    return source
+
+
+def file_stem(text: str, limit: int = 60) -> str:
+    """A file name made from a product name people can read: accents dropped, lower case, words joined by
+    hyphens, at most limit characters ("draft" when nothing is left)."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
+    stem = re.sub(r"[^a-z0-9]+", "-", plain).strip("-")[:limit].rstrip("-")
+    return stem or "draft"

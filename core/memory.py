@@ -28,11 +28,9 @@ def retry_on_oom(run: Callable[[], T], make_room: Callable[[], str | None], what
         free_gpu_memory()
     change = make_room()
     if change is None:
-        raise GenerationError(f"{what} ran out of GPU memory and no more frugal setting is left; "
-                              f"try a smaller size or fewer candidates")
+        raise GenerationError("out_of_memory", action=what)
     try:
         return run()
     except torch.OutOfMemoryError:
         free_gpu_memory()
-        raise GenerationError(f"{what} ran out of GPU memory even after {change}; try a smaller size or fewer "
-                              f"candidates") from None
+        raise GenerationError("out_of_memory_after", action=what, change=change) from None

@@ -16,10 +16,10 @@ VIEWS = Path(__file__).resolve().parent / "views"
 
 
 def main() -> None:
-    st.set_page_config(page_title="Content Studio", page_icon="✨", layout="wide")
     ss = st.session_state
     ss.setdefault("ui_language", "pt-BR")
     lang = ss["ui_language"]
+    st.set_page_config(page_title=t(lang, "app_title"), page_icon="✨", layout="wide")
     with st.sidebar:
         st.selectbox(t(lang, "ui_language"), list(UI_LANGUAGES), format_func=UI_LANGUAGES.get, key="ui_language")
     gate.require_access(lang)
@@ -44,7 +44,7 @@ def ask_reviewer(lang: str) -> None:
             try:
                 st.session_state["reviewer"] = check_author(name)
             except CoreError as error:
-                st.error(str(error))
+                st.error(error.text(lang))
                 return
             st.rerun()
 
@@ -62,11 +62,13 @@ def sidebar(lang: str) -> None:
             st.text(f"{t(lang, 'vram')}: {facts['vram_gib']:.1f} GiB")
         loaded = studio.loaded_models()
         st.text(f"{t(lang, 'models_loaded')}: " + (", ".join(loaded) if loaded else t(lang, "none_loaded")))
+        if facts["demo_text"]:
+            st.warning(t(lang, "demo_text_warning"))
         if facts["test_images"]:
             st.warning(t(lang, "test_images_warning"))
     recovery = studio.store.recovery
     if recovery:
-        st.warning(t(lang, "recovered", message=recovery.message()))
+        st.warning(t(lang, "recovered", replayed=recovery.replayed, file=recovery.damaged_file.name))
     if studio.store.read_only:
         st.error(t(lang, "read_only", **studio.store.read_only.params))
 

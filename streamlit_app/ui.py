@@ -16,7 +16,6 @@ from streamlit_app import resources
 from streamlit_app.strings import t
 
 log = logging.getLogger("content_studio")
-LOADING_PHASES = ("loading_text", "loading_images")  # worded while nothing else shows: models can take minutes
 
 
 def lang() -> str:
@@ -33,11 +32,27 @@ def owner() -> str:
 
 
 def submit(kind: str, start: Callable[[str], Job]) -> None:
-    """Queue a job with start(owner) (a Studio method); the page watches it with watch()."""
+    """Queue a job with start(owner) (a Studio method); the page watches it with watch(). The job's id goes into
+    the page's address too, so a reload (or a reconnecting tunnel) finds the job again."""
     if busy():
         return
     job = start(owner())
     st.session_state["job"] = {"id": job.id, "kind": kind}
+    st.query_params["job"] = job.id
+
+
+def reattach(kinds: tuple[str, ...]) -> bool:
+    """After a reload: watch again the job named in the page's address, if it is still known and of one of the
+    kinds this page shows. Returns whether it did."""
+    job_id = st.query_params.get("job")
+    if busy() or not job_id:
+        return False
+    found = resources.studio().lane_of(job_id)
+    if found is None or found[1].label not in kinds:
+        del st.query_params["job"]  # finished and read, or from before a restart: its work is in the history
+        return False
+    st.session_state["job"] = {"id": job_id, "kind": found[1].label}
+    return True
 
 
 def cancel(job_id: str) -> None:
@@ -60,6 +75,7 @@ def watch(appliers: dict[str, Callable[[object], None]]) -> None:
     found = resources.studio().lane_of(pending["id"])
     if found is None:  # the server restarted: the job's saved work is in the history
         st.session_state.pop("job")
+        st.query_params.pop("job", None)
         return
     worker, job = found
     with st.container(border=True):
@@ -68,12 +84,13 @@ def watch(appliers: dict[str, Callable[[object], None]]) -> None:
         live = st.empty()
         st.button(t(language, "cancel"), key=f"cancel_{job.id}", on_click=cancel, args=(job.id,))
         while not job.done:
-            position = worker.position(job)
-            status.info(t(language, "queue_position", n=position) if position > 0 else t(language, f"running_{job.label}"))
+            status.info(phase_text(job, worker.position(job), language))
             bar.progress(min(max(job.progress, 0.0), 1.0))
-            live.text(job.partial or (t(language, job.phase) if job.phase in LOADING_PHASES else ""))
+            if job.partial:
+                live.text(job.partial)
             job.finished.wait(0.25)
     st.session_state.pop("job")
+    st.query_params.pop("job", None)
     worker.forget(job)  # read by its owner: the worker need not keep it
     if job.state is JobState.DONE:
         appliers[pending["kind"]](job.result)
@@ -86,12 +103,23 @@ def watch(appliers: dict[str, Callable[[object], None]]) -> None:
     st.rerun()
 
 
+def phase_text(job: Job, position: int, language: str) -> str:
+    """What a job is doing, in words: its place in the queue, or its phase (with why, for a repair)."""
+    if position > 0:
+        return t(language, "phase_queued", n=position)
+    if job.phase == "repairing":
+        return t(language, "phase_repairing", why="; ".join(v.text(language) for v in job.reasons))
+    if job.phase == "rendering":
+        done, total = job.step
+        return t(language, "phase_rendering", done=done, total=total or "…")
+    return t(language, f"phase_{job.phase}")
+
+
 def error_text(error: CoreError | str) -> str:
-    """A core error in the interface language where it has a code this face words, else its own message."""
-    code = getattr(error, "code", None)
-    if code in ("disk_full", "write_failed", "job_timeout"):
-        return t(lang(), f"error_{code}", **error.params)
-    return str(error)
+    """A core error in the interface language; anything else (a crash's summary) with a plain lead-in."""
+    if isinstance(error, CoreError):
+        return error.text(lang())
+    return t(lang(), "unexpected", error=error)
 
 
 def show_error() -> None:
@@ -112,7 +140,8 @@ def rule_badges(brief: Brief, text: str) -> None:
                  "subject": f"{t(language, 'subject')} {rule.actual}/{rule.limit}",
                  "preheader": f"{t(language, 'preheader')} {rule.actual}/{rule.limit}",
                  "scenes": f"{rule.actual} {t(language, 'scenes')}",
-                 "cta": t(language, "cta_present" if rule.ok else "cta_missing")}[rule.rule]
+                 "cta": t(language, "cta_present" if rule.ok else "cta_missing"),
+                 "language": t(language, "language_ok" if rule.ok else "language_wrong")}[rule.rule]
         badges.append((label, rule.ok))
     columns = st.columns(max(len(badges), 1))
     for column, (label, ok) in zip(columns, badges):
@@ -120,7 +149,7 @@ def rule_badges(brief: Brief, text: str) -> None:
             st.badge(label, icon=":material/check_circle:" if ok else ":material/warning:",
                      color="green" if ok else "red")
     for violation in (v for rule in measures for v in rule.violations):
-        st.caption(f"⚠️ {violation.message}")
+        st.caption(f"⚠️ {violation.text(language)}")
 
 
 def md_escape(text: str) -> str:

@@ -3,6 +3,7 @@ import torch
 
 from core.image.placement import MemoryPolicy
 from core.image.sdxl import ImageModel
+from core.text.engine import SamplingSettings, TextEngine
 from core.text.local import TextModel
 
 OOM = "CUDA out of memory. Tried to allocate 2.00 GiB"
@@ -38,3 +39,20 @@ class OutOfMemoryOnce(TextModel):
 def copy_of(model: ImageModel, kind) -> ImageModel:
     """The same loaded pipelines behind another ImageModel class, placed on the GPU policy."""
     return kind(model.base, model.refiner, model.spec, model.device, MemoryPolicy.GPU)
+
+
+class ScriptedEngine(TextEngine):
+    """A text engine that answers from a script, in order, and keeps every chat it was sent: for the flows around
+    the model (repair, fallbacks), where what the model says must be chosen, not sampled."""
+
+    name = "scripted"
+
+    def __init__(self, *answers: str):
+        self.answers = list(answers)
+        self.chats: list[list[dict]] = []
+
+    def stream(self, messages, max_new_tokens, sampling=SamplingSettings(), prefill=""):
+        self.chats.append(messages)
+        answer = self.answers.pop(0)
+        for start in range(0, len(prefill + answer), 16):  # streamed in pieces, as a model streams
+            yield (prefill + answer)[start:start + 16]

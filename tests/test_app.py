@@ -41,8 +41,37 @@ def test_asks_the_reviewer_name_first(app_env, app_file):
 def test_empty_product_shows_the_error_not_a_traceback(app):
     write_brief(app, product="")
     assert not app.exception
-    assert any("product must not be empty" in e.value for e in app.error)
+    assert [e.value for e in app.error] == ["Produto: preencha este campo"]
     assert "brief" not in app.session_state
+
+
+def test_every_bad_field_is_named_in_the_interface_language(app):
+    app.text_input(key="f_tone").input("x" * 61)
+    app.text_input(key="f_link").input("loja.com.br/vinho")
+    write_brief(app, product="")
+    [error] = [e.value for e in app.error]
+    assert error.startswith("Produto: preencha este campo; Tom de voz: no máximo 60 caracteres (tem 61")
+    assert "Link: precisa ser um endereço web que comece com http:// ou https://" in error
+    app.selectbox(key="ui_language").set_value("en")
+    app.run()
+    button(app, "Write").click()
+    app.run()
+    [error] = [e.value for e in app.error]
+    assert error.startswith("product must not be empty; tone must be at most 60 characters, not 61")
+    assert app.selectbox(key="f_type").label == "Format"  # every label follows the switch
+    app.selectbox(key="ui_language").set_value("es")
+    app.run()
+    button(app, "Escribir").click()
+    app.run()
+    assert app.error[0].value.startswith("Producto: completa este campo; Tono: como máximo 60 caracteres")
+
+
+def test_a_paste_longer_than_a_field_is_refused_with_its_limit_not_cut(app):
+    long_product = "Vinho tinto Serra Gaúcha Reserva 2021, envelhecido 18 meses em barricas de carvalho francês. " * 4
+    write_brief(app, product=long_product)
+    assert app.text_input(key="f_product").value == long_product  # nothing cut behind the user's back
+    assert f"Produto: no máximo 300 caracteres (tem {len(long_product)}" in app.error[0].value
+    assert "300" in app.text_input(key="f_product").help
 
 
 def test_write_streams_copy_then_shows_editable_prompt_before_any_image(app, tmp_path):
@@ -51,7 +80,11 @@ def test_write_streams_copy_then_shows_editable_prompt_before_any_image(app, tmp
     copy = app.text_area(key="copy_edit").value
     assert copy  # the streamed copy ended up in the editable area
     prompt = app.text_area(key="prompt_edit")
-    assert prompt.value and "Café Serra Azul" in prompt.value  # tiny model: composed from the brief
+    # the tiny model's answer is junk: the prompt is composed from the brief, in English, and the page says why
+    assert prompt.value.startswith("professional advertising photograph of the advertised product")
+    notes = [c.value for c in app.caption]
+    assert any("o prompt de imagem do modelo não servia" in note for note in notes)
+    assert any("descreva o produto em inglês" in note for note in notes)
     assert not images(app) and not app.session_state["images"]
     assert any("badge[" in m.value and "CTA" in m.value for m in app.markdown)
     store = HistoryStore(tmp_path / "data")
@@ -78,6 +111,14 @@ def test_edited_prompt_is_rendered_and_saved_as_an_image_version(app, tmp_path):
     app.run()
     draft = HistoryStore(tmp_path / "data").list_drafts()[0]
     assert [i.seed for i in draft.image_versions] == [123, 123]
+    button(app, "Refazer com nova semente").click()
+    app.run()
+    draft = HistoryStore(tmp_path / "data").list_drafts()[0]
+    new_seed = draft.image_versions[-1].seed
+    # every image of the session stays on the page, and the seed box agrees with the newest caption
+    assert len(images(app)) == 3
+    assert images(app)[0].proto.imgs[0].caption == f"semente {new_seed}"
+    assert app.number_input(key="i_seed").value == new_seed
 
 
 def test_hand_edit_updates_badges_and_saves_a_version(app, tmp_path):
@@ -179,9 +220,14 @@ def test_history_export_zip(history_app, tmp_path, tiny_images):
     at.multiselect(key="h_export").set_value([ids["cafe"], ids["tenis"]])
     at.run()
     assert [e.proto.label for e in at.main if type(e).__name__ == "DownloadButton"] == ["Baixar ZIP"]
+    picker = at.multiselect(key="h_export")
+    assert picker.placeholder == "Escolha…" and picker.format_func(ids["cafe"]).startswith("Café Serra Azul · ")
     archive = zipfile.ZipFile(io.BytesIO(export_zip(store, [ids["cafe"], ids["tenis"]])))
-    assert {f"{ids['cafe']}/copy.md", f"{ids['tenis']}/copy.md", f"{ids['cafe']}/image-v1.png",
+    cafe, tenis = f"cafe-serra-azul-{ids['cafe'][-8:]}", f"tenis-corre-{ids['tenis'][-8:]}"
+    assert {f"{cafe}/copy.md", f"{tenis}/copy.md", f"{cafe}/image-v1.png",
             "manifest.json", "manifest.csv"} <= set(archive.namelist())
+    page = archive.read(f"{cafe}/copy.md").decode()
+    assert "## Texto" in page and "## Prompt visual (inglês)" in page and "- estado: rascunho" in page
     [row] = json.loads(archive.read("manifest.json"))
     assert row["seed"] == 5 and row["prompt"] == "a cup of coffee, warm light"
 
@@ -205,7 +251,7 @@ def test_generated_bad_briefs_never_crash_the_page(app, tmp_path, product, audie
         Brief(product=product, audience=audience, tone=tone, keywords=parse_keywords(keywords), call_to_action=cta)
         expected_error = None
     except BriefError as error:
-        expected_error = str(error)
+        expected_error = error.text("pt-BR")
     button(app, "Escrever").click()
     app.run()
     assert not app.exception, app.exception

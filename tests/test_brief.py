@@ -32,9 +32,9 @@ def test_over_long_field_names_field_and_length():
 
 
 def test_unknown_type_and_language_list_the_allowed_values():
-    with pytest.raises(BriefError, match="content_type.*instagram.*video_script.*'tiktok'"):
+    with pytest.raises(BriefError, match="content type.*instagram.*video_script.*“tiktok”"):
         Brief(product="x", content_type="tiktok")
-    with pytest.raises(BriefError, match="language.*pt-BR.*'fr'"):
+    with pytest.raises(BriefError, match="language.*pt-BR.*“fr”"):
         Brief(product="x", language="fr")
 
 
@@ -65,5 +65,30 @@ def test_every_bad_field_is_reported_at_once_with_its_value_quoted_whole():
     fields = [problem.field for problem in refused.value.problems]
     assert fields == ["content_type", "product", "tone", "keywords"]
     message = str(refused.value)
-    assert all(f in message for f in fields)
-    assert "(got 'xxxxxxxx" in message and "'…)" in message  # the shown value keeps its closing quote
+    assert all(f.replace("_", " ") in message for f in fields)
+    assert "(got “xxxxxxxx" in message and "…”)" in message  # the shown value keeps its closing quote
+    # each face words the same problems in its language, every field named
+    portuguese = refused.value.text("pt-BR")
+    for words in ("Formato: escolha uma destas opções", "Produto: preencha este campo",
+                  "Tom de voz: no máximo 60 caracteres (tem 500: “xxx", "Palavras-chave: há uma palavra-chave vazia"):
+        assert words in portuguese
+    assert "Tono: como máximo 60 caracteres" in refused.value.text("es")
+
+
+def test_a_real_brief_fits_key_facts_and_a_link():
+    product = ("Vinho tinto Serra Gaúcha Reserva 2021, envelhecido 18 meses em barricas de carvalho francês, notas "
+               "de frutas vermelhas maduras, baunilha e especiarias, ideal para carnes vermelhas e massas ao sugo")
+    brief = Brief(product=product, key_facts="R$ 89,90 até domingo\nFrete grátis acima de R$ 200",
+                  link=" https://loja.example.com.br/vinho-reserva?utm_source=ig ")
+    assert len(product) > 120 and brief.link == "https://loja.example.com.br/vinho-reserva?utm_source=ig"
+    assert Brief.from_dict(brief.to_dict()) == brief
+    assert Brief.from_dict({"product": "old draft"}).key_facts == ""  # drafts saved before the fields existed
+
+
+@pytest.mark.parametrize("link", ["loja.com.br", "javascript:alert(1)", "https://loja .com", "ftp://x.com/a",
+                                  "https://", "http://semponto"])
+def test_a_link_that_is_not_a_web_address_is_refused_by_name(link):
+    with pytest.raises(BriefError) as refused:
+        Brief(product="x", link=link)
+    assert refused.value.field == "link"
+    assert "Link: precisa ser um endereço web" in refused.value.text("pt-BR")

@@ -1,3 +1,5 @@
+import pytest
+
 from core.content.brief import Brief
 from core.content.channels import RULES, check, count_hashtags, trim_to_rules, x_weighted_length
 from core.content.brief import ContentType
@@ -57,10 +59,10 @@ def test_video_script_scenes_need_visuals():
 
 def test_trim_cuts_at_sentences_and_keeps_cta_and_hashtags():
     brief = Brief(product="Café", content_type="x", call_to_action="Peça já")
-    text = " ".join(f"Frase número {i} sobre o café." for i in range(30)) + " Peça já! #cafe"
+    text = " ".join(f"Na {i}ª xícara você ainda sente o aroma da fazenda." for i in range(30)) + " Peça já! #cafe"
     trimmed = trim_to_rules(text, brief)
     assert x_weighted_length(trimmed) <= 280
-    assert trimmed.startswith("Frase número 0 sobre o café.")
+    assert trimmed.startswith("Na 0ª xícara você ainda sente o aroma da fazenda.")
     assert "Peça já!" in trimmed and trimmed.endswith("#cafe")
     assert check(trimmed, brief) == []
 
@@ -75,3 +77,43 @@ def test_trim_cuts_a_single_huge_sentence_at_a_word():
     brief = Brief(product="Café", content_type="x")
     trimmed = trim_to_rules("palavra " * 100, brief)
     assert x_weighted_length(trimmed) <= 280 and trimmed.endswith("…")
+
+
+@pytest.mark.parametrize("language, text", [
+    ("pt-BR", "The call to action 'Corra' is missing from this message. Please add it before posting."),
+    ("pt-BR", "¡Descubre el nuevo café de la Sierra Azul, tostado artesanalmente para tus mañanas! Pide el tuyo hoy."),
+    ("en", "Seu café da manhã nunca mais será o mesmo. Experimente o novo blend da Serra Azul e sinta a diferença."),
+    ("es", "Your mornings will never be the same again. Try the new Serra Azul blend and taste the difference."),
+])
+def test_copy_in_another_language_breaks_a_rule(language, text):
+    brief = Brief(product="Café Serra Azul", content_type="linkedin", language=language)
+    wrong = [v for v in check(text, brief) if v.code == "wrong_language"]
+    assert len(wrong) == 1 and wrong[0].params["expected"] == language
+    assert "não em" in wrong[0].text("pt-BR") and "not in" in wrong[0].text("en")
+
+
+@pytest.mark.parametrize("language, text", [
+    ("pt-BR", "Seu café da manhã nunca mais será o mesmo. Experimente o novo blend da Serra Azul. #cafe #manha"),
+    ("pt-BR", "Novo Galaxy S24 Ultra com câmera de 200MP e bateria que dura o dia todo. Garanta o seu!"),
+    ("pt-BR", "Oferta imperdível: compre um e leve dois no fim de semana. Corra!"),
+    ("es", "Para tu piel, lo mejor de la naturaleza, sin químicos ni conservantes. Pide el tuyo hoy."),
+    ("en", "Hello team, check out our new product launch this week with exclusive deals for members."),
+    ("pt-BR", "Corra! 🚀🔥 #promo"),  # too short to judge: never flagged
+])
+def test_copy_in_the_asked_language_passes(language, text):
+    brief = Brief(product="Café Serra Azul", content_type="linkedin", language=language)
+    assert "wrong_language" not in codes(text, brief)
+
+
+def test_a_cta_only_talked_about_in_quotes_is_missing():
+    brief = Brief(product="Tênis", content_type="x", call_to_action="Corra")
+    assert "missing_cta" in codes("The call to action 'Corra' is missing from this message.", brief)
+    assert "missing_cta" in codes('A chamada “Corra” precisa aparecer no post.', brief)
+    assert "missing_cta" in codes("Descorra a cortina do dia.", brief)  # inside another word
+    assert "missing_cta" not in codes("Tênis novos chegaram. Corra! Estoque limitado.", brief)
+    assert "missing_cta" not in codes("Tênis novos chegaram, CORRA pra loja.", brief)
+
+
+def test_email_subject_on_the_line_after_its_label():
+    parts = parse_email("**Subject:**\n\nSua oferta chegou\n**Preheader:**\nSó até domingo\n\nOlá!\nCompre agora.")
+    assert (parts.subject, parts.preheader, parts.body) == ("Sua oferta chegou", "Só até domingo", "Olá!\nCompre agora.")

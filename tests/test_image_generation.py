@@ -68,14 +68,14 @@ def test_size_text_and_empty_prompt(tiny_images):
 def test_memory_policy_override_and_cpu_default():
     assert choose_memory_policy("cpu") is MemoryPolicy.GPU
     assert choose_memory_policy("cuda", "model_offload") is MemoryPolicy.MODEL_OFFLOAD
-    with pytest.raises(SettingsError, match="memory_policy"):
+    with pytest.raises(SettingsError, match="memory policy"):
         choose_memory_policy("cuda", "everything")
     assert MemoryPolicy.GPU.more_frugal() is MemoryPolicy.MODEL_OFFLOAD
     assert MemoryPolicy.SEQUENTIAL_OFFLOAD.more_frugal() is None
 
 
 def test_missing_image_model_is_a_clear_error(tmp_path):
-    with pytest.raises(ModelLoadError, match="could not load the image models"):
+    with pytest.raises(ModelLoadError, match="could not load the model"):
         load_image_model(ImageModelSpec(str(tmp_path / "none"), None), "cpu")
 
 

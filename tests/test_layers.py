@@ -13,7 +13,7 @@ HEAVY = {"torch", "diffusers", "bitsandbytes", "accelerate", "PIL"}
 # What each package of core may import from the others. Content sees only the text engine's interface, which is
 # plain Python; engines never see the studio; nothing in core sees a face.
 MAY_IMPORT = {
-    "content": {"core.errors", "core.content", "core.text.engine"},
+    "content": {"core.errors", "core.messages", "core.content", "core.text.engine"},
     "text": {"core.errors", "core.devices", "core.memory", "core.files", "core.content", "core.text"},
     "image": {"core.errors", "core.devices", "core.memory", "core.files", "core.content", "core.image"},
     "studio": {"core.errors", "core.devices", "core.memory", "core.files", "core.profiles", "core.content",

@@ -47,7 +47,7 @@ def test_closing_the_stream_stops_generation(tiny_text):
 
 
 def test_missing_model_folder_is_a_clear_error(tmp_path):
-    with pytest.raises(ModelLoadError, match="could not load the text model"):
+    with pytest.raises(ModelLoadError, match="could not load the model"):
         load_text_model(TextModelSpec(str(tmp_path / "nothing-here")), "cpu")
 
 

@@ -1,18 +1,21 @@
 import string
 
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from core.content.brief import Brief
 from core.content.clip_tokens import CLIP_WINDOW, clip_tokenizer, count_clip_tokens
 from core.content.visual_prompt import (DEFAULT_NEGATIVE, compose_from_brief, looks_english, parse_visual_output,
-                                visual_prompt_from_output)
+                                        visual_prompt_from_output, write_visual_prompt)
+from tests.fake_engines import ScriptedEngine
 
 BRIEF = Brief(product="Café Serra Azul", tone="Divertido", audience="jovens")
 
 
 def test_labelled_lines():
     raw = "PROMPT: a steaming cup of coffee on a wooden table, morning light\nNEGATIVE: blurry, text"
-    assert parse_visual_output(raw) == (("a steaming cup of coffee on a wooden table, morning light", "blurry, text"), "")
+    assert parse_visual_output(raw) == (("a steaming cup of coffee on a wooden table, morning light", "blurry, text"),
+                                        None)
 
 
 def test_json_answer_inside_chatter_and_fences():
@@ -24,14 +27,15 @@ def test_markdown_labels_and_missing_negative():
     result = visual_prompt_from_output("**Prompt:** a bright kitchen with fresh bread, wide shot", BRIEF)
     assert result.source == "model" and result.prompt == "a bright kitchen with fresh bread, wide shot"
     assert result.negative_prompt == DEFAULT_NEGATIVE
-    assert any("no negative prompt" in note for note in result.notes)
+    assert any("no negative prompt" in str(note) for note in result.notes)
 
 
 def test_portuguese_answer_falls_back_and_says_so():
     result = visual_prompt_from_output("PROMPT: uma xícara de café na mesa com a luz da manhã", BRIEF)
     assert result.source == "fallback"
-    assert "not in English" in result.notes[0]
-    assert looks_english(result.prompt.replace("Café", "Cafe"))
+    assert "not in English" in str(result.notes[0])
+    assert "não está em inglês" in result.notes[0].text("pt-BR")
+    assert looks_english(result.prompt)
     assert "playful" in result.prompt  # the tone 'Divertido' mapped to English style words
 
 
@@ -47,7 +51,8 @@ def test_over_long_prompt_is_reported_not_cut():
     result = visual_prompt_from_output(f"PROMPT: {long_prompt}\nNEGATIVE: blur", BRIEF)
     assert result.prompt == long_prompt
     assert result.prompt_tokens > CLIP_WINDOW
-    assert any(f"only the first {CLIP_WINDOW}" in note for note in result.notes)
+    assert any(f"only the first {CLIP_WINDOW}" in str(note) for note in result.notes)
+    assert any(f"o SDXL lê só os primeiros {CLIP_WINDOW}" in note.text("pt-BR") for note in result.notes)
 
 
 def test_clip_tokenizer_is_the_real_one():
@@ -56,10 +61,43 @@ def test_clip_tokenizer_is_the_real_one():
     assert count_clip_tokens("a photograph") == 4
 
 
-def test_fallback_from_brief_is_usable():
-    result = compose_from_brief(BRIEF)
-    assert result.source == "fallback" and "Café Serra Azul" in result.prompt
-    assert result.prompt_tokens <= CLIP_WINDOW
+def test_fallback_from_brief_is_english_and_usable():
+    english = compose_from_brief(Brief(product="Blue Ridge cold brew coffee", language="en"))
+    assert english.source == "fallback" and "Blue Ridge cold brew coffee" in english.prompt and not english.notes
+    portuguese = compose_from_brief(Brief(product="Vinho tinto Serra Gaúcha Reserva 2021, envelhecido em carvalho"))
+    assert "Vinho" not in portuguese.prompt and looks_english(portuguese.prompt)
+    assert portuguese.notes[0].code == "visual_product_generic"
+    assert portuguese.prompt_tokens <= CLIP_WINDOW
+
+
+@pytest.mark.parametrize("answer", [
+    "PROMPT: [insert text here], [insert product], professional photo",
+    "PROMPT: The word 'envelhecido' is an adjective that means aged in English.",
+    "PROMPT: vino tinto sobre una mesa de madera, luz cálida, copas de cristal",
+    "PROMPT: Here is the prompt you asked for, I will describe the product",
+    "PROMPT: {product} on a {background}, {lighting}",
+])
+def test_junk_answers_fall_back_to_an_english_prompt_that_names_the_product_in_english(answer):
+    brief = Brief(product="Vinho tinto Serra Gaúcha Reserva 2021")
+    engine = ScriptedEngine(answer, "Serra Gaucha Reserve 2021 red wine")
+    result = write_visual_prompt(brief, "Corra! Vinho com 20% de desconto.", engine)
+    assert result.source == "fallback"
+    assert "Serra Gaucha Reserve 2021 red wine" in result.prompt and "Vinho" not in result.prompt
+    assert [note.code for note in result.notes[:2]] == ["visual_unusable", "visual_product_translated"]
+    assert "Portuguese" not in engine.chats[1][-1]["content"] and "Vinho tinto" in engine.chats[1][-1]["content"]
+
+
+def test_a_translation_that_is_not_english_is_not_used():
+    brief = Brief(product="Vinho tinto Serra Gaúcha Reserva 2021")
+    engine = ScriptedEngine("PROMPT: ", "Vinho tinto da Serra Gaúcha")
+    result = write_visual_prompt(brief, "texto", engine)
+    assert "Vinho" not in result.prompt and result.notes[1].code == "visual_product_generic"
+
+
+def test_only_the_prompt_line_is_taken_not_what_follows():
+    raw = ("PROMPT: a red wine bottle on an oak barrel, warm light\nThis prompt shows the wine in a cellar.\n"
+           "Alternative: una botella de vino\nNEGATIVE: blurry, text")
+    assert parse_visual_output(raw)[0] == ("a red wine bottle on an oak barrel, warm light", "blurry, text")
 
 
 junk = st.one_of(

@@ -1,6 +1,7 @@
 """The marketing brief: what the team asks for, validated before any model runs."""
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from enum import Enum
@@ -29,19 +30,25 @@ class Language(str, Enum):
 
 # Upper bounds on each free-text field, in characters. The UI builds its inputs from these.
 FIELD_LIMITS = {
-    "product": 120,
+    "product": 300,
     "audience": 200,
     "tone": 60,
     "keyword": 40,
     "call_to_action": 120,
     "brand_notes": 1000,
+    "key_facts": 1000,  # features, price, offer, dates
+    "link": 500,
 }
+MULTILINE = {"brand_notes", "key_facts"}
+# a web address: scheme, a host with a dot (or localhost), then anything without spaces
+URL = re.compile(r"https?://(?:[^\s/?#.]+\.)+[^\s/?#.]{2,}(?::\d+)?(?:[/?#]\S*)?|https?://localhost(?::\d+)?(?:[/?#]\S*)?",
+                 re.IGNORECASE)
 MAX_KEYWORDS = 10
 
 
 @dataclass(frozen=True)
 class Brief:
-    """A validated brief. Construction raises BriefError naming the first bad field and its value."""
+    """A validated brief. Construction raises a BriefError naming every bad field and its value."""
 
     product: str
     content_type: ContentType = ContentType.INSTAGRAM
@@ -51,6 +58,8 @@ class Brief:
     keywords: tuple[str, ...] = field(default_factory=tuple)
     call_to_action: str = ""
     brand_notes: str = ""
+    key_facts: str = ""  # what the copy may state as fact: features, price, offer, dates
+    link: str = ""  # where the post sends people; the copy may include it
 
     def __post_init__(self):
         problems: list[BriefError] = []
@@ -65,24 +74,32 @@ class Brief:
         check(lambda: object.__setattr__(self, "content_type", parse_content_type(self.content_type)))
         check(lambda: object.__setattr__(self, "language", parse_language(self.language)))
         if not isinstance(self.product, str) or not self.product.strip():
-            problems.append(BriefError("product", self.product, "must not be empty"))
-        for name in ("product", "audience", "tone", "call_to_action", "brand_notes"):
+            problems.append(BriefError("product", self.product, "empty"))
+        for name in ("product", "audience", "tone", "call_to_action", "brand_notes", "key_facts", "link"):
             check(lambda name=name: _check_text(name, getattr(self, name), FIELD_LIMITS[name],
-                                                multiline=name == "brand_notes"))
+                                                multiline=name in MULTILINE))
         check(self._check_keywords)
+        check(self._check_link)
         if problems:
             raise BriefError.combined(problems)
 
     def _check_keywords(self) -> None:
         if isinstance(self.keywords, str):
-            raise BriefError("keywords", self.keywords, "must be a list of words; use parse_keywords for text")
+            raise BriefError("keywords", self.keywords, "keywords_not_list")  # parse_keywords splits text
         object.__setattr__(self, "keywords", tuple(self.keywords))
         if len(self.keywords) > MAX_KEYWORDS:
-            raise BriefError("keywords", self.keywords, f"must hold at most {MAX_KEYWORDS} keywords")
+            raise BriefError("keywords", ", ".join(map(str, self.keywords)), "too_many_keywords", limit=MAX_KEYWORDS,
+                             count=len(self.keywords))
         for keyword in self.keywords:
             if not isinstance(keyword, str) or not keyword.strip():
-                raise BriefError("keywords", keyword, "must not hold an empty keyword")
+                raise BriefError("keywords", keyword, "empty_keyword")
             _check_text("keywords", keyword, FIELD_LIMITS["keyword"], multiline=False)
+
+    def _check_link(self) -> None:
+        if isinstance(self.link, str) and self.link.strip():
+            object.__setattr__(self, "link", self.link.strip())
+            if not URL.fullmatch(self.link):
+                raise BriefError("link", self.link, "bad_url")
 
     def to_dict(self) -> dict:
         """A JSON-ready view of the brief."""
@@ -95,6 +112,8 @@ class Brief:
             "keywords": list(self.keywords),
             "call_to_action": self.call_to_action,
             "brand_notes": self.brand_notes,
+            "key_facts": self.key_facts,
+            "link": self.link,
         }
 
     @classmethod
@@ -120,7 +139,7 @@ def _member(enum, field_name: str, value: object):
         return enum(value)
     except ValueError:
         allowed = ", ".join(member.value for member in enum)
-        raise BriefError(field_name, value, f"must be one of: {allowed}") from None
+        raise BriefError(field_name, value, "not_one_of", allowed=allowed) from None
 
 
 def parse_keywords(text: str) -> tuple[str, ...]:
@@ -130,12 +149,12 @@ def parse_keywords(text: str) -> tuple[str, ...]:
 
 def _check_text(name: str, value: object, limit: int, multiline: bool) -> None:
     if not isinstance(value, str):
-        raise BriefError(name, value, "must be text")
+        raise BriefError(name, value, "not_text")
     if len(value) > limit:
-        raise BriefError(name, value, f"must be at most {limit} characters, not {len(value)}")
+        raise BriefError(name, value, "too_long_field", limit=limit, length=len(value))
     allowed_controls = {"\n", "\t"} if multiline else {"\t"}
     for char in value:
         if unicodedata.category(char) in ("Cc", "Cf") and char not in allowed_controls:
             if unicodedata.category(char) == "Cf" and char == "\u200d":
                 continue  # zero-width joiner: part of emoji sequences marketers use
-            raise BriefError(name, value, f"must not contain the control character {char!r}")
+            raise BriefError(name, value, "control_character", char=f"U+{ord(char):04X}")

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from core.content.brief import Brief, ContentType
 from core.content.copy_parts import CopyParts, parse_email, parse_video_script
+from core.content.language import wrong_language
+from core.messages import render
 
 
 @dataclass(frozen=True)
@@ -42,14 +44,35 @@ X_URL_WEIGHT = 23
 _X_LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
 
 
+# How much worse one broken rule makes a copy than another, to keep the better of two drafts. Length and hashtags
+# are cut to fit afterwards, so they weigh least; copy in the wrong language is unusable.
+SEVERITY = {"wrong_language": 10, "missing_cta": 4, "missing_subject": 4, "too_few_scenes": 3,
+            "scene_without_visual": 2, "too_many_scenes": 2, "subject_too_long": 1, "preheader_too_long": 1,
+            "too_long": 1, "too_many_hashtags": 1}
+# Quotation marks around a call to action mean the text talks about it rather than making it.
+QUOTES = "\"'“”‘’«»„‚`"
+
+
 @dataclass(frozen=True)
 class Violation:
-    """One broken rule: a stable code for translation, the measured value, the limit, and an English message."""
+    """One broken rule: a stable code, the measured value and the limit, and what each language says about it."""
 
     code: str
     actual: int
     limit: int
-    message: str
+    params: dict = field(default_factory=dict)
+
+    def text(self, language: str = "en") -> str:
+        """The violation worded in language; the repair prompt uses the brief's language."""
+        return render(self.code, {"actual": self.actual, "limit": self.limit, **self.params}, language)
+
+    @property
+    def message(self) -> str:
+        return self.text("en")
+
+    @property
+    def severity(self) -> int:
+        return SEVERITY.get(self.code, 1)
 
 
 def parts_of(text: str, content_type: ContentType) -> CopyParts:
@@ -65,7 +88,7 @@ def parts_of(text: str, content_type: ContentType) -> CopyParts:
 class Measure:
     """One rule of the channel measured on a copy, kept or broken: what the rule badges show."""
 
-    rule: str  # length | hashtags | subject | preheader | scenes | cta
+    rule: str  # length | hashtags | subject | preheader | scenes | cta | language
     actual: int
     limit: int | None
     violations: tuple[Violation, ...] = ()
@@ -81,41 +104,46 @@ def measure(text: str, brief: Brief) -> list[Measure]:
     parts = parts_of(text, brief.content_type)
     found: list[Measure] = []
 
-    def over(code: str, actual: int, maximum: int | None, what: str) -> tuple[Violation, ...]:
-        if maximum is not None and actual > maximum:
-            return (Violation(code, actual, maximum, f"{what} is {actual}, the limit is {maximum}"),)
-        return ()
+    def over(code: str, actual: int, maximum: int | None) -> tuple[Violation, ...]:
+        return (Violation(code, actual, maximum),) if maximum is not None and actual > maximum else ()
 
     if rules.max_chars is not None:
         length = channel_length(text, rules)
-        found.append(Measure("length", length, rules.max_chars,
-                             over("too_long", length, rules.max_chars, "length in characters")))
+        found.append(Measure("length", length, rules.max_chars, over("too_long", length, rules.max_chars)))
     if rules.max_hashtags is not None:
         hashtags = count_hashtags(text)
         found.append(Measure("hashtags", hashtags, rules.max_hashtags,
-                             over("too_many_hashtags", hashtags, rules.max_hashtags, "number of hashtags")))
+                             over("too_many_hashtags", hashtags, rules.max_hashtags)))
     if rules.subject_max is not None:
-        missing = () if parts.subject else (Violation("missing_subject", 0, 1, "the email has no subject line"),)
-        found.append(Measure("subject", len(parts.subject), rules.subject_max, missing + over(
-            "subject_too_long", len(parts.subject), rules.subject_max, "subject length")))
-        found.append(Measure("preheader", len(parts.preheader), rules.preheader_max, over(
-            "preheader_too_long", len(parts.preheader), rules.preheader_max, "preheader length")))
+        missing = () if parts.subject else (Violation("missing_subject", 0, 1),)
+        found.append(Measure("subject", len(parts.subject), rules.subject_max,
+                             missing + over("subject_too_long", len(parts.subject), rules.subject_max)))
+        found.append(Measure("preheader", len(parts.preheader), rules.preheader_max,
+                             over("preheader_too_long", len(parts.preheader), rules.preheader_max)))
     if rules.min_scenes is not None:
         scenes = len(parts.scenes)
-        broken = over("too_many_scenes", scenes, rules.max_scenes, "number of scenes")
+        broken = over("too_many_scenes", scenes, rules.max_scenes)
         if scenes < rules.min_scenes:
-            broken = (Violation("too_few_scenes", scenes, rules.min_scenes,
-                                f"the script has {scenes} scenes, it needs at least {rules.min_scenes}"),) + broken
+            broken = (Violation("too_few_scenes", scenes, rules.min_scenes),) + broken
         blind = [scene.number for scene in parts.scenes if not scene.visual]
         if blind:
-            broken += (Violation("scene_without_visual", len(blind), 0,
-                                 f"scenes without a visual idea: {', '.join(map(str, blind))}"),)
+            broken += (Violation("scene_without_visual", len(blind), 0, {"scenes": ", ".join(map(str, blind))}),)
         found.append(Measure("scenes", scenes, rules.max_scenes, broken))
     if brief.call_to_action.strip():
         present = contains_cta(text, brief.call_to_action)
         found.append(Measure("cta", int(present), 1, () if present else (
-            Violation("missing_cta", 0, 1, f"the call to action {brief.call_to_action!r} is missing"),)))
+            Violation("missing_cta", 0, 1, {"value": brief.call_to_action.strip()}),)))
+    written_in = wrong_language(_prose_of(parts), brief.language)
+    found.append(Measure("language", int(written_in is None), 1, () if written_in is None else (
+        Violation("wrong_language", 0, 1, {"found": written_in.value, "expected": brief.language.value}),)))
     return found
+
+
+def _prose_of(parts: CopyParts) -> str:
+    """The copy's own words, without the labels (Subject:, Scene 1:) that the format asks for in any language."""
+    if parts.scenes:
+        return "\n".join(f"{scene.text}\n{scene.visual}" for scene in parts.scenes)
+    return "\n".join(filter(None, (parts.subject, parts.preheader, parts.body)))
 
 
 def check(text: str, brief: Brief) -> list[Violation]:
@@ -143,14 +171,61 @@ def x_weighted_length(text: str) -> int:
 
 
 def contains_cta(text: str, call_to_action: str) -> bool:
-    """Whether the call to action appears in the text, ignoring case, accents and spacing."""
-    return _folded(call_to_action) in _folded(text)
+    """Whether the text makes the call to action: the CTA appears, ignoring case, accents and spacing, at least
+    once outside quotation marks (a CTA in quotes is being talked about, not made)."""
+    wanted, _ = _folded(call_to_action)
+    if not wanted:
+        return True
+    folded, origin = _folded(text)
+    start = 0
+    while (found := _find_words(folded, wanted, start)) != -1:
+        first, last = origin[found], origin[found + len(wanted) - 1]
+        if not (_quote_before(text, first) and _quote_after(text, last)):
+            return True
+        start = found + 1
+    return False
 
 
-def _folded(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return re.sub(r"[\W_]+", " ", plain).strip()
+def _find_words(folded: str, wanted: str, start: int) -> int:
+    """Where wanted occurs in folded from start on, on word boundaries; -1 when it does not."""
+    while (found := folded.find(wanted, start)) != -1:
+        end = found + len(wanted)
+        if (found == 0 or folded[found - 1] == " ") and (end == len(folded) or folded[end] == " "):
+            return found
+        start = found + 1
+    return -1
+
+
+def _quote_before(text: str, index: int) -> bool:
+    before = text[:index].rstrip(" ¡¿*_")
+    return bool(before) and before[-1] in QUOTES
+
+
+def _quote_after(text: str, index: int) -> bool:
+    after = text[index + 1:].lstrip(" !?.,;:…*_")
+    return bool(after) and after[0] in QUOTES
+
+
+def _folded(text: str) -> tuple[str, list[int]]:
+    """text casefolded, without accents, its non-word runs made single spaces; and for each character kept, its
+    index in text."""
+    folded: list[str] = []
+    origin: list[int] = []
+    for index, char in enumerate(text):
+        decomposed = unicodedata.normalize("NFKD", char.casefold())
+        plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+        for ch in plain:
+            if re.match(r"[\W_]", ch):
+                if folded and folded[-1] != " ":
+                    folded.append(" ")
+                    origin.append(index)
+            else:
+                folded.append(ch)
+                origin.append(index)
+    while folded and folded[-1] == " ":
+        folded.pop()
+        origin.pop()
+    return "".join(folded), origin
 
 
 def trim_to_rules(text: str, brief: Brief) -> str:

@@ -51,14 +51,20 @@ def parse_email(text: str) -> CopyParts:
     """Subject, preheader and body of an email copy written with labelled lines."""
     parts = CopyParts()
     body_lines = []
+    waiting = None  # "subject" or "preheader" when its label stood alone: the value is on the next line
     for line in text.splitlines():
-        if not parts.subject and (match := _SUBJECT.match(line)):
+        if waiting and line.strip():
+            setattr(parts, waiting, _clean(line))
+            waiting = None
+        elif not parts.subject and (match := _SUBJECT.match(line)):
             parts.subject = _clean(match.group(1))
+            waiting = None if parts.subject else "subject"
         elif not parts.preheader and (match := _PREHEADER.match(line)):
             parts.preheader = _clean(match.group(1))
+            waiting = None if parts.preheader else "preheader"
         elif match := _BODY.match(line):
             body_lines.append(match.group(1))
-        else:
+        elif not waiting:
             body_lines.append(line)
     parts.body = "\n".join(body_lines).strip()
     return parts

@@ -73,17 +73,27 @@ CHANNEL = {
 # Brief field labels as the model reads them, per language.
 LABELS = {
     Language.PT_BR: dict(product="Produto", audience="Público", tone="Tom", keywords="Palavras-chave",
-                         call_to_action="Chamada para ação (use exatamente este texto)",
-                         brand_notes="Notas da marca", limit="Limite", characters="caracteres",
-                         fix="Reescreva o texto corrigindo estes problemas, mantendo o restante:"),
+                         call_to_action="Chamada para ação (use exatamente este texto, sem aspas)",
+                         brand_notes="Notas da marca",
+                         key_facts="Fatos principais (use só estes fatos, sem inventar preços, datas ou números)",
+                         link="Link (inclua no texto se couber no canal)", limit="Limite", characters="caracteres",
+                         fix="Reescreva o texto em português do Brasil corrigindo estes problemas, mantendo o "
+                             "restante. Entregue só o texto novo:"),
     Language.EN: dict(product="Product", audience="Audience", tone="Tone", keywords="Keywords",
-                      call_to_action="Call to action (use exactly this text)", brand_notes="Brand notes",
-                      limit="Limit", characters="characters",
-                      fix="Rewrite the copy fixing these problems and keeping the rest:"),
+                      call_to_action="Call to action (use exactly this text, without quotes)", brand_notes="Brand notes",
+                      key_facts="Key facts (use only these facts; never invent prices, dates or numbers)",
+                      link="Link (include it in the copy where the channel allows)", limit="Limit",
+                      characters="characters",
+                      fix="Rewrite the copy in English fixing these problems and keeping the rest. Deliver only the "
+                          "new copy:"),
     Language.ES: dict(product="Producto", audience="Público", tone="Tono", keywords="Palabras clave",
-                      call_to_action="Llamada a la acción (usa exactamente este texto)", brand_notes="Notas de marca",
-                      limit="Límite", characters="caracteres",
-                      fix="Reescribe el texto corrigiendo estos problemas y manteniendo el resto:"),
+                      call_to_action="Llamada a la acción (usa exactamente este texto, sin comillas)",
+                      brand_notes="Notas de marca",
+                      key_facts="Datos clave (usa solo estos datos, sin inventar precios, fechas ni cifras)",
+                      link="Enlace (inclúyelo en el texto si el canal lo permite)", limit="Límite",
+                      characters="caracteres",
+                      fix="Reescribe el texto en español corrigiendo estos problemas y manteniendo el resto. "
+                          "Entrega solo el texto nuevo:"),
 }
 
 
@@ -100,6 +110,10 @@ def copy_messages(brief: Brief) -> list[dict]:
         lines.append(f"{labels['keywords']}: {', '.join(brief.keywords)}")
     if brief.call_to_action.strip():
         lines.append(f"{labels['call_to_action']}: {brief.call_to_action.strip()}")
+    if brief.key_facts.strip():
+        lines.append(f"{labels['key_facts']}:\n{brief.key_facts.strip()}")
+    if brief.link:
+        lines.append(f"{labels['link']}: {brief.link}")
     if brief.brand_notes.strip():
         lines.append(f"{labels['brand_notes']}: {brief.brand_notes.strip()}")
     if rules.max_chars:
@@ -110,7 +124,7 @@ def copy_messages(brief: Brief) -> list[dict]:
 def repair_messages(brief: Brief, draft: str, violations: list[Violation]) -> list[dict]:
     """The chat that asks the model to rewrite its draft so it stops breaking the listed rules."""
     messages = copy_messages(brief)
-    problems = "\n".join(f"- {violation.message}" for violation in violations)
+    problems = "\n".join(f"- {violation.text(brief.language.value)}" for violation in violations)
     messages += [{"role": "assistant", "content": draft},
                  {"role": "user", "content": f"{LABELS[brief.language]['fix']}\n{problems}"}]
     return messages
@@ -131,9 +145,18 @@ def visual_messages(brief: Brief, copy_text: str) -> list[dict]:
         details.append(f"Audience: {brief.audience.strip()}")
     if brief.tone.strip():
         details.append(f"Tone: {brief.tone.strip()}")
+    if brief.key_facts.strip():
+        details.append(f"Key facts (language: {brief.language.value}): {brief.key_facts.strip()[:600]}")
     if brief.brand_notes.strip():
         details.append(f"Brand notes: {brief.brand_notes.strip()}")
     details.append(f"Channel: {brief.content_type.value}")
     details.append(f"Marketing copy (language: {brief.language.value}):\n{copy_text.strip()[:1500]}")
     request = "\n".join(details) + "\n\nWrite the English image prompt for this post's main image."
     return [{"role": "system", "content": VISUAL_SYSTEM}, {"role": "user", "content": request}]
+
+
+def product_in_english_messages(brief: Brief) -> list[dict]:
+    """The chat that asks for the product as a short English noun phrase, for a prompt composed from the brief."""
+    return [{"role": "system", "content": "You translate product names for image prompts. Answer with one short "
+                                          "English noun phrase (at most 12 words) and nothing else."},
+            {"role": "user", "content": f"Product ({brief.language.value}): {brief.product.strip()}"}]

@@ -6,9 +6,11 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from core.content.brief import Brief, ContentType
+from core.content.brief import Brief, ContentType, Language
 from core.content.clip_tokens import CLIP_WINDOW, clip_tokenizer, count_clip_tokens
-from core.content.prompts import visual_messages
+from core.content.language import detect
+from core.content.prompts import product_in_english_messages, visual_messages
+from core.messages import Message
 from core.text.engine import SamplingSettings, TextEngine
 
 MAX_PROMPT_CHARS = 1000
@@ -16,6 +18,13 @@ DEFAULT_NEGATIVE = ("blurry, low quality, distorted, deformed hands, extra finge
                     "cropped, oversaturated")
 VISUAL_MAX_NEW_TOKENS = 160
 MAX_CLIP_PIECES_PER_WORD = 1.4
+PRODUCT_MAX_NEW_TOKENS = 32
+# Template holes and instructions to the reader: a model that answers with these wrote no prompt.
+_PLACEHOLDER = re.compile(r"\[[^\]]*\]|\{[^}]*\}|<[^>]*>|\b(?:insert|placeholder|your (?:text|product|prompt)|"
+                          r"lorem ipsum|describe (?:the|your)|example)\b", re.IGNORECASE)
+# Prose instead of a list of visual details: full sentences about words or the task.
+_PROSE = re.compile(r"\b(?:the word|means|is an? (?:adjective|noun|verb)|translat\w*|here is|here's|"
+                    r"this prompt|I (?:would|will|can)|you (?:can|should))\b", re.IGNORECASE)
 
 _PROMPT_LABEL = re.compile(r"^[\s*_#>-]*(?:positive\s+prompt|image\s+prompt|prompt)\s*[*_]*\s*[:：]\s*(.*)$",
                            re.IGNORECASE)
@@ -48,7 +57,7 @@ class VisualPrompt:
     prompt: str
     negative_prompt: str
     source: str  # "model" or "fallback"
-    notes: list[str] = field(default_factory=list)
+    notes: list[Message] = field(default_factory=list)  # worded by each face in its language
     raw_output: str = ""
 
     @property
@@ -59,14 +68,19 @@ class VisualPrompt:
     def negative_tokens(self) -> int:
         return count_clip_tokens(self.negative_prompt)
 
-    def window_warnings(self) -> list[str]:
+    def window_warnings(self) -> list[Message]:
         """A note for each prompt that does not fit CLIP's 77-token window, so nobody is surprised by a cut."""
-        warnings = []
-        for name, tokens in (("prompt", self.prompt_tokens), ("negative prompt", self.negative_tokens)):
-            if tokens > CLIP_WINDOW:
-                warnings.append(f"the {name} takes {tokens} CLIP tokens; SDXL reads only the first {CLIP_WINDOW}, "
-                                f"so the words after that are ignored")
-        return warnings
+        return window_warnings(self.prompt, self.negative_prompt)
+
+
+def window_warnings(prompt: str, negative_prompt: str) -> list[Message]:
+    """A note for each of the two prompts that does not fit CLIP's 77-token window, as typed or edited."""
+    warnings = []
+    for name, text in (("prompt", prompt), ("negative_prompt", negative_prompt)):
+        tokens = count_clip_tokens(text)
+        if tokens > CLIP_WINDOW:
+            warnings.append(Message("clip_window", {"field": name, "tokens": tokens, "limit": CLIP_WINDOW}))
+    return warnings
 
 
 def write_visual_prompt(brief: Brief, copy_text: str, model: TextEngine,
@@ -74,45 +88,75 @@ def write_visual_prompt(brief: Brief, copy_text: str, model: TextEngine,
     """Ask the model for an English prompt pair; fall back to one composed from the brief if its answer is unusable."""
     # starting the answer with the label keeps even small models to the two-line format
     raw = model.complete(visual_messages(brief, copy_text), VISUAL_MAX_NEW_TOKENS, sampling, prefill="PROMPT:")
-    return visual_prompt_from_output(raw, brief)
+    parsed, _ = parse_visual_output(raw)
+    product = None
+    if parsed is None and brief.language is not Language.EN and not looks_english(brief.product):
+        # the fallback names the product: ask for its name in English, a much easier task than a whole prompt
+        answer = model.complete(product_in_english_messages(brief), PRODUCT_MAX_NEW_TOKENS, sampling)
+        product = english_product(answer)
+    return visual_prompt_from_output(raw, brief, product)
 
 
-def visual_prompt_from_output(raw: str, brief: Brief) -> VisualPrompt:
+def visual_prompt_from_output(raw: str, brief: Brief, product_in_english: str | None = None) -> VisualPrompt:
     """Parse a model's answer into a VisualPrompt, or compose one from the brief and say why."""
     parsed, problem = parse_visual_output(raw)
     if parsed is None:
-        result = compose_from_brief(brief)
-        result.notes.insert(0, f"the model's answer was not usable ({problem}); the prompt was composed from the brief")
+        result = compose_from_brief(brief, product_in_english)
+        result.notes.insert(0, Message("visual_unusable", {"reason": problem}))
         result.raw_output = raw
     else:
         prompt, negative = parsed
         notes = []
         if not negative:
             negative = DEFAULT_NEGATIVE
-            notes.append("the model wrote no negative prompt; the standard one is used")
+            notes.append(Message("visual_no_negative"))
         result = VisualPrompt(prompt, negative, "model", notes, raw)
     result.notes += result.window_warnings()
     return result
 
 
-def parse_visual_output(raw: str) -> tuple[tuple[str, str] | None, str]:
-    """((prompt, negative), "") from a model's answer, or (None, the reason it is unusable). Never raises."""
+def parse_visual_output(raw: str) -> tuple[tuple[str, str] | None, Message | None]:
+    """((prompt, negative), None) from a model's answer, or (None, why it is unusable). Never raises."""
     if not isinstance(raw, str) or not raw.strip():
-        return None, "empty answer"
+        return None, Message("empty_answer")
     text = raw.replace("```json", "```").replace("```", "\n")
     found = _from_json(text) or _from_labels(text)
     if found is None:
-        return None, "no PROMPT line found"
+        return None, Message("no_prompt_line")
     prompt, negative = (_tidy(part) for part in found)
-    if len(prompt.split()) < 3:
-        return None, f"prompt too short: {prompt!r}"
-    if len(prompt) > MAX_PROMPT_CHARS:
-        return None, f"prompt longer than {MAX_PROMPT_CHARS} characters"
-    if not looks_english(prompt):
-        return None, "prompt not in English"
-    if negative and not looks_english(negative):
+    problem = prompt_problem(prompt)
+    if problem is not None:
+        return None, problem
+    if negative and (prompt_problem(negative, min_words=1) is not None):
         negative = ""
-    return (prompt, negative[:MAX_PROMPT_CHARS]), ""
+    return (prompt, negative[:MAX_PROMPT_CHARS]), None
+
+
+def prompt_problem(prompt: str, min_words: int = 3) -> Message | None:
+    """Why text cannot serve as an SDXL prompt (too short or long, a template, prose, not English), or None."""
+    if len(prompt.split()) < min_words:
+        return Message("prompt_too_short")
+    if len(prompt) > MAX_PROMPT_CHARS:
+        return Message("prompt_too_long", {"limit": MAX_PROMPT_CHARS})
+    if _PLACEHOLDER.search(prompt):
+        return Message("prompt_placeholder")
+    if _PROSE.search(prompt):
+        return Message("prompt_prose")
+    if not looks_english(prompt):
+        return Message("prompt_not_english")
+    return None
+
+
+def english_product(answer: str) -> str | None:
+    """The model's English name for the product, if it gave a usable one: a short English phrase."""
+    if not isinstance(answer, str):
+        return None
+    line = next((line for line in answer.splitlines() if line.strip()), "")
+    phrase = _tidy(re.sub(r"^[^:]{0,30}:\s*", "", line)).rstrip(".")
+    words = phrase.split()
+    if not 1 <= len(words) <= 12 or _PLACEHOLDER.search(phrase) or _PROSE.search(phrase):
+        return None
+    return phrase if looks_english(phrase) else None
 
 
 def looks_english(text: str) -> bool:
@@ -126,21 +170,30 @@ def looks_english(text: str) -> bool:
     words = re.findall(r"[^\W\d_]+", text.lower())
     if sum(w in _NOT_ENGLISH for w in words) / max(len(words), 1) >= 0.12:
         return False
+    found, confidence = detect(text)
+    if found is not None and found is not Language.EN and confidence >= 0.9:
+        return False
     # English words are mostly whole tokens in CLIP's English vocabulary; other languages and junk split up
     pieces = len(clip_tokenizer()(" ".join(words), add_special_tokens=False).input_ids)
     return pieces / max(len(words), 1) <= MAX_CLIP_PIECES_PER_WORD
 
 
-def compose_from_brief(brief: Brief) -> VisualPrompt:
-    """An English prompt built from the brief alone: used when the model's answer cannot be used."""
+def compose_from_brief(brief: Brief, product_in_english: str | None = None) -> VisualPrompt:
+    """An English prompt built from the brief alone, used when the model's answer cannot be used. It names the
+    product only in English: as written where that is English, else as the model translated it, else not at all
+    (with a note asking the team to describe it)."""
     tone = _plain(brief.tone.strip().lower())
     style = next((s for word, s in TONE_STYLES.items() if _plain(word) in tone), "modern, polished")
+    notes = []
     product = brief.product.strip()
+    if product_in_english:
+        notes.append(Message("visual_product_translated", {"value": product_in_english}))
+        product = product_in_english
+    elif not looks_english(product):
+        notes.append(Message("visual_product_generic"))
+        product = "the advertised product"
     prompt = (f"professional advertising photograph of {product}, {CHANNEL_SCENES[brief.content_type]}, "
               f"{style}, soft natural lighting, high detail, sharp focus")
-    notes = []
-    if not product.isascii():
-        notes.append("the product name is kept as written; edit the prompt if it is not in English")
     return VisualPrompt(prompt, DEFAULT_NEGATIVE, "fallback", notes)
 
 
@@ -168,23 +221,28 @@ def _from_json(text: str) -> tuple[str, str] | None:
 
 
 def _from_labels(text: str) -> tuple[str, str] | None:
-    prompt_lines: list[str] = []
-    negative_lines: list[str] = []
-    current = None
+    """The PROMPT and NEGATIVE lines. Each label takes its own line, or the next line where the label stands
+    alone; whatever else the model wrote (explanations, alternatives, a second prompt) is left out."""
+    found: dict[str, str] = {}
+    waiting = None  # a label that stood alone on its line
     for line in text.splitlines():
         if match := _NEGATIVE_LABEL.match(line):
-            current = negative_lines
-            current.append(match.group(1))
-        elif (match := _PROMPT_LABEL.match(line)) and not prompt_lines:
-            current = prompt_lines
-            current.append(match.group(1))
-        elif current is not None and line.strip():
-            current.append(line)
-        elif current is not None:
-            current = None  # a blank line ends a labelled block
-    if not prompt_lines:
+            label, value = "negative", match.group(1)
+        elif match := _PROMPT_LABEL.match(line):
+            label, value = "prompt", match.group(1)
+        else:
+            if waiting and line.strip():
+                found.setdefault(waiting, line)
+                waiting = None
+            continue
+        waiting = None
+        if value.strip():
+            found.setdefault(label, value)
+        elif label not in found:
+            waiting = label
+    if "prompt" not in found:
         return None
-    return " ".join(prompt_lines), " ".join(negative_lines)
+    return found["prompt"], found.get("negative", "")
 
 
 def _tidy(text: str) -> str:

@@ -32,7 +32,7 @@ def choose_memory_policy(device: str, override: MemoryPolicy | str | None = None
             return MemoryPolicy(override)
         except ValueError:
             allowed = ", ".join(p.value for p in MemoryPolicy)
-            raise SettingsError("memory_policy", override, f"must be one of: {allowed}") from None
+            raise SettingsError("memory_policy", override, "not_one_of", allowed=allowed) from None
     free = free_vram_gib(device)
     if free is None:
         return MemoryPolicy.GPU  # on CPU everything already lives in host memory

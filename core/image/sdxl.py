@@ -10,6 +10,7 @@ from PIL import Image, ImageDraw
 
 from core.devices import generator_kept_through_capture, image_dtype
 from core.errors import GenerationError, ModelLoadError
+from core.files import model_label
 from core.image.placement import MemoryPolicy, choose_memory_policy
 from core.image.engine import ImageEngine, RenderedImage
 from core.image.settings import SEED_MAX, ImageSettings, check_prompts
@@ -50,8 +51,7 @@ def load_image_model(spec: ImageModelSpec, device: str, policy: MemoryPolicy | s
                 spec.refiner, text_encoder_2=base.text_encoder_2, vae=base.vae, dtype=dtype, use_safetensors=True,
                 variant=_variant(spec.refiner), token=token)
     except (OSError, ValueError, RuntimeError) as error:
-        raise ModelLoadError(f"could not load the image models {spec.names}: {type(error).__name__}: "
-                             f"{str(error)[:300]}") from error
+        raise ModelLoadError(model=", ".join(spec.names), detail=f"{type(error).__name__}: {str(error)[:300]}") from error
     chosen = choose_memory_policy(device, policy)
     model = ImageModel(base, refiner, spec, device, chosen)
     model.place(chosen)
@@ -194,12 +194,12 @@ class ImageModel(ImageEngine):
             except torch.OutOfMemoryError:
                 raise
             except (RuntimeError, ValueError) as error:
-                raise GenerationError(f"image generation failed: {type(error).__name__}: {error}") from error
+                raise GenerationError(action="image generation", detail=f"{type(error).__name__}: {error}") from error
             done = (index + 1) * settings.steps
             if self.spec.test_weights:
                 image = label_test_image(image)
             results.append(RenderedImage(image=image, seed=seed, prompt=prompt, negative_prompt=negative_prompt,
-                                         settings=settings, model_names=self.spec.names,
+                                         settings=settings, model_names=[model_label(n) for n in self.spec.names],
                                          test_weights=self.spec.test_weights))
         if on_step:
             on_step(total, total)

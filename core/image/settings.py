@@ -48,7 +48,7 @@ class ImageSettings:
 
     def __post_init__(self):
         if (self.width, self.height) not in SDXL_SIZES:
-            raise SettingsError("size", f"{self.width}x{self.height}", f"must be one of the SDXL sizes: {size_list()}")
+            raise SettingsError("size", f"{self.width}x{self.height}", "not_sdxl_size", allowed=size_list())
         for name in ("steps", "guidance", "refiner_switch", "candidates"):
             _bounded(name, getattr(self, name), self.bound(name), int if name in ("steps", "candidates") else
                      (int, float))
@@ -97,23 +97,23 @@ def parse_size(text: str) -> tuple[int, int]:
     except ValueError:
         width, height = 0, 0
     if (width, height) not in SDXL_SIZES:
-        raise SettingsError("size", text, f"must be one of the SDXL sizes: {size_list()}")
+        raise SettingsError("size", text, "not_sdxl_size", allowed=size_list())
     return width, height
 
 
 def check_prompts(prompt: str, negative_prompt: str) -> None:
     """A SettingsError unless the prompt is non-empty text and both fit MAX_PROMPT_CHARS."""
     if not isinstance(prompt, str) or not prompt.strip():
-        raise SettingsError("prompt", prompt, "must not be empty")
+        raise SettingsError("prompt", prompt, "empty")
     for name, text in (("prompt", prompt), ("negative_prompt", negative_prompt)):
         if not isinstance(text, str):
-            raise SettingsError(name, text, "must be text")
+            raise SettingsError(name, text, "not_text")
         if len(text) > MAX_PROMPT_CHARS:
-            raise SettingsError(name, text, f"must be at most {MAX_PROMPT_CHARS} characters, not {len(text)}")
+            raise SettingsError(name, text, "too_long_field", limit=MAX_PROMPT_CHARS, length=len(text))
 
 
 def _bounded(name: str, value, bound: Bound, kinds) -> None:
     if isinstance(value, bool) or not isinstance(value, kinds):
-        raise SettingsError(name, value, f"must be a number from {bound.low} to {bound.high}")
+        raise SettingsError(name, value, "not_a_number", low=bound.low, high=bound.high)
     if not bound.low <= value <= bound.high:
-        raise SettingsError(name, value, f"must be from {bound.low} to {bound.high}")
+        raise SettingsError(name, value, "out_of_range", low=bound.low, high=bound.high)

@@ -6,6 +6,8 @@ import io
 import json
 import zipfile
 
+from core.files import file_stem
+from core.messages import language_name, state_name
 from core.studio.history import HistoryStore
 from core.studio.records import Draft
 
@@ -13,19 +15,33 @@ from core.studio.records import Draft
 # The list separator spreadsheet programs expect in each interface language: in Brazil and Spain the comma is the
 # decimal mark, so Excel splits CSV columns on ";".
 CSV_SEPARATORS = {"pt-BR": ";", "es": ";", "en": ","}
+# The headings of each draft's copy.md: (Brazilian Portuguese, English, Spanish)
+HEADINGS = {"channel": ("canal", "channel", "canal"), "language": ("idioma", "language", "idioma"),
+            "state": ("estado", "state", "estado"), "copy_version": ("versão do texto", "copy version",
+                                                                     "versión del texto"),
+            "by": ("por", "by", "por"), "copy": ("Texto", "Copy", "Texto"),
+            "visual_prompt": ("Prompt visual (inglês)", "Visual prompt (English)", "Prompt visual (inglés)"),
+            "negative": ("Negativo", "Negative", "Negativo"), "comments": ("Comentários", "Comments", "Comentarios"),
+            "brief": ("Briefing", "Brief", "Brief"), "audience": ("público", "audience", "público"),
+            "tone": ("tom", "tone", "tono"), "cta": ("chamada para ação", "call to action", "llamada a la acción"),
+            "keywords": ("palavras-chave", "keywords", "palabras clave"), "link": ("link", "link", "enlace"),
+            "key_facts": ("fatos principais", "key facts", "datos clave")}
+COLUMN = {"pt-BR": 0, "en": 1, "es": 2}
 
 
 def export_zip(store: HistoryStore, draft_ids: list[str], language: str = "pt-BR") -> bytes:
-    """A ZIP of the drafts: copy as Markdown, images, and a JSON and CSV manifest of prompts and seeds. The CSV
-    opens as columns in a spreadsheet of the language's locale (its separator, and a BOM so accents survive)."""
+    """A ZIP of the drafts, a folder each named by its product: copy as Markdown (headings in language), images, and
+    a JSON and CSV manifest of prompts and seeds. The CSV opens as columns in a spreadsheet of the language's
+    locale (its separator, and a BOM so accents survive)."""
     buffer = io.BytesIO()
     manifest = []
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for draft_id in draft_ids:
             draft = store.get(draft_id)
-            archive.writestr(f"{draft_id}/copy.md", markdown(draft))
+            folder = f"{file_stem(draft.brief.product, 50)}-{draft_id[-8:]}"  # readable, and never two alike
+            archive.writestr(f"{folder}/copy.md", markdown(draft, language))
             for image in draft.image_versions:
-                name = f"{draft_id}/image-v{image.n}.png"
+                name = f"{folder}/image-v{image.n}.png"
                 path = store.image_path(image.file)
                 if path.exists():
                     archive.write(path, name)
@@ -45,14 +61,22 @@ def export_zip(store: HistoryStore, draft_ids: list[str], language: str = "pt-BR
     return buffer.getvalue()
 
 
-def markdown(draft: Draft) -> str:
-    """The draft's newest copy and prompt, with its comments, as a Markdown page."""
+def markdown(draft: Draft, language: str = "pt-BR") -> str:
+    """The draft's brief, newest copy and prompt, with its comments, as a Markdown page headed in language."""
+    column = COLUMN.get(language, 0)
+    said = {key: words[column] for key, words in HEADINGS.items()}
     brief, copy, prompt = draft.brief, draft.copy, draft.prompt
     lines = [f"# {brief.product}", "",
-             f"- channel: {brief.content_type.value}", f"- language: {brief.language.value}",
-             f"- state: {draft.state.value}", f"- copy version: {copy.n} by {copy.author}", "",
-             "## Copy", "", copy.text, "", "## Visual prompt", "", prompt.prompt, "",
-             f"Negative: {prompt.negative_prompt}", ""]
+             f"- {said['channel']}: {brief.content_type.value}",
+             f"- {said['language']}: {language_name(brief.language.value, language)}",
+             f"- {said['state']}: {state_name(draft.state.value, language)}",
+             f"- {said['copy_version']}: {copy.n} {said['by']} {copy.author}", "",
+             f"## {said['copy']}", "", copy.text, "", f"## {said['visual_prompt']}", "", prompt.prompt, "",
+             f"{said['negative']}: {prompt.negative_prompt}", "", f"## {said['brief']}", ""]
+    for key, value in (("audience", brief.audience), ("tone", brief.tone), ("cta", brief.call_to_action),
+                       ("keywords", ", ".join(brief.keywords)), ("link", brief.link), ("key_facts", brief.key_facts)):
+        if value.strip():
+            lines.append(f"- {said[key]}: {value.strip()}")
     if draft.comments:
-        lines += ["## Comments", ""] + [f"- **{c.author}** ({c.at}): {c.text}" for c in draft.comments]
+        lines += ["", f"## {said['comments']}", ""] + [f"- **{c.author}** ({c.at}): {c.text}" for c in draft.comments]
     return "\n".join(lines) + "\n"

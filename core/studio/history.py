@@ -27,9 +27,11 @@ DRAFT_ID = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{8}$")
 def check_author(author: str) -> str:
     """The reviewer's name, or a HistoryError naming the problem."""
     if not isinstance(author, str) or not author.strip():
-        raise HistoryError(f"author must not be empty (got {author!r})")
-    if len(author) > MAX_AUTHOR or any(ord(c) < 32 for c in author):
-        raise HistoryError(f"author must be at most {MAX_AUTHOR} printable characters (got {author[:80]!r})")
+        raise HistoryError("empty", field="author", value=author)
+    if len(author) > MAX_AUTHOR:
+        raise HistoryError("too_long_field", field="author", value=author, limit=MAX_AUTHOR, length=len(author))
+    if bad := next((c for c in author if ord(c) < 32), None):
+        raise HistoryError("control_character", field="author", value=author, char=f"U+{ord(bad):04X}")
     return author.strip()
 
 
@@ -109,13 +111,13 @@ class HistoryStore:
     def get(self, draft_id: str) -> Draft:
         """One draft with all its versions, or a HistoryError (a RecordError where it is unreadable)."""
         if not isinstance(draft_id, str) or not DRAFT_ID.match(draft_id):
-            raise HistoryError(f"draft id must look like 20260101-120000-0123abcd (got {str(draft_id)[:80]!r})")
+            raise HistoryError("bad_draft_id", field="draft_id", value=str(draft_id))
         drafts, _ = self._shard(shard_of(draft_id))
         if draft_id in drafts:
             return drafts[draft_id]
         document = self.files.documents(shard_of(draft_id)).get(draft_id)
         if document is None:
-            raise HistoryError(f"no draft with id {draft_id!r}")
+            raise HistoryError("no_draft", value=draft_id)
         return Draft.from_dict(document)  # unreadable: the RecordError names the field
 
     def add_copy_version(self, draft_id: str, text: str, author: str, source: str = "edit") -> int:
@@ -168,12 +170,12 @@ class HistoryStore:
         try:
             state = ReviewState(state)
         except ValueError:
-            raise HistoryError(f"state must be one of: {', '.join(s.value for s in ReviewState)} "
-                               f"(got {state!r})") from None
+            raise HistoryError("not_one_of", field="state", value=state,
+                               allowed=", ".join(s.value for s in ReviewState)) from None
 
         def change(draft: Draft) -> Draft:
             if state not in draft.state.next_states:
-                raise HistoryError(f"a draft in state {draft.state.value!r} cannot move to {state.value!r}")
+                raise HistoryError("bad_transition", state=draft.state.value, target=state.value)
             return draft.changed(state=state, state_history=(
                 *draft.state_history, StateChange(draft.state, state, author, now())))
         self._update(draft_id, change, "save the review state")
@@ -182,9 +184,9 @@ class HistoryStore:
         """A comment on the draft, with its author and time."""
         author = check_author(author)
         if not isinstance(text, str) or not text.strip():
-            raise HistoryError("comment must not be empty")
+            raise HistoryError("empty", field="comment", value=text)
         if len(text) > MAX_COMMENT:
-            raise HistoryError(f"comment must be at most {MAX_COMMENT} characters (got {len(text)})")
+            raise HistoryError("too_long_field", field="comment", value=text, limit=MAX_COMMENT, length=len(text))
         self._update(draft_id, lambda d: d.changed(comments=(*d.comments, Comment(author, text, now()))),
                      "save the comment")
 
@@ -195,9 +197,25 @@ class HistoryStore:
         self._update(draft_id, lambda d: d.changed(archived=archived, state_history=(
             *d.state_history, StateChange(d.state, d.state, author, now(), event))), f"save the {event} draft")
 
+    def delete(self, draft_id: str, author: str, deleted: bool = True) -> None:
+        """Move a draft to the bin (out of every list but the bin's), or back out of it with deleted=False. Nothing
+        is erased: the record and its images stay, so a delete can always be undone."""
+        author = check_author(author)
+        event = "deleted" if deleted else "undeleted"
+        self._update(draft_id, lambda d: d.changed(deleted=deleted, state_history=(
+            *d.state_history, StateChange(d.state, d.state, author, now(), event))), f"save the {event} draft")
+
+    def duplicate(self, draft_id: str, author: str) -> str:
+        """A new draft with the same brief and the newest copy and prompt (no images, no review); returns its id."""
+        source = self.get(draft_id)
+        return self.create_draft(source.brief, source.copy.text, source.prompt.prompt, source.prompt.negative_prompt,
+                                 author, source.copy.model)
+
     def list_drafts(self, state: ReviewState | str | None = None, content_type: str | None = None,
-                    author: str | None = None, text: str | None = None, archived: bool = False) -> list[Draft]:
-        """Drafts matching every filter given, newest first. text searches the brief, copy and prompts.
+                    author: str | None = None, text: str | None = None, archived: bool = False,
+                    deleted: bool = False) -> list[Draft]:
+        """Drafts matching every filter given, newest first. text searches the brief, copy and prompts; deleted=True
+        lists the bin (archived or not).
 
         A stored draft that cannot be read is left out and named in self.skipped, so one bad record never takes
         the list down."""
@@ -205,7 +223,7 @@ class HistoryStore:
         state = ReviewState(state) if state else None
 
         def matches(draft: Draft) -> bool:
-            if draft.archived != archived:
+            if draft.deleted != deleted or (not deleted and draft.archived != archived):
                 return False
             if state and draft.state is not state:
                 return False
@@ -230,11 +248,10 @@ class HistoryStore:
     def image_path(self, file_name: str) -> Path:
         """The path of an image file in the images folder; names that are not our generated ids are refused."""
         if not isinstance(file_name, str) or not IMAGE_NAME.match(file_name):
-            raise HistoryError(f"image name must be a generated id such as 20260101-120000-0123abcd.png "
-                               f"(got {str(file_name)[:80]!r})")
+            raise HistoryError("bad_image_name", field="image", value=str(file_name))
         path = (self.images / file_name).resolve()
         if path.parent != self.images.resolve():
-            raise HistoryError(f"image name {file_name!r} points outside the image folder")
+            raise HistoryError("bad_image_name", field="image", value=file_name)
         return path
 
     def close(self) -> None:
@@ -256,6 +273,6 @@ def _with_prompt(draft: Draft, prompt: str, negative_prompt: str, author: str, s
 
 def _check_copy(text: str) -> None:
     if not isinstance(text, str):
-        raise HistoryError(f"copy must be text (got {type(text).__name__})")
+        raise HistoryError("not_text", field="copy", value=type(text).__name__)
     if len(text) > MAX_COPY:
-        raise HistoryError(f"copy must be at most {MAX_COPY} characters (got {len(text)})")
+        raise HistoryError("too_long_field", field="copy", value=text, limit=MAX_COPY, length=len(text))

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from core.content.brief import Brief
+from core.content.channels import RULES
 from core.content.copywriting import CopyDraft, write_copy
 from core.content.visual_prompt import VisualPrompt, write_visual_prompt
 from core.image.engine import ImageEngine, RenderedImage
@@ -15,6 +16,10 @@ from core.memory import free_gpu_memory, retry_on_oom
 from core.studio.history import HistoryStore
 from core.studio.progress import Progress
 from core.text.engine import SamplingSettings, TextEngine
+
+
+CHARS_PER_TOKEN = 4  # to estimate how far a streamed copy is from its token budget
+PHASE_SHARE = {"writing": 0.6, "repairing": 0.25}  # of the write job's progress bar; the visual prompt takes the rest
 
 
 @dataclass
@@ -33,19 +38,27 @@ class RenderResult:
 
 def write_post(progress: Progress, brief: Brief, text_model: Callable[[], TextEngine], store: HistoryStore,
                author: str, sampling: SamplingSettings = SamplingSettings()) -> WriteResult:
-    """Copy, then the English visual prompt, then a saved draft. text_model() loads the engine on first use."""
+    """Copy, then the English visual prompt, then a saved draft. text_model() loads the engine on first use (and
+    enters the loading_text phase when it has to)."""
     # 1. the engine (the first job of a server also loads it)
-    progress.phase = "loading_text"
     engine = text_model()
+    budget = RULES[brief.content_type].max_new_tokens * CHARS_PER_TOKEN
+
+    def on_phase(phase: str, reasons: list) -> None:
+        progress.enter(phase, {"writing": 0.0, "checking": None, "repairing": PHASE_SHARE["writing"]}[phase],
+                       reasons)
+
+    def on_text(text: str) -> None:
+        progress.show_text(text)
+        start = 0.0 if progress.phase == "writing" else PHASE_SHARE["writing"]
+        share = PHASE_SHARE[progress.phase] if progress.phase in PHASE_SHARE else 0.0
+        progress.progress = start + share * min(len(text) / budget, 1.0)
 
     def run() -> tuple[CopyDraft, VisualPrompt]:
         # 2. the copy, streamed, checked and repaired once
-        progress.phase = "writing"
-        draft = write_copy(brief, engine, on_text=progress.show_text, sampling=sampling)
-        progress.progress = 0.8
-        progress.check_cancelled()
+        draft = write_copy(brief, engine, on_text=on_text, sampling=sampling, on_phase=on_phase)
         # 3. the English visual prompt
-        progress.phase = "visual_prompt"
+        progress.enter("visual_prompt", 0.85)
         return draft, write_visual_prompt(brief, draft.text, engine)
 
     def make_room() -> str | None:
@@ -54,6 +67,7 @@ def write_post(progress: Progress, brief: Brief, text_model: Callable[[], TextEn
 
     draft, visual = retry_on_oom(run, make_room, "text generation")
     # 4. saved before anyone reads the result, so a closed tab loses nothing
+    progress.enter("saving", 0.97)
     draft_id = store.create_draft(brief, draft.text, visual.prompt, visual.negative_prompt, author, engine.name)
     progress.progress = 1.0
     return WriteResult(draft_id, draft, visual)
@@ -68,14 +82,14 @@ def render_post(progress: Progress, draft_id: str, prompt: str, negative_prompt:
     never need the card at once; its next request brings it back."""
     # 1. the models (the first render of a server also loads them)
     store.get(draft_id)  # an unknown draft fails before minutes of rendering
-    progress.phase = "loading_images"
     model = image_model()
     if text_model is not None and model.needs_gpu_room():
         text_model.park()
     # 2. render, falling back to a more frugal memory policy on out-of-memory
-    progress.phase = "rendering"
+    progress.enter("rendering", 0.0)
     rendered = model.render_reliably(prompt, negative_prompt, settings, progress.show_step)
     # 3. each image saved as a version of the draft
+    progress.enter("saving")
     result = RenderResult(draft_id, images=rendered)
     for image in rendered:
         version = store.add_image_version(draft_id, image, author)

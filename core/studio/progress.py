@@ -10,6 +10,8 @@ from core.errors import CoreError
 class JobCancelled(CoreError):
     """The job was cancelled by its owner."""
 
+    code = "job_cancelled"
+
 
 class JobTimedOut(CoreError):
     """The job ran past its kind's time limit and was stopped (or abandoned, if it would not stop)."""
@@ -17,9 +19,7 @@ class JobTimedOut(CoreError):
     code = "job_timeout"
 
     def __init__(self, label: str, limit_s: float):
-        self.params = {"label": label, "minutes": round(limit_s / 60, 1)}
-        super().__init__(f"the {label} job took longer than its {limit_s / 60:g}-minute limit and was stopped; "
-                         f"the queue moved on")
+        super().__init__(label=label, minutes=f"{limit_s / 60:g}")
 
 
 @dataclass(kw_only=True)
@@ -30,13 +30,17 @@ class Progress:
     label: str = "the job"  # what it is, for messages
     progress: float = 0.0
     partial: str = ""
-    phase: str = ""  # loading_text | writing | visual_prompt | loading_images | rendering
+    # "" while queued | loading_text | writing | checking | repairing | visual_prompt | saving | loading_images |
+    # rendering
+    phase: str = ""
+    reasons: list = field(default_factory=list)  # while repairing: the broken rules that caused it
+    step: tuple[int, int] = (0, 0)  # while rendering: denoising steps done, of how many
     cancel_requested: threading.Event = field(default_factory=threading.Event)
 
     def check_cancelled(self) -> None:
         """Raise JobCancelled if the owner asked to stop; the flow calls this between tokens and steps."""
         if self.cancel_requested.is_set():
-            raise JobCancelled(f"{self.label} was cancelled")
+            raise JobCancelled(label=self.label)
 
     def show_text(self, text: str) -> None:
         """The copy as written so far."""
@@ -46,4 +50,12 @@ class Progress:
     def show_step(self, done: int, total: int) -> None:
         """A denoising step finished."""
         self.check_cancelled()
+        self.step = (done, total)
         self.progress = done / total
+
+    def enter(self, phase: str, progress: float | None = None, reasons: list | None = None) -> None:
+        """A new phase of the flow begins (reasons say why, for a repair)."""
+        self.check_cancelled()
+        self.phase, self.reasons = phase, list(reasons or ())
+        if progress is not None:
+            self.progress = progress

@@ -42,7 +42,7 @@ class RecordError(CoreError):
     def __init__(self, draft_id: str, field_name: str, reason: str):
         self.draft_id = draft_id
         self.field = field_name
-        super().__init__(f"draft {draft_id!r} is unreadable: {field_name} {reason}")
+        super().__init__("record_unreadable", value=draft_id, field=field_name, reason=reason)
 
 
 def now() -> str:
@@ -136,6 +136,7 @@ class Draft:
     brief: Brief
     state: ReviewState = ReviewState.DRAFT
     archived: bool = False
+    deleted: bool = False  # in the bin: out of every list but the bin's, restorable until someone purges it
     copy_versions: tuple[CopyVersion, ...] = ()
     prompt_versions: tuple[PromptVersion, ...] = ()
     image_versions: tuple[ImageVersion, ...] = ()
@@ -172,7 +173,7 @@ class Draft:
         return {
             "id": self.id, "created_at": self.created_at, "created_by": self.created_by,
             "updated_at": self.updated_at, "brief": self.brief.to_dict(), "state": self.state.value,
-            "archived": self.archived,
+            "archived": self.archived, "deleted": self.deleted,
             "copy_versions": [dataclasses.asdict(v) for v in self.copy_versions],
             "prompt_versions": [dataclasses.asdict(v) for v in self.prompt_versions],
             "image_versions": [v.to_dict() for v in self.image_versions],
@@ -209,7 +210,8 @@ class Draft:
             current = "id"
             return cls(id=data["id"], created_at=data["created_at"], created_by=data["created_by"],
                        updated_at=data["updated_at"], brief=brief, state=state,
-                       archived=bool(data.get("archived", False)), **lists)
+                       archived=bool(data.get("archived", False)), deleted=bool(data.get("deleted", False)),
+                       **lists)
         except KeyError as missing:
             raise RecordError(draft_id, str(missing).strip("'"), "is missing") from None
         except (TypeError, ValueError, AttributeError) as error:

@@ -12,6 +12,7 @@ from core.profiles import Environment, load_images, load_text, resolve_profile
 from core.studio.access import AccessGuard
 from core.studio.history import HistoryStore
 from core.studio.jobs import render_post, write_post
+from core.studio.progress import Progress
 from core.studio.worker import GPUWorker, Job
 from core.text.engine import SamplingSettings
 from core.text.engine import TextEngine
@@ -39,15 +40,20 @@ class Studio:
         self._warmup: Job | None = None
 
     # -- engines, loaded on first use (on the worker thread, one job at a time) -----------------------------
-    def text_model(self) -> TextEngine:
-        """The profile's text engine (a checked model server, or the local model), loaded on the first call."""
+    def text_model(self, progress: Progress | None = None) -> TextEngine:
+        """The profile's text engine (a checked model server, or the local model), loaded on the first call; a
+        job's progress says so while it loads."""
+        if self._text is None and progress is not None:
+            progress.enter("loading_text")
         with self._text_loading:
             if self._text is None:
                 self._text = load_text(self.profile)
             return self._text
 
-    def image_model(self) -> ImageModel:
-        """The profile's SDXL base + refiner, loaded on the first call."""
+    def image_model(self, progress: Progress | None = None) -> ImageModel:
+        """The profile's SDXL base + refiner, loaded on the first call; a job's progress says so while they load."""
+        if self._image is None and progress is not None:
+            progress.enter("loading_images")
         with self._image_loading:
             if self._image is None:
                 self._image = load_images(self.profile)
@@ -93,20 +99,22 @@ class Studio:
         """Profile, device, text engine and memory in use, for the sidebar."""
         return {"profile": self.profile.name, "device": self.profile.device,
                 "text_engine": self.profile.describe()["text_model"] if self.profile.server else "local",
-                "vram_gib": devices.vram_in_use_gib(self.profile.device), "test_images": self.profile.test_images}
+                "vram_gib": devices.vram_in_use_gib(self.profile.device), "test_images": self.profile.test_images,
+                # the demo profiles' own text model writes nonsense: every face says so
+                "demo_text": self.profile.name != "full" and self.profile.server is None}
 
     # -- the post flow, queued on the one worker -------------------------------------------------------------
     def write(self, brief: Brief, author: str, owner: str,
               sampling: SamplingSettings = SamplingSettings()) -> Job:
         """Queue the writing of a draft for brief; the job's result is a WriteResult."""
-        return self.text_lane.submit(lambda job: write_post(job, brief, self.text_model, self.store, author,
-                                                            sampling), "write", owner)
+        return self.text_lane.submit(lambda job: write_post(job, brief, lambda: self.text_model(job), self.store,
+                                                            author, sampling), "write", owner)
 
     def render(self, draft_id: str, prompt: str, negative_prompt: str, settings: ImageSettings, author: str,
                owner: str) -> Job:
         """Queue the rendering of a draft's images; the job's result is a RenderResult."""
         return self.worker.submit(lambda job: render_post(job, draft_id, prompt, negative_prompt, settings,
-                                                          self.image_model, self.store, author,
+                                                          lambda: self.image_model(job), self.store, author,
                                                           self.loaded_text_model()), "render", owner)
 
 

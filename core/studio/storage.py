@@ -41,14 +41,7 @@ class HistoryError(CoreError):
 
 
 class StoreError(HistoryError):
-    """The history's files cannot be written or read: a full or read-only disk, or a file this app does not know.
-
-    code and params let each face word it in its language; the message is English."""
-
-    def __init__(self, code: str, message: str, **params):
-        self.code = code
-        self.params = params
-        super().__init__(message)
+    """The history's files cannot be written or read: a full or read-only disk, or a file this app does not know."""
 
 
 @dataclass(frozen=True)
@@ -186,9 +179,7 @@ class HistoryFiles:
                 write_json({"schema_version": SCHEMA_VERSION}, self.meta_path)
 
     def _refuse_writes(self, path: Path, why: str) -> None:
-        self.read_only = StoreError("unrecognised", f"the history file {path} was not recognised ({why}); it was "
-                                    f"left untouched and the history is read-only until it is moved away or "
-                                    f"restored from {self.backups}", file=str(path))
+        self.read_only = StoreError("unrecognised", file=str(path), reason=why, backups=str(self.backups))
 
     def _migrate_legacy(self) -> None:
         tables = _read_json(self.legacy_path)
@@ -377,7 +368,5 @@ def _truncate(path: Path, size: int) -> None:
 def store_error(error: OSError, what: str, folder: Path) -> StoreError:
     """The StoreError for a failed write: disk full, or another cause named."""
     if error.errno in DISK_FULL:
-        return StoreError("disk_full", f"not enough disk space to {what} in {folder}; nothing was changed — free "
-                          f"some space and try again", folder=str(folder), what=what)
-    return StoreError("write_failed", f"could not {what} in {folder}: {error.strerror or error}",
-                      folder=str(folder), what=what, reason=error.strerror or str(error))
+        return StoreError("disk_full", folder=str(folder), action=what)
+    return StoreError("write_failed", folder=str(folder), action=what, reason=error.strerror or str(error))

@@ -12,6 +12,7 @@ from transformers import (AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfi
                           StoppingCriteriaList, TextIteratorStreamer)
 
 from core.devices import compute_dtype
+from core.files import model_label
 from core.errors import GenerationError, ModelLoadError
 from core.text.fast_decode import GraphDecoder, use_grouped_decode_attention
 from core.text.fused_projections import fuse_projections
@@ -49,7 +50,7 @@ def load_text_model(spec: TextModelSpec, device: str, token: str | None = None,
     try:
         tokenizer = AutoTokenizer.from_pretrained(spec.source, token=token, **extra)
     except (OSError, ValueError) as error:
-        raise ModelLoadError(_load_hint(spec.source, error)) from error
+        raise _load_hint(spec.source, error) from error
     # 2. model: 4-bit (torch's int4 kernel where the GPU suits it, else NF4 with double quantization), or plain
     # weights in the device's dtype. int4 weights are quantized from the bf16 ones, read into CPU memory first.
     dtype = dtype or compute_dtype(device)
@@ -62,7 +63,7 @@ def load_text_model(spec: TextModelSpec, device: str, token: str | None = None,
         model = AutoModelForCausalLM.from_pretrained(spec.source, dtype=dtype, device_map="cpu" if int4 else device,
                                                      token=token, **extra)
     except (OSError, ValueError, ImportError, RuntimeError) as error:
-        raise ModelLoadError(_load_hint(spec.source, error)) from error
+        raise _load_hint(spec.source, error) from error
     model.eval()
     if spec.quantize_4bit and spec.fuse_projections:
         fuse_projections(model)
@@ -93,7 +94,7 @@ class TextModel(TextEngine):
         self.home = model.device
         self.parked = False
         self._compile_step = compile_step
-        self.name = spec.source if not spec.gguf_file else f"{spec.gguf_file}"
+        self.name = model_label(spec.source) if not spec.gguf_file else spec.gguf_file
         self.stop_token_ids = _stop_token_ids(model, tokenizer)
 
     @property
@@ -175,7 +176,7 @@ class TextModel(TextEngine):
             error = failure[0]
             if isinstance(error, torch.OutOfMemoryError):
                 raise error
-            raise GenerationError(f"text generation failed: {type(error).__name__}: {error}") from error
+            raise GenerationError(action="text generation", detail=f"{type(error).__name__}: {error}") from error
 
     def _stream_graph(self, input_ids, max_new_tokens: int, temperature: float, sampling: SamplingSettings,
                       prefill: str) -> Iterator[str]:
@@ -198,7 +199,7 @@ class TextModel(TextEngine):
         except torch.OutOfMemoryError:
             raise
         except RuntimeError as error:
-            raise GenerationError(f"text generation failed: {type(error).__name__}: {error}") from error
+            raise GenerationError(action="text generation", detail=f"{type(error).__name__}: {error}") from error
         text = self.tokenizer.decode(ids, skip_special_tokens=True)
         if len(text) > len(shown):
             yield text[len(shown):]
@@ -225,13 +226,12 @@ def _stop_token_ids(model, tokenizer) -> list[int]:
     vocab = tokenizer.get_vocab()
     ids += [vocab[t] for t in END_OF_TURN_TOKENS if t in vocab and vocab[t] not in ids]
     if not ids:
-        raise ModelLoadError("the text model defines no end-of-sequence token, so generation could never stop")
+        raise ModelLoadError(model="(text)", detail="it defines no end-of-sequence token, so generation could "
+                                                               "never stop")
     return ids
 
 
-def _load_hint(source: str, error: Exception) -> str:
-    text = f"could not load the text model {source!r}: {type(error).__name__}: {str(error)[:300]}"
-    if "gated" in str(error).lower() or "401" in str(error) or "403" in str(error):
-        text += (" — this model is gated: accept its licence on the Hugging Face hub and set HF_TOKEN,"
-                 " or point STUDIO_TEXT_MODEL at a local folder")
-    return text
+def _load_hint(source: str, error: Exception) -> ModelLoadError:
+    gated = "gated" in str(error).lower() or "401" in str(error) or "403" in str(error)
+    return ModelLoadError("model_gated" if gated else "model_load_failed", model=source,
+                          detail=f"{type(error).__name__}: {str(error)[:300]}")

@@ -40,13 +40,13 @@ class OpenAIEngine(TextEngine):
             offered = [m.id for m in self.client.models.list()]
         except openai.APIStatusError as error:
             if error.status_code in (401, 403):
-                raise ModelLoadError(self._explain(error)) from None
+                raise ModelLoadError("server_failed", detail=self._explain(error)) from None
             return  # a server that cannot list its models may still serve them: the first request will tell
         except openai.APIError as error:
-            raise ModelLoadError(self._explain(error)) from None
+            raise ModelLoadError("server_failed", detail=self._explain(error)) from None
         if offered and self.spec.model not in offered:
-            raise ModelLoadError(f"the text server at {self.spec.base_url} has no model {self.spec.model!r}; it "
-                                 f"offers: {', '.join(offered[:20])}")
+            raise ModelLoadError("no_such_model", url=self.spec.base_url, value=self.spec.model,
+                                 allowed=", ".join(offered[:20]))
 
     def stream(self, messages: list[dict], max_new_tokens: int,
                sampling: SamplingSettings = SamplingSettings(), prefill: str = "") -> Iterator[str]:
@@ -60,7 +60,7 @@ class OpenAIEngine(TextEngine):
                 model=self.spec.model, messages=messages, stream=True, max_tokens=max_new_tokens,
                 temperature=temperature, top_p=sampling.top_p, **extra)
         except openai.APIError as error:
-            raise GenerationError(self._explain(error)) from None
+            raise GenerationError("server_failed", detail=self._explain(error)) from None
         if prefill:
             yield prefill
         pending = prefill  # what the model may repeat of the prefill, not yet passed on
@@ -74,10 +74,9 @@ class OpenAIEngine(TextEngine):
                 if piece:
                     yield piece
         except openai.APIError as error:
-            raise GenerationError(f"the text server stopped answering mid-copy: {self._explain(error)}") from None
+            raise GenerationError("server_stopped", detail=self._explain(error)) from None
         except Exception as error:  # the transport broke mid-stream (the server died, the connection dropped)
-            raise GenerationError(f"the text server stopped answering mid-copy: {type(error).__name__}: "
-                                  f"{str(error)[:200]}") from None
+            raise GenerationError("server_stopped", detail=f"{type(error).__name__}: {str(error)[:200]}") from None
         finally:
             response.close()
 

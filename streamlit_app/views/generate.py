@@ -2,25 +2,31 @@
 import streamlit as st
 
 from core.content.brief import FIELD_LIMITS, Brief, ContentType, Language, parse_keywords
-from core.content.clip_tokens import CLIP_WINDOW, count_clip_tokens
+from core.content.clip_tokens import count_clip_tokens
+from core.content.visual_prompt import MAX_PROMPT_CHARS, window_warnings
 from core.errors import CoreError
-from core.content.visual_prompt import MAX_PROMPT_CHARS
+from core.files import file_stem
 from core.image.settings import SDXL_SIZES, SEED_MAX, ImageSettings
 from core.studio.jobs import RenderResult, WriteResult
 from streamlit_app import resources, ui
-from streamlit_app.strings import t
+from streamlit_app.strings import UI_LANGUAGES, t
 
 ss = st.session_state
 lang = ui.lang()
 studio = resources.studio()
 store = studio.store
 SIZES = [f"{w}x{h}" for w, h in SDXL_SIZES]
+# the brief form's text fields: session key, label key, the brief's field (its limit), multi-line
+TEXT_FIELDS = (("f_product", "product", "product", False), ("f_audience", "audience", "audience", False),
+               ("f_tone", "tone", "tone", False), ("f_keywords", "keywords", None, False),
+               ("f_cta", "cta", "call_to_action", False), ("f_link", "link", "link", False),
+               ("f_facts", "key_facts", "key_facts", True), ("f_notes", "brand_notes", "brand_notes", True))
 
 
 def brief_from_form() -> Brief:
     return Brief(product=ss["f_product"], content_type=ss["f_type"], language=ss["f_language"],
                  audience=ss["f_audience"], tone=ss["f_tone"], keywords=parse_keywords(ss["f_keywords"]),
-                 call_to_action=ss["f_cta"], brand_notes=ss["f_notes"])
+                 call_to_action=ss["f_cta"], brand_notes=ss["f_notes"], key_facts=ss["f_facts"], link=ss["f_link"])
 
 
 def on_write() -> None:
@@ -63,18 +69,29 @@ def on_render(seed_choice: str) -> None:
 
 
 # -- results -------------------------------------------------------------------------------------------
+def open_draft(draft_id: str) -> None:
+    """Put a saved draft on the page (its newest copy, prompt and images), and its id in the address."""
+    draft = store.get(draft_id)
+    ss.update({"brief": draft.brief.to_dict(), "copy_edit": draft.copy.text, "copy_saved_text": draft.copy.text,
+               "prompt_edit": draft.prompt.prompt, "negative_edit": draft.prompt.negative_prompt,
+               "draft_id": draft.id, "images": [(v.file, v.seed) for v in reversed(draft.image_versions)],
+               "repair_notes": [], "visual_notes": [], "visual_source": "model"})
+    st.query_params["draft"] = draft.id
+
+
 def apply_write(result: WriteResult) -> None:
     ss.pop("incomplete_copy", None)
-    ss.update({"brief": store.get(result.draft_id).brief.to_dict(), "copy_edit": result.copy.text,
-               "copy_saved_text": result.copy.text, "repair": result.copy.repair,
-               "prompt_edit": result.visual.prompt, "negative_edit": result.visual.negative_prompt,
-               "visual_notes": result.visual.notes, "visual_source": result.visual.source,
-               "draft_id": result.draft_id, "images": [], "notice": t(lang, "draft_saved", id=result.draft_id)})
+    open_draft(result.draft_id)
+    ss.update({"repair_notes": result.copy.repair_notes(), "visual_notes": result.visual.notes,
+               "visual_source": result.visual.source,
+               "notice": t(lang, "draft_saved", product=ss["brief"]["product"])})
 
 
 def apply_render(result: RenderResult) -> None:
-    ss["images"] = result.image_files
+    # every image of the session stays on the page, newest first; the seed box shows the seed just used
+    ss["images"] = [*reversed(result.image_files), *ss.get("images", [])]
     ss["last_seed"] = result.image_files[0][1]
+    ss["pending_seed"] = ss["last_seed"]
 
 
 def save_copy() -> None:
@@ -89,23 +106,47 @@ def save_copy() -> None:
 
 # -- page ------------------------------------------------------------------------------------------------
 st.title(t(lang, "app_title"))
+if "pending_seed" in ss:  # set before the seed box exists: a widget's value cannot change after it is drawn
+    ss["i_seed"], ss["i_seed_mode"] = ss.pop("pending_seed"), "fixed"
+if not ss.get("brief") and (wanted := st.query_params.get("draft")):  # reopened from the history, or reloaded
+    try:
+        open_draft(wanted)
+    except CoreError as error:
+        ss["error"] = error
+        del st.query_params["draft"]
+if ui.reattach(("write", "render")):
+    st.info(t(lang, "reattached"))
 ui.show_error()
 if notice := ss.pop("notice", None):
     st.success(notice)
 busy = ui.busy()
 
-with st.form("brief_form"):
+with st.form("brief_form", enter_to_submit=False):
     st.subheader(t(lang, "brief"))
-    st.text_input(t(lang, "product"), key="f_product", max_chars=FIELD_LIMITS["product"])
+    fields = {key: (label, name, multiline) for key, label, name, multiline in TEXT_FIELDS}
+
+    def text_field(container, key: str) -> None:
+        label, name, multiline = fields[key]
+        limit = FIELD_LIMITS.get(name or "keyword")
+        # no max_chars: the browser would cut a paste silently; the brief refuses it and names the limit instead
+        if multiline:
+            container.text_area(t(lang, label), key=key, height=80, help=t(lang, "limit_help", n=limit))
+        else:
+            container.text_input(t(lang, label), key=key, help=t(lang, "limit_help", n=limit) if name else None)
+
+    text_field(st, "f_product")
     left, right = st.columns(2)
     left.selectbox(t(lang, "content_type"), [c.value for c in ContentType], key="f_type",
                    format_func=lambda v: t(lang, f"type_{v}"))
-    right.selectbox(t(lang, "language"), [lg.value for lg in Language], key="f_language")
-    left.text_input(t(lang, "audience"), key="f_audience", max_chars=FIELD_LIMITS["audience"])
-    right.text_input(t(lang, "tone"), key="f_tone", max_chars=FIELD_LIMITS["tone"])
-    left.text_input(t(lang, "keywords"), key="f_keywords")
-    right.text_input(t(lang, "cta"), key="f_cta", max_chars=FIELD_LIMITS["call_to_action"])
-    st.text_area(t(lang, "brand_notes"), key="f_notes", max_chars=FIELD_LIMITS["brand_notes"], height=80)
+    right.selectbox(t(lang, "language"), [lg.value for lg in Language], key="f_language",
+                    format_func=UI_LANGUAGES.get)
+    text_field(left, "f_audience")
+    text_field(right, "f_tone")
+    text_field(left, "f_keywords")
+    text_field(right, "f_cta")
+    text_field(st, "f_link")
+    text_field(st, "f_facts")
+    text_field(st, "f_notes")
     st.form_submit_button(t(lang, "write"), type="primary", disabled=busy, on_click=on_write)
 
 ui.watch({"write": apply_write})
@@ -116,29 +157,29 @@ if ss.get("brief"):
     brief = Brief.from_dict(ss["brief"])
     st.subheader(t(lang, "copy"))
     st.text_area(t(lang, "copy"), key="copy_edit", height=260, help=t(lang, "copy_edit_help"),
-                 label_visibility="collapsed", max_chars=10_000)
+                 label_visibility="collapsed")
     ui.rule_badges(brief, ss["copy_edit"])
-    if ss.get("repair", "none") != "none":
-        st.caption(t(lang, "repair_note", repair=ss["repair"]))
+    for note in ss.get("repair_notes", []):
+        st.caption(f"🔧 {note.text(lang)}")
     save_col, download_col = st.columns(2)
     save_col.button(t(lang, "save_copy"), disabled=busy or ss["copy_edit"] == ss.get("copy_saved_text"),
                     on_click=save_copy)
     download_col.download_button(t(lang, "download_copy"), ss["copy_edit"].encode("utf-8"),
-                                 file_name=f"{ss['draft_id']}.md", mime="text/markdown")
+                                 file_name=f"{file_stem(brief.product)}.md", mime="text/markdown")
 
     st.subheader(t(lang, "visual"))
-    st.text_area(t(lang, "prompt"), key="prompt_edit", height=100, max_chars=MAX_PROMPT_CHARS)
+    st.text_area(t(lang, "prompt"), key="prompt_edit", height=100,
+                 help=t(lang, "limit_help", n=MAX_PROMPT_CHARS))
     st.caption(t(lang, "tokens", n=count_clip_tokens(ss["prompt_edit"])))
-    st.text_area(t(lang, "negative"), key="negative_edit", height=70, max_chars=MAX_PROMPT_CHARS)
+    st.text_area(t(lang, "negative"), key="negative_edit", height=70, help=t(lang, "limit_help", n=MAX_PROMPT_CHARS))
     st.caption(t(lang, "tokens", n=count_clip_tokens(ss["negative_edit"])))
-    for name in ("prompt_edit", "negative_edit"):
-        if count_clip_tokens(ss[name]) > CLIP_WINDOW:
-            st.warning(f"{t(lang, 'prompt' if name == 'prompt_edit' else 'negative')}: "
-                       f"> {CLIP_WINDOW} CLIP tokens — SDXL ignores the rest.")
+    for warning in window_warnings(ss["prompt_edit"], ss["negative_edit"]):
+        st.warning(warning.text(lang))
     if ss.get("visual_source") == "fallback":
         st.caption(t(lang, "source_fallback"))
     for note in ss.get("visual_notes", []):
-        st.caption(f"ℹ️ {note}")
+        if note.code != "clip_window":  # worded above from the prompt as it stands now
+            st.caption(f"ℹ️ {note.text(lang)}")
 
     with st.expander(t(lang, "image_settings")):
         a, b = st.columns(2)
@@ -160,12 +201,16 @@ if ss.get("brief"):
 
     images = ss.get("images", [])
     if images:
-        columns = st.columns(len(images))
-        for column, (file_name, seed) in zip(columns, images):
-            path = store.image_path(file_name)
-            with column:
-                st.image(str(path), caption=t(lang, "seed_used", seed=seed))
-                st.download_button(t(lang, "download_png"), path.read_bytes(), file_name=file_name,
-                                   mime="image/png", key=f"dl_{file_name}")
+        st.caption(t(lang, "session_images"))
+        for row in range(0, len(images), 4):
+            for column, (file_name, seed) in zip(st.columns(4), images[row:row + 4]):
+                path = store.image_path(file_name)
+                if not path.exists():
+                    continue
+                with column:
+                    st.image(str(path), caption=t(lang, "seed_used", seed=seed))
+                    st.download_button(t(lang, "download_png"), path.read_bytes(),
+                                       file_name=f"{file_stem(brief.product)}-{seed}.png", mime="image/png",
+                                       key=f"dl_{file_name}")
 else:
     st.info(t(lang, "write_first"))

@@ -9,7 +9,7 @@ from core.image.settings import ImageSettings
 from core.studio.export import export_zip
 from core.studio.records import ReviewState
 from streamlit_app import resources, ui
-from streamlit_app.strings import t
+from streamlit_app.strings import UI_LANGUAGES, t
 
 ss = st.session_state
 PAGE = 50  # drafts listed at a time: an agency's history runs to thousands
@@ -39,6 +39,39 @@ def on_rerender(draft_id: str) -> None:
     ui.submit("rerender", lambda owner: studio.render(draft_id, prompt, negative, settings, author, owner))
 
 
+def on_duplicate(draft_id: str) -> None:
+    try:
+        new_id = store.duplicate(draft_id, ss["reviewer"])
+    except CoreError as error:
+        ss["error"] = error
+        return
+    ss.update(open_draft=new_id, notice=t(lang, "duplicated", product=store.get(new_id).brief.product))
+
+
+def on_delete(draft_id: str, deleted: bool) -> None:
+    """Into the bin (with an undo button on the next run) or back out of it."""
+    try:
+        store.delete(draft_id, ss["reviewer"], deleted)
+    except CoreError as error:
+        ss["error"] = error
+        return
+    ss["undo_delete"] = draft_id if deleted else None
+    if deleted:
+        ss["open_draft"] = None
+
+
+def show_brief(brief) -> None:
+    """The brief the draft was written from, field by field, as the team typed it."""
+    with st.expander(t(lang, "brief_details")):
+        rows = [("content_type", t(lang, f"type_{brief.content_type.value}")),
+                ("language", UI_LANGUAGES[brief.language.value]), ("audience", brief.audience),
+                ("tone", brief.tone), ("cta", brief.call_to_action), ("keywords", ", ".join(brief.keywords)),
+                ("link", brief.link), ("key_facts", brief.key_facts), ("brand_notes", brief.brand_notes)]
+        for label, value in rows:
+            if value.strip():
+                st.markdown(f"**{t(lang, label)}:** {ui.md_escape(value)}")
+
+
 def version_label(version) -> str:
     return f"v{version.n} — {version.author} — {version.at[:16].replace('T', ' ')}"
 
@@ -48,6 +81,19 @@ def show_draft(draft_id: str) -> None:
     busy = ui.busy()
     st.subheader(f"{ui.md_escape(draft.brief.product)} · {t(lang, 'type_' + draft.brief.content_type.value)}")
     st.caption(f"{t(lang, 'state')}: **{t(lang, 'state_' + draft.state.value)}** · {draft_id}")
+    if draft.state_history and draft.state_history[-1].event == "changed_after_approval":
+        st.warning(t(lang, "changed_after_approval"))
+    show_brief(draft.brief)
+    reopen, copy, remove = st.columns(3)
+    if reopen.button(t(lang, "reopen"), key=f"h_reopen_{draft_id}", disabled=busy):
+        ss.pop("brief", None)  # the Generate page loads the draft named in its address
+        st.switch_page("views/generate.py", query_params={"draft": draft_id})
+    copy.button(t(lang, "duplicate"), key=f"h_dup_{draft_id}", disabled=busy, on_click=on_duplicate,
+                args=(draft_id,))
+    if draft.deleted:
+        remove.button(t(lang, "undelete"), key=f"h_undel_{draft_id}", on_click=on_delete, args=(draft_id, False))
+    else:
+        remove.button(t(lang, "delete"), key=f"h_del_{draft_id}", on_click=on_delete, args=(draft_id, True))
 
     # review state
     allowed = sorted(s.value for s in draft.state.next_states)
@@ -94,8 +140,8 @@ def show_draft(draft_id: str) -> None:
             with column:
                 path = store.image_path(image.file)
                 if path.exists():
-                    st.image(str(path), caption=f"v{image.n} · seed {image.seed} · prompt v{image.prompt_version}"
-                                                f" · {image.author}")
+                    st.image(str(path), caption=t(lang, "image_caption", n=image.n, seed=image.seed,
+                                                  prompt=image.prompt_version, author=image.author))
 
     # comments
     st.markdown(f"#### {t(lang, 'comments')}")
@@ -117,7 +163,17 @@ def show_draft(draft_id: str) -> None:
 
 st.title(t(lang, "history_title"))
 ui.show_error()
-columns = st.columns([1, 1, 1, 2, 1])
+if notice := ss.pop("notice", None):
+    st.success(notice)
+if undo := ss.get("undo_delete"):
+    with st.container(border=True):
+        gone = st.columns([4, 1])
+        try:
+            gone[0].info(t(lang, "deleted", product=store.get(undo).brief.product))
+            gone[1].button(t(lang, "undo"), key="h_undo", on_click=on_delete, args=(undo, False))
+        except CoreError:
+            ss["undo_delete"] = None
+columns = st.columns([1, 1, 1, 2, 1, 1])
 state = columns[0].selectbox(t(lang, "filter_state"), ["", *(s.value for s in ReviewState)], key="h_f_state",
                              format_func=lambda s: t(lang, f"state_{s}") if s else t(lang, "all"))
 kind = columns[1].selectbox(t(lang, "filter_type"), ["", *(c.value for c in ContentType)], key="h_f_type",
@@ -126,8 +182,9 @@ author = columns[2].selectbox(t(lang, "filter_author"), ["", *store.authors()], 
                               format_func=lambda a: a or t(lang, "all"))
 text = columns[3].text_input(t(lang, "filter_text"), key="h_f_text")
 archived = columns[4].checkbox(t(lang, "show_archived"), key="h_f_archived")
+in_bin = columns[5].checkbox(t(lang, "show_deleted"), key="h_f_deleted")
 drafts = store.list_drafts(state=state or None, content_type=kind or None, author=author or None, text=text,
-                           archived=archived)
+                           archived=archived, deleted=in_bin)
 if store.skipped:
     st.warning(t(lang, "skipped_drafts", n=len(store.skipped),
                  which="; ".join(f"{e.draft_id} ({e.field})" for e in store.skipped[:5])))
@@ -153,7 +210,10 @@ with list_col:
         st.button(t(lang, "show_more", n=len(drafts) - shown), key="h_more",
                   on_click=lambda: ss.update(h_shown=shown + PAGE))
     if drafts:
-        st.multiselect(t(lang, "select_export"), [d.id for d in drafts], key="h_export")
+        names = {d.id: f"{d.brief.product[:60]} · {t(lang, 'type_' + d.brief.content_type.value)} · "
+                       f"{d.updated_at[:10]}" for d in drafts}
+        st.multiselect(t(lang, "select_export"), list(names), key="h_export", placeholder=t(lang, "choose"),
+                       format_func=lambda draft_id: names.get(draft_id, draft_id))
         if ss.get("h_export"):
             st.download_button(t(lang, "download_zip"), export_zip(store, ss["h_export"], lang),
                                file_name="content-studio-export.zip", mime="application/zip")
@@ -163,4 +223,4 @@ with detail_col:
         try:
             show_draft(ss["open_draft"])
         except CoreError as error:
-            st.error(str(error))
+            st.error(ui.error_text(error))

@@ -1,0 +1,61 @@
+"""Which of the studio's languages a text is written in, by an offline detector restricted to those languages."""
+from __future__ import annotations
+
+import re
+import threading
+from functools import lru_cache
+
+from lingua import Language as Lingua
+from lingua import LanguageDetectorBuilder
+
+from core.content.brief import Language
+
+MIN_WORDS = 6  # shorter texts (a hashtag line, a product name) say too little to judge
+# A text is called wrong only when the detector is sure of another language and all but rules out the expected
+# one: Portuguese and Spanish share many words, and a short Portuguese post can score 0.3 Spanish.
+CONFIDENT = 0.75
+EXPECTED_AT_MOST = 0.1
+_LINGUA = {Language.PT_BR: Lingua.PORTUGUESE, Language.EN: Lingua.ENGLISH, Language.ES: Lingua.SPANISH}
+_OURS = {lingua: ours for ours, lingua in _LINGUA.items()}
+_NOISE = re.compile(r"https?://\S+|www\.\S+|[#@]\w+|\S+@\S+", re.UNICODE)
+_WORD = re.compile(r"[^\W\d_]{2,}", re.UNICODE)
+_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _detector():
+    return LanguageDetectorBuilder.from_languages(*_LINGUA.values()).build()
+
+
+def confidences(text: str) -> dict[Language, float]:
+    """Each language's share (0 to 1, summing to 1) of the detector's belief about text, or {} when the text has
+    too few words to tell. Links, hashtags, mentions and e-mail addresses are left out first: they are the same in
+    every language. (Product names stay: in a short post they are often the words that tell Portuguese from
+    Spanish.)"""
+    text = _NOISE.sub(" ", text)
+    if len(_WORD.findall(text)) < MIN_WORDS:
+        return {}
+    with _lock:  # the detector is shared by every session
+        values = _detector().compute_language_confidence_values(text)
+    return {_OURS[value.language]: value.value for value in values}
+
+
+def detect(text: str) -> tuple[Language | None, float]:
+    """The most likely language of text and the detector's confidence, or (None, 0.0) when it cannot tell."""
+    shares = confidences(text)
+    if not shares:
+        return None, 0.0
+    found = max(shares, key=shares.get)
+    return found, shares[found]
+
+
+def wrong_language(text: str, expected: Language) -> Language | None:
+    """The language text is confidently written in when that is not the expected one; None when it is the expected
+    language, or too short or too mixed to say."""
+    shares = confidences(text)
+    if not shares:
+        return None
+    found = max(shares, key=shares.get)
+    if found is expected or shares[found] < CONFIDENT or shares.get(expected, 0.0) > EXPECTED_AT_MOST:
+        return None
+    return found

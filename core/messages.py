@@ -1,0 +1,315 @@
+"""Every message core gives a user — errors, rule violations, notes — by code, in pt-BR, English and Spanish.
+
+Core raises and returns codes with parameters; each face renders them in its interface language, and logs and
+the command line use the English text. A parameter named field, language, expected or found is itself translated,
+and a parameter holding a Message (or a list of them) is rendered in the same language."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+LANGUAGES = ("pt-BR", "en", "es")
+DEFAULT_LANGUAGE = "pt-BR"
+
+# code: (English, Brazilian Portuguese, Spanish)
+MESSAGES: dict[str, tuple[str, str, str]] = {
+    # -- fields of a brief, a setting or a record ----------------------------------------------------------------
+    "empty": ("{field} must not be empty",
+              "{field}: preencha este campo",
+              "{field}: completa este campo"),
+    "too_long_field": ("{field} must be at most {limit} characters, not {length} (got {value})",
+                       "{field}: no máximo {limit} caracteres (tem {length}: {value})",
+                       "{field}: como máximo {limit} caracteres (tiene {length}: {value})"),
+    "not_text": ("{field} must be text (got {value})",
+                 "{field}: precisa ser texto (recebido {value})",
+                 "{field}: debe ser texto (recibido {value})"),
+    "not_one_of": ("{field} must be one of: {allowed} (got {value})",
+                   "{field}: escolha uma destas opções: {allowed} (recebido {value})",
+                   "{field}: elige una de estas opciones: {allowed} (recibido {value})"),
+    "control_character": ("{field} must not contain the control character {char} (got {value})",
+                          "{field}: não pode conter o caractere de controle {char} (recebido {value})",
+                          "{field}: no puede contener el carácter de control {char} (recibido {value})"),
+    "too_many_keywords": ("{field} must hold at most {limit} keywords, not {count}",
+                          "{field}: no máximo {limit} palavras-chave (tem {count})",
+                          "{field}: como máximo {limit} palabras clave (tiene {count})"),
+    "keywords_not_list": ("{field} must be a list of words (got {value})",
+                          "{field}: precisa ser uma lista de palavras (recebido {value})",
+                          "{field}: debe ser una lista de palabras (recibido {value})"),
+    "empty_keyword": ("{field} must not hold an empty keyword",
+                      "{field}: há uma palavra-chave vazia",
+                      "{field}: hay una palabra clave vacía"),
+    "bad_url": ("{field} must be a web address starting with http:// or https://, without spaces (got {value})",
+                "{field}: precisa ser um endereço web que comece com http:// ou https://, sem espaços "
+                "(recebido {value})",
+                "{field}: debe ser una dirección web que empiece con http:// o https://, sin espacios "
+                "(recibido {value})"),
+    "out_of_range": ("{field} must be from {low} to {high} (got {value})",
+                     "{field}: precisa estar entre {low} e {high} (recebido {value})",
+                     "{field}: debe estar entre {low} y {high} (recibido {value})"),
+    "not_a_number": ("{field} must be a number from {low} to {high} (got {value})",
+                     "{field}: precisa ser um número entre {low} e {high} (recebido {value})",
+                     "{field}: debe ser un número entre {low} y {high} (recibido {value})"),
+    "not_sdxl_size": ("{field} must be one of the SDXL sizes: {allowed} (got {value})",
+                      "{field}: use um dos tamanhos do SDXL: {allowed} (recebido {value})",
+                      "{field}: usa uno de los tamaños de SDXL: {allowed} (recibido {value})"),
+    # -- history --------------------------------------------------------------------------------------------------
+    "no_draft": ("no draft with id {value}",
+                 "não existe rascunho com o id {value}",
+                 "no existe un borrador con el id {value}"),
+    "bad_draft_id": ("{field} must look like 20260101-120000-0123abcd (got {value})",
+                     "{field}: precisa ter a forma 20260101-120000-0123abcd (recebido {value})",
+                     "{field}: debe tener la forma 20260101-120000-0123abcd (recibido {value})"),
+    "bad_transition": ("a draft in state {state} cannot move to {target}",
+                       "um rascunho no estado {state} não pode passar para {target}",
+                       "un borrador en estado {state} no puede pasar a {target}"),
+    "bad_image_name": ("{field} must be a generated name such as 20260101-120000-0123abcd.png (got {value})",
+                       "{field}: precisa ser um nome gerado como 20260101-120000-0123abcd.png (recebido {value})",
+                       "{field}: debe ser un nombre generado como 20260101-120000-0123abcd.png (recibido {value})"),
+    "record_unreadable": ("draft {value} is unreadable: {field} {reason}",
+                          "o rascunho {value} está ilegível: {field} {reason}",
+                          "el borrador {value} es ilegible: {field} {reason}"),
+    "disk_full": ("not enough disk space to {action} in {folder}; nothing was changed — free some space and try "
+                  "again",
+                  "não há espaço em disco para salvar em {folder}; nada foi alterado. Libere espaço e tente de novo.",
+                  "no hay espacio en disco para guardar en {folder}; no se cambió nada. Libera espacio e inténtalo "
+                  "de nuevo."),
+    "write_failed": ("could not {action} in {folder}: {reason}; nothing was changed",
+                     "não foi possível salvar em {folder}: {reason}. Nada foi alterado.",
+                     "no se pudo guardar en {folder}: {reason}. No se cambió nada."),
+    "unrecognised": ("the history file {file} was not recognised ({reason}); it was left untouched and the history "
+                     "is read-only",
+                     "o arquivo de histórico {file} não foi reconhecido ({reason}); ficou intacto e o histórico está "
+                     "somente para leitura",
+                     "el archivo de historial {file} no se reconoció ({reason}); quedó intacto y el historial es de "
+                     "solo lectura"),
+    # -- jobs and engines ----------------------------------------------------------------------------------------
+    "job_cancelled": ("the job was cancelled",
+                      "o trabalho foi cancelado",
+                      "el trabajo se canceló"),
+    "job_timeout": ("the {label} job took longer than its {minutes}-minute limit and was stopped; the queue moved on",
+                    "o trabalho passou do limite de {minutes} minutos e foi interrompido; a fila seguiu",
+                    "el trabajo superó su límite de {minutes} minutos y se detuvo; la cola siguió"),
+    "out_of_memory": ("{action} ran out of GPU memory even with the most frugal setting; try a smaller size or "
+                      "fewer candidates",
+                      "faltou memória na GPU mesmo no modo mais econômico; tente um tamanho menor ou menos "
+                      "candidatas",
+                      "faltó memoria en la GPU incluso en el modo más económico; prueba un tamaño menor o menos "
+                      "candidatas"),
+    "out_of_memory_after": ("{action} ran out of GPU memory even after {change}; try a smaller size or fewer "
+                            "candidates",
+                            "faltou memória na GPU mesmo depois de mudar o modo de memória ({change}); tente um "
+                            "tamanho menor ou menos candidatas",
+                            "faltó memoria en la GPU incluso después de cambiar el modo de memoria ({change}); prueba "
+                            "un tamaño menor o menos candidatas"),
+    "generation_failed": ("{action} failed: {detail}",
+                          "a geração falhou: {detail}",
+                          "la generación falló: {detail}"),
+    "server_failed": ("{detail}",
+                      "o servidor de texto falhou: {detail}",
+                      "el servidor de texto falló: {detail}"),
+    "server_stopped": ("the text server stopped answering mid-copy: {detail}",
+                       "o servidor de texto parou de responder no meio do texto: {detail}",
+                       "el servidor de texto dejó de responder a mitad del texto: {detail}"),
+    "no_such_model": ("the text server at {url} has no model {value}; it offers: {allowed}",
+                      "o servidor de texto em {url} não tem o modelo {value}; ele oferece: {allowed}",
+                      "el servidor de texto en {url} no tiene el modelo {value}; ofrece: {allowed}"),
+    "model_load_failed": ("could not load the model {model}: {detail}",
+                          "não foi possível carregar o modelo {model}: {detail}",
+                          "no se pudo cargar el modelo {model}: {detail}"),
+    "model_gated": ("could not load the model {model}: it is gated — accept its licence on the Hugging Face hub "
+                    "and set HF_TOKEN, or point STUDIO_TEXT_MODEL at a local folder ({detail})",
+                    "não foi possível carregar o modelo {model}: ele é restrito — aceite a licença dele no Hugging "
+                    "Face e defina HF_TOKEN, ou aponte STUDIO_TEXT_MODEL para uma pasta local ({detail})",
+                    "no se pudo cargar el modelo {model}: es restringido — acepta su licencia en Hugging Face y "
+                    "define HF_TOKEN, o apunta STUDIO_TEXT_MODEL a una carpeta local ({detail})"),
+    "configuration": ("{detail}",
+                      "configuração inválida: {detail}",
+                      "configuración no válida: {detail}"),
+    # -- channel rules (also the repair instructions the model reads, in the brief's language) --------------------
+    "too_long": ("the text has {actual} characters; the limit is {limit}",
+                 "o texto tem {actual} caracteres; o limite é {limit}",
+                 "el texto tiene {actual} caracteres; el límite es {limit}"),
+    "too_many_hashtags": ("the text has {actual} hashtags; the limit is {limit}",
+                          "o texto tem {actual} hashtags; o limite é {limit}",
+                          "el texto tiene {actual} hashtags; el límite es {limit}"),
+    "missing_subject": ("the email has no subject line",
+                        "o e-mail não tem a linha de assunto",
+                        "el correo no tiene línea de asunto"),
+    "subject_too_long": ("the subject has {actual} characters; the limit is {limit}",
+                         "o assunto tem {actual} caracteres; o limite é {limit}",
+                         "el asunto tiene {actual} caracteres; el límite es {limit}"),
+    "preheader_too_long": ("the preheader has {actual} characters; the limit is {limit}",
+                           "o pré-cabeçalho tem {actual} caracteres; o limite é {limit}",
+                           "el preencabezado tiene {actual} caracteres; el límite es {limit}"),
+    "too_few_scenes": ("the script has {actual} scenes; it needs at least {limit}",
+                       "o roteiro tem {actual} cenas; precisa de pelo menos {limit}",
+                       "el guion tiene {actual} escenas; necesita al menos {limit}"),
+    "too_many_scenes": ("the script has {actual} scenes; the limit is {limit}",
+                        "o roteiro tem {actual} cenas; o limite é {limit}",
+                        "el guion tiene {actual} escenas; el límite es {limit}"),
+    "scene_without_visual": ("scenes without a visual idea: {scenes}",
+                             "cenas sem ideia visual: {scenes}",
+                             "escenas sin idea visual: {scenes}"),
+    "missing_cta": ("the call to action {value} is missing (written as the post's own words, not quoted)",
+                    "a chamada para ação {value} não aparece (escrita como parte do texto, não entre aspas)",
+                    "la llamada a la acción {value} no aparece (escrita como parte del texto, no entre comillas)"),
+    "wrong_language": ("the text is in {found}, not in {expected}",
+                       "o texto está em {found}, não em {expected}",
+                       "el texto está en {found}, no en {expected}"),
+    # -- what the repair did ------------------------------------------------------------------------------------
+    "repair_trimmed": ("cut to the channel's length and hashtag limits",
+                       "cortado para caber nos limites de tamanho e de hashtags do canal",
+                       "recortado para caber en los límites de longitud y hashtags del canal"),
+    "repair_regenerated": ("rewritten by the model because {why}",
+                           "reescrito pelo modelo porque {why}",
+                           "reescrito por el modelo porque {why}"),
+    "repair_kept_first": ("the model rewrote it because {why}, but the rewrite broke more rules; the first draft "
+                          "was kept",
+                          "o modelo reescreveu porque {why}, mas a nova versão quebrava mais regras; ficou o "
+                          "primeiro texto",
+                          "el modelo lo reescribió porque {why}, pero la nueva versión rompía más reglas; se "
+                          "mantuvo el primer texto"),
+    # -- the visual prompt ---------------------------------------------------------------------------------------
+    "visual_unusable": ("the model's image prompt was not usable ({reason}); one was composed from the brief",
+                        "o prompt de imagem do modelo não servia ({reason}); um foi montado a partir do briefing",
+                        "el prompt de imagen del modelo no servía ({reason}); se armó uno a partir del brief"),
+    "visual_no_negative": ("the model wrote no negative prompt; the standard one is used",
+                           "o modelo não escreveu prompt negativo; o padrão foi usado",
+                           "el modelo no escribió prompt negativo; se usa el estándar"),
+    "visual_product_generic": ("the product's name is not English, so the prompt names no product: describe it "
+                               "in English in the prompt",
+                               "o nome do produto não está em inglês, então o prompt não o cita: descreva o produto "
+                               "em inglês no prompt",
+                               "el nombre del producto no está en inglés, así que el prompt no lo nombra: describe "
+                               "el producto en inglés en el prompt"),
+    "visual_product_translated": ("the product's name was put into English as {value}; check it",
+                                  "o nome do produto foi passado para o inglês como {value}; confira",
+                                  "el nombre del producto se pasó al inglés como {value}; revísalo"),
+    "clip_window": ("the {field} takes {tokens} CLIP tokens; SDXL reads only the first {limit}, so the words after "
+                    "that are ignored",
+                    "{field}: {tokens} tokens CLIP; o SDXL lê só os primeiros {limit}, o resto é ignorado",
+                    "{field}: {tokens} tokens CLIP; SDXL solo lee los primeros {limit}, el resto se ignora"),
+    "empty_answer": ("empty answer", "resposta vazia", "respuesta vacía"),
+    "no_prompt_line": ("no PROMPT line", "sem linha PROMPT", "sin línea PROMPT"),
+    "prompt_too_short": ("too short", "curto demais", "demasiado corto"),
+    "prompt_too_long": ("longer than {limit} characters", "mais de {limit} caracteres", "más de {limit} caracteres"),
+    "prompt_not_english": ("not in English", "não está em inglês", "no está en inglés"),
+    "prompt_placeholder": ("a template with placeholders", "um modelo com lacunas", "una plantilla con huecos"),
+    "prompt_prose": ("prose, not a list of visual details", "texto corrido, não uma lista de detalhes visuais",
+                     "prosa, no una lista de detalles visuales"),
+}
+
+FIELD_NAMES: dict[str, tuple[str, str, str]] = {
+    "product": ("product", "Produto", "Producto"),
+    "content_type": ("content type", "Formato", "Formato"),
+    "language": ("language", "Idioma", "Idioma"),
+    "audience": ("audience", "Público", "Público"),
+    "tone": ("tone", "Tom de voz", "Tono"),
+    "keywords": ("keywords", "Palavras-chave", "Palabras clave"),
+    "call_to_action": ("call to action", "Chamada para ação", "Llamada a la acción"),
+    "brand_notes": ("brand notes", "Notas da marca", "Notas de marca"),
+    "key_facts": ("key facts", "Fatos principais", "Datos clave"),
+    "link": ("link", "Link", "Enlace"),
+    "size": ("size", "Tamanho", "Tamaño"),
+    "steps": ("steps", "Passos", "Pasos"),
+    "guidance": ("guidance", "Guidance", "Guidance"),
+    "refiner_switch": ("refiner switch", "Troca para o refiner", "Cambio al refiner"),
+    "candidates": ("candidates", "Candidatas", "Candidatas"),
+    "seed": ("seed", "Semente", "Semilla"),
+    "prompt": ("prompt", "Prompt", "Prompt"),
+    "negative_prompt": ("negative prompt", "Prompt negativo", "Prompt negativo"),
+    "memory_policy": ("memory policy", "Política de memória", "Política de memoria"),
+    "author": ("author", "Nome", "Nombre"),
+    "comment": ("comment", "Comentário", "Comentario"),
+    "copy": ("copy", "Texto", "Texto"),
+    "state": ("state", "Estado", "Estado"),
+    "draft_id": ("draft id", "Id do rascunho", "Id del borrador"),
+    "image": ("image name", "Nome da imagem", "Nombre de la imagen"),
+    "record": ("record", "registro", "registro"),
+}
+
+LANGUAGE_NAMES: dict[str, tuple[str, str, str]] = {
+    "pt-BR": ("Brazilian Portuguese", "português do Brasil", "portugués de Brasil"),
+    "en": ("English", "inglês", "inglés"),
+    "es": ("Spanish", "espanhol", "español"),
+}
+STATE_NAMES: dict[str, tuple[str, str, str]] = {
+    "draft": ("draft", "rascunho", "borrador"),
+    "in_review": ("in review", "em revisão", "en revisión"),
+    "approved": ("approved", "aprovado", "aprobado"),
+    "changes_requested": ("changes requested", "alterações pedidas", "cambios pedidos"),
+}
+_COLUMN = {"en": 0, "pt-BR": 1, "es": 2}  # the tables' columns
+_TRANSLATED = {"field": FIELD_NAMES, "language": LANGUAGE_NAMES, "expected": LANGUAGE_NAMES,
+               "found": LANGUAGE_NAMES, "state": STATE_NAMES, "target": STATE_NAMES}
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message as core gives it: a code and its parameters; text(language) words it."""
+
+    code: str
+    params: Mapping = field(default_factory=dict)
+
+    def text(self, language: str = "en") -> str:
+        return render(self.code, self.params, language)
+
+    def __str__(self) -> str:
+        return self.text("en")
+
+
+def render(code: str, params: Mapping, language: str = "en") -> str:
+    """The message for code in language (pt-BR when the language is unknown), parameters filled in."""
+    column = _column(language)
+    template = MESSAGES[code][column] if code in MESSAGES else f"{code}: {{detail}}"
+    values = {name: _worded(name, value, language, column) for name, value in params.items()}
+    try:
+        return template.format_map(_Missing(values))
+    except (ValueError, IndexError):  # a stray brace in a parameter must not hide the message
+        return template
+
+
+def language_name(code: str, language: str) -> str:
+    """A copy language's name, worded in language."""
+    return _worded("language", code, language, _column(language))
+
+
+def state_name(code: str, language: str) -> str:
+    """A review state's name, worded in language."""
+    return _worded("state", code, language, _column(language))
+
+
+def _column(language: str) -> int:
+    return _COLUMN.get(language, _COLUMN[DEFAULT_LANGUAGE])
+
+
+def shown(value: object, limit: int = 80) -> str:
+    """A user's value quoted for a message, cut to limit characters with the closing quote kept."""
+    if isinstance(value, str):
+        text = value if len(value) <= limit else value[: limit - 1] + "…"
+        return f"“{text}”"
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _worded(name: str, value: object, language: str, column: int) -> str:
+    if _wordable(value):
+        return value.text(language)
+    if isinstance(value, (list, tuple)) and value and all(map(_wordable, value)):
+        return "; ".join(item.text(language) for item in value)
+    table = _TRANSLATED.get(name)
+    if table is not None and isinstance(value, str) and value in table:
+        return table[value][column]
+    if name == "value":
+        return shown(value)
+    return str(value)
+
+
+def _wordable(value: object) -> bool:
+    """A Message, or anything else that words itself the same way (a rule violation)."""
+    return not isinstance(value, str) and callable(getattr(value, "text", None))
+
+
+class _Missing(dict):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
