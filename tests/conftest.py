@@ -86,3 +86,38 @@ def app_env(monkeypatch, model_cache, tmp_path):
 @pytest.fixture
 def app_file() -> str:
     return APP
+
+
+SYSTEM_BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+def _find_chromium() -> str | None:
+    import shutil
+    from playwright.sync_api import sync_playwright
+    for name in SYSTEM_BROWSERS:
+        if found := shutil.which(name):
+            return found
+    with sync_playwright() as playwright:  # Playwright's own build, where it was installed
+        bundled = playwright.chromium.executable_path
+    return bundled if bundled and Path(bundled).exists() else None
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """A Chromium for the browser tests: the system's, or Playwright's own (downloaded here on first use where the
+    machine can reach Playwright's servers). Without either the tests are skipped saying why, except on CI
+    (CI=true), which must run them."""
+    import subprocess
+    import sys
+    found = _find_chromium()
+    if found is None:
+        subprocess.run([sys.executable, "-m", "playwright", "install", "chromium"], capture_output=True, timeout=600,
+                       check=False)
+        found = _find_chromium()
+    if found is None:
+        reason = ("no Chromium here: install the system's (Debian: apt-get install chromium) or let "
+                  "`python -m playwright install chromium` download Playwright's")
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return found

@@ -1,5 +1,4 @@
 """End to end in a real headless Chromium: write a brief, edit the visual prompt, render, see the image."""
-import shutil
 from pathlib import Path
 
 import pytest
@@ -8,7 +7,6 @@ from servers import studio_server
 
 ROOT = Path(__file__).parents[1]
 SCREENSHOTS = ROOT / "tests" / "screenshots"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -55,15 +53,13 @@ def open_expander(page, label: str, inside: str) -> None:
     raise AssertionError(f"{label!r} never showed {inside!r}")
 
 
-def test_brief_to_image_in_chromium(server):
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is missing: apt-get install chromium")
+def test_brief_to_image_in_chromium(server, chromium):
     from playwright.sync_api import expect, sync_playwright
 
     SCREENSHOTS.mkdir(exist_ok=True)
     expect.set_options(timeout=240_000)  # the first write loads the models; a busy CI machine is slow
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
         page = open_as_ana(browser, server, height=1800)
         write_a_brief(page)
         prompt = page.get_by_label("Prompt", exact=True)
@@ -92,7 +88,7 @@ def test_brief_to_image_in_chromium(server):
         browser.close()
 
 
-def test_brief_to_copy_in_chromium_from_a_text_server(tmp_path, model_cache):
+def test_brief_to_copy_in_chromium_from_a_text_server(tmp_path, model_cache, chromium):
     """The same page with the copy coming from a real OpenAI-compatible server (`transformers serve`)."""
     from playwright.sync_api import expect, sync_playwright
 
@@ -104,10 +100,35 @@ def test_brief_to_copy_in_chromium_from_a_text_server(tmp_path, model_cache):
     with text_server(folder, tmp_path / "hub") as (url, _), \
             studio_server(tmp_path, model_cache, STUDIO_TEXT_ENGINE="openai", STUDIO_OPENAI_BASE_URL=url,
                           STUDIO_OPENAI_MODEL=str(folder)) as app, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
         page = open_as_ana(browser, app, height=1400)
         expect(page.get_by_text(f"Servidor de texto: {folder} @ {url}")).to_be_visible()
         write_a_brief(page)
         expect(page.get_by_label("Prompt", exact=True)).to_be_visible()
         expect(page.get_by_text("Rascunho salvo")).to_be_visible()
+        browser.close()
+
+
+def test_a_reload_mid_render_finds_the_job_and_its_draft_again(server, chromium):
+    """A refresh (or a tunnel that reconnects) during a render: the page comes back to the same draft, reattaches
+    to the running job, and shows its image when it is done."""
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=240_000)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        page = open_as_ana(browser, server, height=1800)
+        write_a_brief(page)
+        expect(page.get_by_label("Prompt", exact=True)).to_be_visible()
+        assert "draft=" in page.url
+        page.get_by_role("button", name="Gerar imagem").click()
+        expect(page.get_by_role("button", name="Cancelar")).to_be_visible()
+        assert "job=" in page.url
+        page.reload()
+        page.get_by_label("Seu nome").fill("Ana")
+        page.get_by_role("button", name="Entrar").click()
+        settle(page)
+        expect(page.get_by_label("Prompt", exact=True)).not_to_have_value("")  # the same draft, reopened
+        expect(page.locator("[data-testid='stImage'] img").first).to_be_visible()
+        assert "job=" not in page.url  # read once: a second reload does not watch it again
         browser.close()

@@ -14,7 +14,7 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from core.studio.access import FREE_ATTEMPTS
 from servers import studio_server
-from test_browser import CHROMIUM, CHROMIUM_FLAGS
+from test_browser import CHROMIUM_FLAGS
 
 PASSWORD = "s3nha-da-equipe"
 ATTACKER, TEAMMATE = "203.0.113.7", "198.51.100.20"
@@ -52,10 +52,10 @@ async def raw_session(url: str, *messages: BackMsg, while_connected=None):
         return await asyncio.to_thread(while_connected, session_id) if while_connected else None
 
 
-def test_a_cache_clear_from_an_unauthenticated_client_resets_nothing(public_server):
+def test_a_cache_clear_from_an_unauthenticated_client_resets_nothing(public_server, chromium):
     from playwright.sync_api import expect, sync_playwright
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
 
         def page_from(address):
             page = browser.new_context(extra_http_headers={"X-Forwarded-For": f"10.9.9.9, {address}"}).new_page()
