@@ -22,10 +22,12 @@ def main() -> None:
     st.set_page_config(page_title=t(lang, "app_title"), page_icon="✨", layout="wide")
     with st.sidebar:
         st.selectbox(t(lang, "ui_language"), list(UI_LANGUAGES), format_func=UI_LANGUAGES.get, key="ui_language")
+    gate.clear_cookie_if_asked()
     gate.require_access(lang)
     if not ss.get("reviewer"):
         ask_reviewer(lang)
         st.stop()
+    gate.remember_browser()
     resources.studio().preload()
     sidebar(lang)
     pages = [st.Page(VIEWS / "generate.py", title=t(lang, "nav_generate"), icon=":material/edit_note:", url_path="generate",
@@ -54,6 +56,7 @@ def sidebar(lang: str) -> None:
     facts = studio.facts()
     with st.sidebar:
         st.caption(f"{t(lang, 'reviewer_is')}: **{ui.md_escape(st.session_state['reviewer'])}**")
+        st.button(t(lang, "logout"), on_click=gate.sign_out, icon=":material/logout:")
         st.subheader(t(lang, "sidebar_engine"))
         st.text(f"{t(lang, 'profile')}: {facts['profile']}\n{t(lang, 'device')}: {facts['device']}")
         if facts["text_engine"] != "local":

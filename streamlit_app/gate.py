@@ -7,6 +7,7 @@ import uuid
 
 import streamlit as st
 
+from core.studio.access import LOGIN_TTL_S
 from streamlit_app import resources
 from streamlit_app.strings import t
 
@@ -14,6 +15,7 @@ PASSWORD_ENV = "STUDIO_PASSWORD"
 PUBLIC_ENV = "STUDIO_PUBLIC"  # set by the launcher that opens a tunnel
 ALLOW_OPEN_ENV = "STUDIO_ALLOW_NO_PASSWORD"
 LOCAL_ADDRESSES = {"127.0.0.1", "localhost", "::1"}
+LOGIN_COOKIE = "studio_login"
 
 
 def configured_password() -> str | None:
@@ -41,7 +43,7 @@ def require_access(lang: str) -> None:
             return
         st.error(t(lang, "refuse_open"))
         st.stop()
-    if st.session_state.get("authenticated"):
+    if st.session_state.get("authenticated") or _remembered(password):
         return
     st.title(t(lang, "app_title"))
     with st.form("password_form"):
@@ -50,6 +52,50 @@ def require_access(lang: str) -> None:
     if submitted:
         _attempt(lang, entered, password)
     st.stop()
+
+
+def _remembered(password: str) -> bool:
+    """Let the session in on a valid sign-in token from this browser (a reload, a reconnecting tunnel)."""
+    login = resources.studio().logins.check(st.context.cookies.get(LOGIN_COOKIE), password)
+    if login is None:
+        return False
+    st.session_state.update(authenticated=True, login=login)
+    st.session_state.setdefault("reviewer", login.name)
+    return True
+
+
+def remember_browser() -> None:
+    """Once a teammate is in and named, give this browser a signed token for the working day (never the
+    password), so a reload skips the password and the name."""
+    ss = st.session_state
+    if ss.get("login") is not None:
+        return
+    logins = resources.studio().logins
+    token = logins.issue(ss["reviewer"], configured_password())
+    ss["login"] = logins.check(token, configured_password())
+    _set_cookie(token, LOGIN_TTL_S)
+
+
+def sign_out() -> None:
+    """Revoke this browser's token and forget who is here; the next run asks again (a callback)."""
+    ss = st.session_state
+    if login := ss.get("login"):
+        resources.studio().logins.revoke(login)
+    for key in ("login", "authenticated", "reviewer"):
+        ss.pop(key, None)
+    ss["clear_cookie"] = True
+
+
+def clear_cookie_if_asked() -> None:
+    if st.session_state.pop("clear_cookie", False):
+        _set_cookie("", 0)
+
+
+def _set_cookie(value: str, max_age_s: int) -> None:
+    # the token holds only base64url and hex characters, so it cannot break out of the script
+    assert all(c.isalnum() or c in "-_=." for c in value)
+    st.html(f"""<script>document.cookie = "{LOGIN_COOKIE}={value}; path=/; max-age={max_age_s}; SameSite=Strict"
+            + (location.protocol === "https:" ? "; Secure" : "");</script>""", unsafe_allow_javascript=True)
 
 
 def client_address() -> str | None:

@@ -76,3 +76,41 @@ def test_success_resets_the_count():
     assert guard.attempt(RIGHT, RIGHT, "a", "s").allowed
     for i in range(FREE_ATTEMPTS - 1):
         assert not guard.attempt("x", RIGHT, "a", "s").waiting
+
+
+# -- sign-in tokens kept by the browser -------------------------------------------------------------------------
+from core.studio.access import LOGIN_TTL_S, LoginTokens  # noqa: E402
+
+
+def test_a_token_lets_its_teammate_back_in_for_a_working_day_and_no_longer(tmp_path):
+    clock = [1_000_000.0]
+    tokens = LoginTokens(tmp_path, clock=lambda: clock[0])
+    token = tokens.issue("Ana Lúcia", "s3nha-da-equipe")
+    assert "s3nha" not in token  # the password is never in the browser
+    assert tokens.check(token, "s3nha-da-equipe").name == "Ana Lúcia"
+    clock[0] += LOGIN_TTL_S - 1
+    assert tokens.check(token, "s3nha-da-equipe") is not None
+    clock[0] += 2
+    assert tokens.check(token, "s3nha-da-equipe") is None
+
+
+def test_forged_altered_or_foreign_tokens_are_refused(tmp_path):
+    tokens = LoginTokens(tmp_path / "a")
+    token = tokens.issue("Ana", "senha")
+    body, signature = token.split(".")
+    import base64
+    import json
+    forged = base64.urlsafe_b64encode(json.dumps({"name": "Chefe", "id": "x", "exp": 9e12}).encode()).decode()
+    for bad in (f"{forged}.{signature}", f"{body}.{'0' * 64}", token + "x", "", None, "a.b.c", "é.é", "x" * 5000):
+        assert tokens.check(bad, "senha") is None
+    assert tokens.check(token, "outra senha") is None  # a new password signs everyone out
+    assert LoginTokens(tmp_path / "b").check(token, "senha") is None  # another studio's key
+
+
+def test_signing_out_revokes_that_token_only_and_every_process_sees_it(tmp_path):
+    first, second = LoginTokens(tmp_path), LoginTokens(tmp_path)  # two servers on one data folder
+    ana, bia = first.issue("Ana", "senha"), first.issue("Bia", "senha")
+    assert second.check(ana, "senha").name == "Ana"  # the same key, read from the folder
+    first.revoke(first.check(ana, "senha"))
+    assert second.check(ana, "senha") is None and second.check(bia, "senha").name == "Bia"
+    assert oct((tmp_path / "access.key").stat().st_mode & 0o777) == "0o600"

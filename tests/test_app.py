@@ -286,3 +286,46 @@ def test_an_unrecognised_history_file_makes_the_app_read_only_and_says_which(app
     assert not at.exception, at.exception
     assert any("somente para leitura" in e.value and "history.json" in e.value for e in at.error)
     assert (data / "history.json").read_text() == '{"drafts": {}}'
+
+
+def test_history_shows_the_brief_duplicates_and_deletes_with_undo(history_app, tmp_path):
+    at, ids = history_app
+    next(b for b in at.button if b.key == f"h_open_{ids['cafe']}").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert any(e.label == "Briefing deste rascunho" for e in at.expander)
+    # duplicate: a second draft with the same brief and copy, opened at once
+    next(b for b in at.button if b.key == f"h_dup_{ids['cafe']}").click()
+    at.run()
+    store = HistoryStore(tmp_path / "data")
+    copies = [d for d in store.list_drafts() if d.brief.product == "Café Serra Azul"]
+    assert len(copies) == 2 and {d.copy.text for d in copies} == {"Café bom. Peça já!"}
+    assert any("Cópia criada: Café Serra Azul" in s.value for s in at.success)
+    # delete: out of the list, into the bin, with an undo that brings it back
+    next(b for b in at.button if b.key == f"h_open_{ids['tenis']}").click()
+    at.run()
+    next(b for b in at.button if b.key == f"h_del_{ids['tenis']}").click()
+    at.run()
+    assert "Tênis Corre+" not in shown_products(at)
+    assert any("Rascunho movido para a lixeira: Tênis Corre+" in i.value for i in at.info)
+    at.checkbox(key="h_f_deleted").check()
+    at.run()
+    assert shown_products(at) == ["Tênis Corre+"]
+    at.checkbox(key="h_f_deleted").uncheck()
+    next(b for b in at.button if b.key == "h_undo").click()
+    at.run()
+    assert "Tênis Corre+" in shown_products(at)
+    events = [s.event for s in HistoryStore(tmp_path / "data").get(ids["tenis"]).state_history]
+    assert events[-2:] == ["deleted", "undeleted"]  # recorded, and nothing was erased
+
+
+def test_a_draft_reopens_in_generate_from_its_address(app, tmp_path):
+    from core.content.brief import Brief
+    store = HistoryStore(tmp_path / "data")
+    draft_id = store.create_draft(Brief(product="Tênis Corre+", content_type="x", call_to_action="Corra"),
+                                  "Corra leve. Corra!", "running shoes on asphalt", "blurry", "Bia")
+    app.query_params["draft"] = draft_id
+    app.run()
+    assert not app.exception, app.exception
+    assert app.text_area(key="copy_edit").value == "Corra leve. Corra!"
+    assert app.text_area(key="prompt_edit").value == "running shoes on asphalt"

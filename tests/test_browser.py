@@ -35,8 +35,8 @@ def open_as_ana(browser, url: str, height: int):
 
 
 def write_a_brief(page) -> None:
-    page.get_by_label("Produto ou assunto").fill("Café Serra Azul")
-    page.get_by_label("Chamada para ação").fill("Peça já")
+    page.get_by_label("Produto ou assunto", exact=True).fill("Café Serra Azul")
+    page.get_by_label("Chamada para ação", exact=True).fill("Peça já")
     page.get_by_role("button", name="Escrever").click()
     settle(page)
 

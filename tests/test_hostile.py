@@ -112,3 +112,41 @@ def test_anonymous_uploads_are_refused(public_server):
     statuses = asyncio.run(raw_session(public_server, while_connected=lambda session: [
         upload(public_server, session, size) for size in (9_000_000, 100)]))
     assert statuses == [413, 413]  # no page takes uploads: not even a small one lands in memory
+
+
+def test_a_reload_keeps_the_sign_in_a_forged_cookie_does_not_and_signing_out_ends_it(public_server, chromium):
+    from playwright.sync_api import expect, sync_playwright
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        context = browser.new_context(extra_http_headers={"X-Forwarded-For": TEAMMATE})
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(public_server)
+        page.get_by_label("Senha da equipe").fill(PASSWORD)
+        page.get_by_role("button", name="Entrar").click()
+        page.get_by_label("Seu nome").fill("Ana")
+        page.get_by_role("button", name="Entrar").click()
+        expect(page.get_by_role("button", name="Sair")).to_be_visible()
+        [cookie] = [c for c in context.cookies() if c["name"] == "studio_login"]
+        assert PASSWORD not in cookie["value"] and cookie["sameSite"] == "Strict"
+        # 1. a reload (or a tunnel reconnecting) asks for nothing
+        page.reload()
+        expect(page.get_by_role("button", name="Sair")).to_be_visible()
+        expect(page.get_by_label("Senha da equipe")).to_have_count(0)
+        expect(page.get_by_text("Ana")).to_be_visible()
+        # 2. a cookie made up by someone else opens nothing
+        stranger = browser.new_context(extra_http_headers={"X-Forwarded-For": ATTACKER})
+        body = cookie["value"].split(".")[0]
+        stranger.add_cookies([{**cookie, "value": f"{body}.{'0' * 64}"}])
+        intruder = stranger.new_page()
+        intruder.goto(public_server)
+        expect(intruder.get_by_label("Senha da equipe")).to_be_visible()
+        # 3. signing out revokes the token: the stolen value no longer works anywhere
+        page.get_by_role("button", name="Sair").click()
+        expect(page.get_by_label("Senha da equipe")).to_be_visible()
+        thief = browser.new_context(extra_http_headers={"X-Forwarded-For": ATTACKER})
+        thief.add_cookies([cookie])
+        stolen = thief.new_page()
+        stolen.goto(public_server)
+        expect(stolen.get_by_label("Senha da equipe")).to_be_visible()
+        browser.close()

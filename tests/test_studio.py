@@ -76,3 +76,35 @@ def test_pages_and_drafts_never_wait_while_sdxl_loads(app_env):
         done = threading.Event()
         threading.Thread(target=lambda: (studio.preload(), studio.text_model(), done.set()), daemon=True).start()
         assert done.wait(60), "the page or the draft waited for the image models"
+
+
+def test_a_write_job_reports_each_phase_and_why_it_repairs_in_the_pages_words(app_env):
+    from core.content.brief import Brief
+    from core.studio.worker import JobState
+    from fake_engines import ScriptedEngine
+    from streamlit_app.ui import phase_text
+
+    studio = get_studio()
+    engine = ScriptedEngine("Seu café chegou, prove hoje mesmo.",
+                            "Seu café da manhã nunca mais será o mesmo com o blend da Serra Azul. Corra!",
+                            "PROMPT: a cup of coffee on a wooden table, morning light\nNEGATIVE: blurry")
+    studio.install(text=engine)
+    seen = []
+    blocker = studio.worker.submit(lambda job: job.cancel_requested.wait(2), "render", "someone else")
+    job = studio.write(Brief(product="Café Serra Azul", content_type="x", call_to_action="Corra"), "Ana", "ana")
+    assert phase_text(job, studio.text_lane.position(job), "pt-BR").startswith("Na fila: há ")
+    original_enter = job.enter
+
+    def recording(phase, progress=None, reasons=None):
+        original_enter(phase, progress, reasons)
+        seen.append((phase, phase_text(job, 0, "pt-BR"), phase_text(job, 0, "en")))
+    job.enter = recording
+    blocker.cancel_requested.set()
+    assert studio.text_lane.wait(job, 60) and job.state is JobState.DONE
+    phases = [phase for phase, _, _ in seen]
+    assert phases == ["writing", "checking", "repairing", "checking", "visual_prompt", "saving"]
+    _, portuguese, english = seen[2]
+    assert portuguese == "Reescrevendo o texto, porque a chamada para ação “Corra” não aparece (escrita como parte " \
+                         "do texto, não entre aspas)…"
+    assert english.startswith("Rewriting the copy, because the call to action “Corra” is missing")
+    assert "loading_text" not in phases  # the model was already loaded: no teammate is told it is loading

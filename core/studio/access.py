@@ -1,14 +1,23 @@
 """The team password: compared in constant time, with failed guesses slowed down per client address and per
 browser session, and a global limit only against a flood. The Studio holds one guard per process, so nothing a
-browser sends (a cache clear, a new session) resets it."""
+browser sends (a cache clear, a new session) resets it. After a sign-in the browser keeps a signed, expiring token
+instead, so a reload does not ask again."""
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
+import json
+import os
+import secrets
 import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+
+from core.files import write_json
 
 FREE_ATTEMPTS = 5  # wrong guesses a client gets before it has to wait
 FIRST_WAIT_S = 30  # then 30, 60, 120, ... seconds
@@ -88,3 +97,93 @@ class AccessGuard:
         now = self._clock()
         until = max([self._flood_until] + [self._records[k].locked_until for k in keys if k in self._records])
         return max(0, int(until - now + 0.999))
+
+
+LOGIN_TTL_S = 12 * 3600  # a working day: a reload or a reconnecting tunnel does not ask again within it
+KEY_FILE = "access.key"
+REVOKED_FILE = "revoked-logins.json"
+
+
+@dataclass(frozen=True)
+class Login:
+    """Who a valid sign-in token speaks for, and which token it is (for signing out)."""
+
+    name: str
+    token_id: str
+    expires_at: float
+
+
+class LoginTokens:
+    """Signed, expiring sign-in tokens that a browser keeps instead of the password.
+
+    A token carries the teammate's name, an id and its expiry, signed with HMAC-SHA256 under a key derived from
+    a random secret kept in the data folder and from the password itself: changing the password signs everyone
+    out, and signing out revokes the one token (its id is kept, until it would have expired anyway)."""
+
+    def __init__(self, folder: Path, clock: Callable[[], float] = time.time):
+        self.folder = Path(folder)
+        self._clock = clock
+        self._lock = threading.Lock()
+
+    def issue(self, name: str, password: str | None) -> str:
+        """A new token for name, valid for LOGIN_TTL_S."""
+        payload = {"name": name, "id": secrets.token_hex(12), "exp": int(self._clock() + LOGIN_TTL_S)}
+        body = base64.urlsafe_b64encode(json.dumps(payload, ensure_ascii=False).encode("utf-8")).decode("ascii")
+        return f"{body}.{self._signature(body, password)}"
+
+    def check(self, token: str | None, password: str | None) -> Login | None:
+        """Who the token speaks for, or None when it is malformed, forged, signed for another password, expired
+        or revoked. Never raises on what a browser sends."""
+        if not isinstance(token, str) or token.count(".") != 1 or len(token) > 2000 or not token.isascii():
+            return None
+        body, signature = token.split(".")
+        if not hmac.compare_digest(signature, self._signature(body, password)):
+            return None
+        try:
+            payload = json.loads(base64.urlsafe_b64decode(body.encode("ascii")))
+            login = Login(str(payload["name"]), str(payload["id"]), float(payload["exp"]))
+        except (ValueError, KeyError, TypeError):
+            return None
+        if login.expires_at <= self._clock() or login.token_id in self._revoked():
+            return None
+        return login
+
+    def revoke(self, login: Login) -> None:
+        """Sign this token out for good, on every server sharing the data folder."""
+        with self._lock:
+            now = self._clock()
+            kept = {token_id: exp for token_id, exp in self._revoked().items() if exp > now}
+            kept[login.token_id] = login.expires_at
+            write_json(kept, self.folder / REVOKED_FILE)
+
+    def _revoked(self) -> dict[str, float]:
+        try:
+            data = json.loads((self.folder / REVOKED_FILE).read_text(encoding="utf-8"))
+            return data if isinstance(data, dict) else {}
+        except (OSError, ValueError):
+            return {}
+
+    def _signature(self, body: str, password: str | None) -> str:
+        key = hmac.new(self._secret(), (password or "").encode("utf-8"), hashlib.sha256).digest()
+        return hmac.new(key, body.encode("ascii", "replace"), hashlib.sha256).hexdigest()
+
+    def _secret(self) -> bytes:
+        path = self.folder / KEY_FILE
+        with self._lock:
+            try:
+                secret = path.read_bytes()
+                if len(secret) >= 32:
+                    return secret
+            except OSError:
+                pass
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fresh = secrets.token_bytes(32)
+            try:  # the first process to write it wins; the others read its key
+                descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(descriptor, "wb") as handle:
+                    handle.write(fresh)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                return fresh
+            except FileExistsError:
+                return path.read_bytes()

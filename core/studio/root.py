@@ -9,7 +9,7 @@ from core.content.brief import Brief
 from core.image.sdxl import ImageModel
 from core.image.settings import ImageSettings
 from core.profiles import Environment, load_images, load_text, resolve_profile
-from core.studio.access import AccessGuard
+from core.studio.access import AccessGuard, LoginTokens
 from core.studio.history import HistoryStore
 from core.studio.jobs import render_post, write_post
 from core.studio.progress import Progress
@@ -32,6 +32,7 @@ class Studio:
         self.text_lane = GPUWorker("text-server", concurrency=self.profile.server.concurrency) \
             if self.profile.server else self.worker
         self.access = AccessGuard()  # failed password guesses, for every session of the process
+        self.logins = LoginTokens(environment.data_dir)  # sign-ins that survive a reload
         # one lock per engine: a draft from a server never waits while SDXL loads for minutes
         self._text_loading, self._image_loading = threading.Lock(), threading.Lock()
         self._warming = threading.Lock()
