@@ -66,7 +66,7 @@ def sidebar(lang: str) -> None:
         loaded = studio.loaded_models()
         st.text(f"{t(lang, 'models_loaded')}: " + (", ".join(loaded) if loaded else t(lang, "none_loaded")))
         if facts["demo_text"]:
-            st.warning(t(lang, "demo_text_warning"))
+            st.warning(t(lang, "demo_text_warning", model=facts["text_model"]))
         if facts["test_images"]:
             st.warning(t(lang, "test_images_warning"))
     recovery = studio.store.recovery

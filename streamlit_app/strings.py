@@ -29,12 +29,12 @@ STRINGS: dict[str, tuple[str, str, str]] = {
         "Images in this profile come from random test weights: they are not real images.",
         "Las imágenes de este perfil vienen de pesos aleatorios de prueba: no son imágenes reales."),
     "demo_text_warning": (
-        "O texto deste perfil vem do SmolLM2-135M, um modelo de demonstração minúsculo: ele sai sem sentido. Para "
+        "O texto deste perfil vem de um modelo de demonstração minúsculo ({model}): ele sai sem sentido. Para "
         "textos de verdade use o perfil full (Llama 3 com GPU) ou um servidor de modelos como Ollama ou llama.cpp "
         "(veja o README).",
-        "Copy in this profile comes from SmolLM2-135M, a tiny demo model: it reads as nonsense. For real copy use "
+        "Copy in this profile comes from a tiny demo model ({model}): it reads as nonsense. For real copy use "
         "the full profile (Llama 3 on a GPU) or a model server such as Ollama or llama.cpp (see the README).",
-        "El texto de este perfil viene de SmolLM2-135M, un modelo de demostración diminuto: sale sin sentido. Para "
+        "El texto de este perfil viene de un modelo de demostración diminuto ({model}): sale sin sentido. Para "
         "textos reales usa el perfil full (Llama 3 con GPU) o un servidor de modelos como Ollama o llama.cpp "
         "(ver el README)."),
     "brief": ("Briefing", "Brief", "Brief"),

@@ -149,7 +149,7 @@ def rule_badges(brief: Brief, text: str) -> None:
             st.badge(label, icon=":material/check_circle:" if ok else ":material/warning:",
                      color="green" if ok else "red")
     for violation in (v for rule in measures for v in rule.violations):
-        st.caption(f"⚠️ {violation.text(language)}")
+        st.caption(f":material/warning: {violation.text(language)}")
 
 
 def md_escape(text: str) -> str:

@@ -84,6 +84,7 @@ def test_brief_to_image_in_chromium(server, chromium):
         settle(page)
         expect(page.get_by_label("Prompt", exact=True)).to_have_value(
             "a red bicycle leaning on a yellow wall, golden hour")
+        expect(page.locator("[data-testid='stImage'] img").nth(1)).to_be_visible()  # the version, beside its thumbnail
         page.screenshot(path=str(SCREENSHOTS / "history.png"), full_page=True)
         browser.close()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 from core import devices
+from core.files import model_label
 from core.content.brief import Brief
 from core.image.sdxl import ImageModel
 from core.image.settings import ImageSettings
@@ -102,7 +103,8 @@ class Studio:
                 "text_engine": self.profile.describe()["text_model"] if self.profile.server else "local",
                 "vram_gib": devices.vram_in_use_gib(self.profile.device), "test_images": self.profile.test_images,
                 # the demo profiles' own text model writes nonsense: every face says so
-                "demo_text": self.profile.name != "full" and self.profile.server is None}
+                "demo_text": self.profile.name != "full" and self.profile.server is None,
+                "text_model": self.profile.text.gguf_file or model_label(self.profile.text.source)}
 
     # -- the post flow, queued on the one worker -------------------------------------------------------------
     def write(self, brief: Brief, author: str, owner: str,

@@ -160,7 +160,7 @@ if ss.get("brief"):
                  label_visibility="collapsed")
     ui.rule_badges(brief, ss["copy_edit"])
     for note in ss.get("repair_notes", []):
-        st.caption(f"🔧 {note.text(lang)}")
+        st.caption(f":material/build: {note.text(lang)}")
     save_col, download_col = st.columns(2)
     save_col.button(t(lang, "save_copy"), disabled=busy or ss["copy_edit"] == ss.get("copy_saved_text"),
                     on_click=save_copy)
@@ -179,7 +179,7 @@ if ss.get("brief"):
         st.caption(t(lang, "source_fallback"))
     for note in ss.get("visual_notes", []):
         if note.code != "clip_window":  # worded above from the prompt as it stands now
-            st.caption(f"ℹ️ {note.text(lang)}")
+            st.caption(f":material/info: {note.text(lang)}")
 
     with st.expander(t(lang, "image_settings")):
         a, b = st.columns(2)

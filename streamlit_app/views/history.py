@@ -173,7 +173,7 @@ if undo := ss.get("undo_delete"):
             gone[1].button(t(lang, "undo"), key="h_undo", on_click=on_delete, args=(undo, False))
         except CoreError:
             ss["undo_delete"] = None
-columns = st.columns([1, 1, 1, 2, 1, 1])
+columns = st.columns([1, 1, 1, 1.6, 1.2, 0.8])
 state = columns[0].selectbox(t(lang, "filter_state"), ["", *(s.value for s in ReviewState)], key="h_f_state",
                              format_func=lambda s: t(lang, f"state_{s}") if s else t(lang, "all"))
 kind = columns[1].selectbox(t(lang, "filter_type"), ["", *(c.value for c in ContentType)], key="h_f_type",
