@@ -1,7 +1,9 @@
-"""Command line face of the studio: `python -m core generate ...` runs one brief through the post flow."""
+"""Command line face of the studio: `python -m core generate ...` runs one brief through the post flow;
+`python -m core edit ...` edits one of its images."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import time
@@ -9,14 +11,15 @@ from pathlib import Path
 
 from core import files
 from core.content.brief import Brief, ContentType, Language, parse_keywords
-from core.errors import CoreError
+from core.errors import CoreError, SettingsError
 from core.image import png
+from core.image.editing import STRENGTH, Edit, EditKind
 from core.image.placement import MemoryPolicy
 from core.image.settings import ImageSettings, parse_size, size_list
 from core.profiles import (ENV_DATA_DIR, ENV_MEMORY_POLICY, ENV_OPENAI_BASE_URL, ENV_OPENAI_MODEL, ENV_PROFILE,
                            ENV_TEXT_ENGINE, PROFILES, TEXT_ENGINES, Environment)
 from core.studio.history import check_author
-from core.studio.jobs import render_post, write_post
+from core.studio.jobs import edit_post, render_post, write_post
 from core.studio.progress import Progress
 from core.studio.root import get_studio
 from core.text.engine import SamplingSettings
@@ -77,13 +80,38 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--author", default="command line", help="name the draft is signed with in the history")
     gen.add_argument("--quiet", action="store_true", help="print nothing while working (no streamed copy, steps, "
                                                           "notes or progress bars): only errors and the files written")
+    edit = commands.add_parser(
+        "edit", help="edit an image version of a saved draft: a variation, a repainted region, another format",
+        description="Edit image version --version of draft --draft and save the result as its newest image "
+                    "version, recording the version it came from. Writes ID-vN.png into --out.")
+    edit.add_argument("--draft", required=True, help="the draft's id, as the history and `generate` show it")
+    edit.add_argument("--version", type=int, required=True, help="the image version to start from (1, 2, ...)")
+    kind = edit.add_mutually_exclusive_group(required=True)
+    kind.add_argument("--variation", type=float, metavar="STRENGTH",
+                      help=f"redraw the whole image keeping its composition; {STRENGTH.help}, "
+                           f"{STRENGTH.low:g}-{STRENGTH.high:g}")
+    kind.add_argument("--inpaint", type=Path, metavar="MASK.png",
+                      help="repaint the white area of this mask (the image's size); every other pixel is kept")
+    kind.add_argument("--extend", metavar="WxH", help="extend the image to another SDXL size, the original kept "
+                                                      "whole in the middle: one of " + size_list())
+    edit.add_argument("--prompt", help="the prompt for the edit (default: the prompt of the version)")
+    edit.add_argument("--negative", help="the negative prompt (default: the version's)")
+    edit.add_argument("--seed", type=int, help="seed (default: random, recorded)")
+    edit.add_argument("--steps", type=int, default=ImageSettings.default("steps"), help=_knob_help("steps", ""))
+    edit.add_argument("--no-refiner", action="store_true", help="edit with the base model alone")
+    edit.add_argument("--profile", choices=PROFILES, help="models to use (default: full with a GPU, else cpu-demo)")
+    edit.add_argument("--data-dir", type=Path, help="the team's history folder (default: $STUDIO_DATA_DIR or "
+                                                    "studio_data)")
+    edit.add_argument("--out", default="outputs", type=Path, help="folder for the edited PNG (default: outputs)")
+    edit.add_argument("--author", default="command line", help="name the new version is signed with")
+    edit.add_argument("--quiet", action="store_true", help="print only errors and the file written")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return _generate(args)
+        return _edit(args) if args.command == "edit" else _generate(args)
     except CoreError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -202,3 +230,48 @@ def _generate(args) -> int:
           f"{studio.store.folder}" + (" (images from random TEST weights)" if profile.test_images else ""),
           file=sys.stderr, flush=True)
     return 0
+
+
+def _edit(args) -> int:
+    if args.quiet:
+        _hush_libraries()
+    say = (lambda text: None) if args.quiet else (lambda text: print(text, file=sys.stderr, flush=True))
+    # 1. every input checked before a model loads: the draft, the version, the mask, the size
+    author = check_author(args.author)
+    flags = {ENV_PROFILE: args.profile, ENV_DATA_DIR: args.data_dir}
+    studio = get_studio(Environment.read({**os.environ, **{k: str(v) for k, v in flags.items() if v}}))
+    version, source = studio.store.source_image(args.draft, args.version)
+    prompt = studio.store.get(args.draft).prompt_version(version.prompt_version)
+    settings = dataclasses.replace(version.settings, steps=args.steps, seed=args.seed,
+                                   use_refiner=not args.no_refiner and version.settings.use_refiner)
+    if args.variation is not None:
+        edit = dict(kind=EditKind.VARIATION.value, strength=args.variation)
+    elif args.inpaint is not None:
+        edit = dict(kind=EditKind.INPAINT.value, mask=_read_mask(args.inpaint))
+    else:
+        edit = dict(kind=EditKind.EXTEND.value, target=parse_size(args.extend))
+    Edit(source=source, **edit)  # a bad strength, mask or size is refused here, not after loading SDXL
+    # 2. the edit, through the same flow as the app's
+    kind = edit.pop("kind")
+    result = edit_post(ConsoleProgress(args.quiet), args.draft, args.version, kind,
+                       prompt.prompt if args.prompt is None else args.prompt,
+                       prompt.negative_prompt if args.negative is None else args.negative, settings,
+                       studio.image_model, studio.store, author, studio.loaded_text_model(), **edit)
+    say("")
+    # 3. the new version's PNG, copied as the history saved it
+    [(file_name, seed)] = result.image_files
+    new = studio.store.get(args.draft).image_versions[-1]
+    saved = studio.store.image_path(file_name).read_bytes()
+    path = files.atomic_write(args.out / f"{args.draft}-v{new.n}.png", lambda handle: handle.write(saved))
+    print(f"wrote {path}: image v{new.n} of draft {args.draft}, a {kind} of v{args.version} (seed {seed})",
+          file=sys.stderr, flush=True)
+    return 0
+
+
+def _read_mask(path: Path):
+    from PIL import Image, UnidentifiedImageError
+    try:
+        with Image.open(path) as mask:
+            return mask.convert("L")
+    except (OSError, UnidentifiedImageError) as error:
+        raise SettingsError("mask", str(path), "not_an_image", detail=str(error)[:120]) from None

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
+from core.errors import GenerationError
 from core.image.settings import ImageSettings
 
 
@@ -38,6 +39,12 @@ class ImageEngine(ABC):
                         on_step: Callable[[int, int], None] | None = None) -> list[RenderedImage]:
         """render(), with whatever recovery the engine has from a passing failure (out of memory, say)."""
         return self.render(prompt, negative_prompt, settings, on_step)
+
+    def edit_reliably(self, edit, prompt: str, negative_prompt: str, settings: ImageSettings,
+                      on_step: Callable[[int, int], None] | None = None,
+                      parent: int | None = None) -> list[RenderedImage]:
+        """One edited image (core.image.editing.Edit); engines that cannot edit say so."""
+        raise GenerationError(action="image editing", detail=f"{self.name} cannot edit images")
 
     def needs_gpu_room(self) -> bool:
         """Whether a text model on the same GPU should be parked while this engine renders."""

@@ -1,7 +1,9 @@
 """SDXL base + refiner as an ensemble of expert denoisers, with seeds, sizes, progress and memory policies."""
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +13,7 @@ from PIL import Image, ImageDraw
 from core.devices import generator_kept_through_capture, image_dtype
 from core.errors import GenerationError, ModelLoadError
 from core.files import model_label
+from core.image.editing import Edit, EditKind, keep_outside
 from core.image.placement import MemoryPolicy, choose_memory_policy
 from core.image.engine import ImageEngine, RenderedImage
 from core.image.settings import SEED_MAX, ImageSettings, check_prompts
@@ -70,6 +73,7 @@ class ImageModel(ImageEngine):
         # (module owner, attribute) -> (eager module, compiled module), swapped in for warmed-up shapes only
         self._swaps: dict[tuple, tuple] = {}
         self.warm_shapes: set[tuple[int, int, bool]] = set()  # (width, height, classifier-free guidance)
+        self._editors: dict[str, tuple] = {}  # "img2img" | "inpaint" -> (base, refiner) sharing the loaded weights
         for pipe in self.pipelines:
             pipe.set_progress_bar_config(disable=True)
 
@@ -205,19 +209,131 @@ class ImageModel(ImageEngine):
             on_step(total, total)
         return results
 
+    # -- edits of an existing image ------------------------------------------------------------------------
+    def edit_reliably(self, edit: Edit, prompt: str, negative_prompt: str, settings: ImageSettings,
+                      on_step: Callable[[int, int], None] | None = None,
+                      parent: int | None = None) -> list[RenderedImage]:
+        """edit(), retried once under a more frugal memory policy if the GPU runs out of memory."""
+        return edit_with_fallback(self, edit, prompt, negative_prompt, settings, on_step, parent)
+
+    def edit(self, edit: Edit, prompt: str, negative_prompt: str, settings: ImageSettings,
+             on_step: Callable[[int, int], None] | None = None, parent: int | None = None) -> list[RenderedImage]:
+        """One edited image: the source redrawn keeping its composition (variation), one region repainted
+        (inpaint), or the image extended to another format (extend). Every pixel the edit keeps is the source's,
+        exactly. The refiner takes over where the base stops, as in render()."""
+        # 1. check inputs; the output size and seed
+        check_prompts(prompt, negative_prompt)
+        settings = edit.settings_for(settings).with_seed()
+        start, mask = edit.canvas()
+        use_refiner = settings.use_refiner and self.refiner is not None
+        variation = edit.kind is EditKind.VARIATION
+        total = max(1, round(settings.steps * (edit.strength if variation else 1.0)))
+        done = 0
+
+        def step_end(pipe, step, timestep, callback_kwargs):
+            nonlocal done
+            done += 1
+            if on_step:
+                on_step(min(done, total), total)
+            return callback_kwargs
+
+        common = dict(prompt=prompt, negative_prompt=negative_prompt or None, num_inference_steps=settings.steps,
+                      guidance_scale=settings.guidance, generator=torch.Generator("cpu").manual_seed(settings.seed),
+                      callback_on_step_end=step_end)
+        size = dict(width=settings.width, height=settings.height)
+        # a variation runs steps x strength of the schedule (at least one step); a region or a new area is
+        # painted from noise (strength 1), the kept pixels being put back afterwards
+        task = dict(image=start, strength=edit.strength) if variation else \
+            dict(image=start, mask_image=mask, strength=1.0, **size)
+        if variation:
+            common["num_inference_steps"] = max(settings.steps, math.ceil(1 / edit.strength))
+        # 2. pipelines made from the loaded ones, sharing their weights (eager modules: the compiled graphs
+        # serve text-to-image at the warmed-up size only)
+        self._use_compiled(False)
+        base, refiner = self._edit_pipelines("img2img" if variation else "inpaint")
+        try:
+            with torch.inference_mode(), self._placed_for_edit(base, refiner):
+                if not use_refiner:
+                    image = base(**common, **task).images[0]
+                else:
+                    latents = base(**common, **task, denoising_end=settings.refiner_switch,
+                                   output_type="latent").images
+                    refine = dict(image=latents, denoising_start=settings.refiner_switch)
+                    if not variation:
+                        refine.update(mask_image=mask, **size)
+                    image = refiner(**common, **refine).images[0]
+        except torch.OutOfMemoryError:
+            raise
+        except (RuntimeError, ValueError) as error:
+            raise GenerationError(action="image editing", detail=f"{type(error).__name__}: {error}") from error
+        # 3. what the edit keeps is the source's own pixels, not their VAE round trip
+        if not variation:
+            image = keep_outside(image, start, mask)
+        if self.spec.test_weights:
+            image = label_test_image(image)
+        if on_step:
+            on_step(total, total)
+        return [RenderedImage(image=image, seed=settings.seed, prompt=prompt, negative_prompt=negative_prompt,
+                              settings=settings, model_names=[model_label(n) for n in self.spec.names],
+                              test_weights=self.spec.test_weights, metadata=edit.describe(parent))]
+
+    def _edit_pipelines(self, task: str) -> tuple:
+        """The image-to-image or inpainting pipelines, built once with from_pipe: the same modules as the loaded
+        base and refiner, so no second copy of any weight."""
+        if task not in self._editors:
+            from diffusers import StableDiffusionXLImg2ImgPipeline, StableDiffusionXLInpaintPipeline
+            kind = StableDiffusionXLImg2ImgPipeline if task == "img2img" else StableDiffusionXLInpaintPipeline
+            base = kind.from_pipe(self.base)
+            refiner = self.refiner if task == "img2img" or self.refiner is None else \
+                StableDiffusionXLInpaintPipeline.from_pipe(self.refiner)
+            for pipe in (base, refiner):
+                if pipe is not None:
+                    pipe.set_progress_bar_config(disable=True)
+            self._editors[task] = (base, refiner)
+        return self._editors[task]
+
+    @contextmanager
+    def _placed_for_edit(self, *pipes):
+        """Under an offloading policy, hand the offload hooks to the edit's pipelines for the edit, then back."""
+        if not self.device.startswith("cuda") or self.policy is MemoryPolicy.GPU:
+            yield
+            return
+        for pipe in self.pipelines:
+            pipe.remove_all_hooks()
+        try:
+            for pipe in filter(None, pipes):
+                if self.policy is MemoryPolicy.MODEL_OFFLOAD:
+                    pipe.enable_model_cpu_offload(device=self.device)
+                else:
+                    pipe.enable_sequential_cpu_offload(device=self.device)
+            yield
+        finally:
+            for pipe in filter(None, pipes):
+                pipe.remove_all_hooks()
+            self.place(self.policy)
+
 
 def render_with_fallback(model: ImageModel, prompt: str, negative_prompt: str, settings: ImageSettings,
                          on_step: Callable[[int, int], None] | None = None) -> list[RenderedImage]:
     """render(), retried once under the next more frugal memory policy if the GPU runs out of memory."""
-    def more_frugal() -> str | None:
-        frugal = model.policy.more_frugal()
-        if frugal is None:
-            return None
-        model.place(frugal)
-        return f"switching to the {frugal.value} memory policy"
+    return retry_on_oom(lambda: model.render(prompt, negative_prompt, settings, on_step),
+                        lambda: _more_frugal(model), "image generation")
 
-    return retry_on_oom(lambda: model.render(prompt, negative_prompt, settings, on_step), more_frugal,
-                        "image generation")
+
+def edit_with_fallback(model: ImageModel, edit: Edit, prompt: str, negative_prompt: str, settings: ImageSettings,
+                       on_step: Callable[[int, int], None] | None = None,
+                       parent: int | None = None) -> list[RenderedImage]:
+    """edit(), retried once under the next more frugal memory policy if the GPU runs out of memory."""
+    return retry_on_oom(lambda: model.edit(edit, prompt, negative_prompt, settings, on_step, parent),
+                        lambda: _more_frugal(model), "image editing")
+
+
+def _more_frugal(model: ImageModel) -> str | None:
+    frugal = model.policy.more_frugal()
+    if frugal is None:
+        return None
+    model.place(frugal)
+    return f"switching to the {frugal.value} memory policy"
 
 
 def label_test_image(image: Image.Image) -> Image.Image:

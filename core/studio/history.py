@@ -8,8 +8,10 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from PIL import Image
+
 from core.content.brief import Brief
-from core.files import new_id
+from core.files import atomic_write, new_id
 from core.image.png import save_png
 from core.image.engine import RenderedImage
 from core.studio.records import (Comment, CopyVersion, Draft, ImageVersion, PromptVersion, RecordError, ReviewState,
@@ -20,7 +22,7 @@ from core.studio.storage import (SHARDS, HistoryError, HistoryFiles, Recovery, S
 MAX_AUTHOR = 60
 MAX_COMMENT = 2000
 MAX_COPY = 10_000
-IMAGE_NAME = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{8}\.png$")
+IMAGE_NAME = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{8}(?:-mask)?\.png$")  # an image, or an edit's mask
 DRAFT_ID = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{8}$")
 
 
@@ -137,16 +139,24 @@ class HistoryStore:
                                                            author), "save the visual prompt version")
         return len(draft.prompt_versions)
 
-    def add_image_version(self, draft_id: str, rendered: RenderedImage, author: str) -> ImageVersion:
-        """Save the PNG (named by a new id, prompt metadata inside) and record it as a new image version."""
+    def add_image_version(self, draft_id: str, rendered: RenderedImage, author: str, parent: int | None = None,
+                          edit: str = "", strength: float | None = None,
+                          mask: Image.Image | None = None) -> ImageVersion:
+        """Save the PNG (named by a new id, prompt metadata inside) and record it as a new image version; an edit
+        records the version it started from, its kind and strength, and its mask (saved beside the image)."""
         author = check_author(author)
         self.get(draft_id)
         if self.read_only:
             raise self.read_only
-        file_name = f"{new_id()}.png"
+        stem = new_id()
+        file_name, mask_file = f"{stem}.png", (f"{stem}-mask.png" if mask is not None else "")
         try:
             save_png(rendered, self.image_path(file_name))
+            if mask is not None:
+                atomic_write(self.image_path(mask_file), lambda handle: mask.save(handle, format="PNG"))
         except OSError as error:
+            for name in filter(None, (file_name, mask_file)):
+                self.image_path(name).unlink(missing_ok=True)
             raise store_error(error, "save the image", self.images) from None
 
         def change(draft: Draft) -> Draft:
@@ -156,12 +166,14 @@ class HistoryStore:
                 prompt_version = len(draft.prompt_versions)
             image = ImageVersion(n=len(draft.image_versions) + 1, file=file_name, seed=rendered.seed,
                                  prompt_version=prompt_version, author=author, at=now(), settings=rendered.settings,
-                                 models=tuple(rendered.model_names), test_weights=rendered.test_weights)
+                                 models=tuple(rendered.model_names), test_weights=rendered.test_weights,
+                                 parent=parent, edit=edit, strength=strength, mask_file=mask_file)
             return _reopened(draft.changed(image_versions=(*draft.image_versions, image)), author)
         try:
             return self._update(draft_id, change, "save the image version").image_versions[-1]
         except HistoryError:
-            self.image_path(file_name).unlink(missing_ok=True)  # no record points at it
+            for name in filter(None, (file_name, mask_file)):  # no record points at them
+                self.image_path(name).unlink(missing_ok=True)
             raise
 
     def set_state(self, draft_id: str, state: ReviewState | str, author: str) -> None:
@@ -245,6 +257,15 @@ class HistoryStore:
         return sorted({d.created_by for shard in range(SHARDS) for d in self._shard(shard)[0].values()})
 
     # -- files ----------------------------------------------------------------------------------------------
+    def source_image(self, draft_id: str, n: int) -> tuple[ImageVersion, Image.Image]:
+        """Image version n of a draft and its pixels, to start an edit from; a HistoryError where it is missing."""
+        version = self.get(draft_id).image_version(n)
+        path = self.image_path(version.file) if version is not None else None
+        if path is None or not path.exists():
+            raise HistoryError("no_image_version", value=n)
+        with Image.open(path) as image:
+            return version, image.convert("RGB")
+
     def image_path(self, file_name: str) -> Path:
         """The path of an image file in the images folder; names that are not our generated ids are refused."""
         if not isinstance(file_name, str) or not IMAGE_NAME.match(file_name):

@@ -1,5 +1,5 @@
 """The post flow every face runs: write a draft (copy, English visual prompt, saved draft), then render its images
-(saved as image versions). Each step saves its own result, so work finished after the browser went away is still
+(saved as image versions), then edit them (each edit a new version). Each step saves its own result, so work finished after the browser went away is still
 in the history; the Streamlit app runs these on the worker, the command line and the bench call them directly."""
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from core.content.brief import Brief
 from core.content.channels import RULES
 from core.content.copywriting import CopyDraft, write_copy
 from core.content.visual_prompt import VisualPrompt, write_visual_prompt
+from core.image.editing import DEFAULT_STRENGTH, Edit, EditKind
 from core.image.engine import ImageEngine, RenderedImage
 from core.image.settings import ImageSettings
 from core.memory import free_gpu_memory, retry_on_oom
@@ -93,5 +94,31 @@ def render_post(progress: Progress, draft_id: str, prompt: str, negative_prompt:
     result = RenderResult(draft_id, images=rendered)
     for image in rendered:
         version = store.add_image_version(draft_id, image, author)
+        result.image_files.append((version.file, image.seed))
+    return result
+
+
+def edit_post(progress: Progress, draft_id: str, parent: int, kind: str, prompt: str, negative_prompt: str,
+              settings: ImageSettings, image_model: Callable[[], ImageEngine], store: HistoryStore, author: str,
+              text_model: TextEngine | None = None, strength: float = DEFAULT_STRENGTH, mask=None,
+              target: tuple[int, int] | None = None) -> RenderResult:
+    """Edit image version parent of a draft (a variation, a repainted region, an extension to another format)
+    and save the result as a new image version recording where it came from."""
+    # 1. the source image and the edit, checked before any model loads
+    _, source = store.source_image(draft_id, parent)
+    edit = Edit(kind, source, strength=strength, mask=mask, target=target)
+    model = image_model()
+    if text_model is not None and model.needs_gpu_room():
+        text_model.park()
+    # 2. the edit, with the same out-of-memory fallback as a render
+    progress.enter("rendering", 0.0)
+    edited = model.edit_reliably(edit, prompt, negative_prompt, settings, progress.show_step, parent)
+    # 3. saved as a new version, its lineage and mask beside it
+    progress.enter("saving")
+    result = RenderResult(draft_id, images=edited)
+    for image in edited:
+        version = store.add_image_version(draft_id, image, author, parent=parent, edit=edit.kind.value,
+                                          strength=edit.strength if edit.kind is EditKind.VARIATION else None,
+                                          mask=edit.mask)
         result.image_files.append((version.file, image.seed))
     return result

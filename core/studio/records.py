@@ -84,19 +84,27 @@ class ImageVersion:
     settings: ImageSettings = ImageSettings()
     models: tuple[str, ...] = ()
     test_weights: bool = False
+    parent: int | None = None  # the image version an edit started from; None for a render from the prompt
+    edit: str = ""  # "" (a render) | variation | inpaint | extend
+    strength: float | None = None  # a variation's strength
+    mask_file: str = ""  # an inpainting's mask, a PNG beside the image
 
     def to_dict(self) -> dict:
         settings = {k: v for k, v in self.settings.to_dict().items() if k not in ("seed", "candidates")}
+        lineage = {"parent": self.parent, "edit": self.edit, "strength": self.strength,
+                   "mask_file": self.mask_file} if self.edit else {}
         return {"n": self.n, "file": self.file, "seed": self.seed, **settings, "models": list(self.models),
                 "test_weights": self.test_weights, "prompt_version": self.prompt_version, "author": self.author,
-                "at": self.at}
+                "at": self.at, **lineage}
 
     @classmethod
     def from_dict(cls, data: dict) -> "ImageVersion":
         return cls(n=data["n"], file=data["file"], seed=data.get("seed"), prompt_version=data["prompt_version"],
                    author=data["author"], at=data["at"], settings=ImageSettings.from_dict(
                        {k: v for k, v in data.items() if k not in ("seed", "candidates")}),
-                   models=tuple(data.get("models", ())), test_weights=bool(data.get("test_weights", False)))
+                   models=tuple(data.get("models", ())), test_weights=bool(data.get("test_weights", False)),
+                   parent=data.get("parent"), edit=data.get("edit", ""), strength=data.get("strength"),
+                   mask_file=data.get("mask_file", ""))
 
 
 @dataclass(frozen=True)
@@ -156,6 +164,10 @@ class Draft:
     def prompt_version(self, n: int) -> PromptVersion:
         """Prompt version n, or the newest where n is unknown."""
         return next((p for p in self.prompt_versions if p.n == n), self.prompt)
+
+    def image_version(self, n: int) -> ImageVersion | None:
+        """Image version n, if the draft has it."""
+        return next((v for v in self.image_versions if v.n == n), None)
 
     def matching_prompt_version(self, prompt: str, negative_prompt: str) -> int | None:
         """The newest prompt version with exactly this prompt pair, if any."""
