@@ -329,3 +329,36 @@ def test_a_draft_reopens_in_generate_from_its_address(app, tmp_path):
     assert not app.exception, app.exception
     assert app.text_area(key="copy_edit").value == "Corra leve. Corra!"
     assert app.text_area(key="prompt_edit").value == "running shoes on asphalt"
+
+
+def test_history_edits_an_image_extends_it_and_shows_the_lineage(history_app, tmp_path, tiny_images):
+    from core.image.settings import ImageSettings
+    at, ids = history_app
+    draft_id = ids["cafe"]
+    store = HistoryStore(tmp_path / "data")
+    [image] = tiny_images.render("a cup of coffee, warm light", "blurry", ImageSettings(steps=1, seed=5,
+                                                                                         use_refiner=False))
+    store.add_image_version(draft_id, image, "Ana")
+    next(b for b in at.button if b.key == f"h_open_{draft_id}").click()
+    at.run()
+    key = f"h_edit_{draft_id}"
+    at.radio(key=f"{key}_kind").set_value("inpaint")
+    at.run()
+    assert any(i.proto.imgs[0].caption == "A região em vermelho será refeita; o resto fica idêntico." for i in images(at))
+    at.slider(key=f"{key}_x").set_value((0, 50))
+    next(b for b in at.button if b.key == f"{key}_go").click()
+    at.run(timeout=600)
+    assert not at.exception, at.exception
+    at.radio(key=f"{key}_kind").set_value("extend")
+    at.run()
+    at.selectbox(key=f"{key}_target").set_value("story")
+    next(b for b in at.button if b.key == f"{key}_go").click()
+    at.run(timeout=600)
+    assert not at.exception, at.exception
+    v1, v2, v3 = HistoryStore(tmp_path / "data").get(draft_id).image_versions
+    assert (v2.edit, v2.parent, v2.mask_file != "") == ("inpaint", 1, True)
+    assert (v3.edit, v3.parent, v3.settings.size) == ("extend", 1, "768x1344")
+    captions = [i.proto.imgs[0].caption for i in images(at)]
+    assert any("região refeita de v1" in c for c in captions)
+    assert any("v1 estendida para 768x1344" in c for c in captions)
+    assert any(e.label == "Comparar imagens (antes e depois)" for e in at.expander)

@@ -1,10 +1,12 @@
-"""History page: find drafts, review them, compare versions, edit and re-render, comment, export."""
+"""History page: find drafts, review them, compare versions, edit copy and images and re-render, comment, export."""
 import dataclasses
 
 import streamlit as st
+from PIL import Image
 
 from core.content.brief import ContentType
 from core.errors import CoreError
+from core.image.editing import DEFAULT_STRENGTH, FORMATS, STRENGTH, EditKind, checked_mask, rectangle_mask
 from core.image.settings import ImageSettings
 from core.studio.export import export_zip
 from core.studio.records import ReviewState
@@ -70,6 +72,94 @@ def show_brief(brief) -> None:
         for label, value in rows:
             if value.strip():
                 st.markdown(f"**{t(lang, label)}:** {ui.md_escape(value)}")
+
+
+def on_edit(draft_id: str) -> None:
+    """Queue the edit chosen in the edit panel of the open draft."""
+    key = f"h_edit_{draft_id}"
+    try:
+        draft = store.get(draft_id)
+        parent = draft.image_version(ss[f"{key}_from"])
+        kind = ss[f"{key}_kind"]
+        edit = {}
+        if kind == EditKind.VARIATION.value:
+            edit["strength"] = float(ss[f"{key}_strength"])
+        elif kind == EditKind.INPAINT.value:
+            (left, right), (top, bottom) = ss[f"{key}_x"], ss[f"{key}_y"]
+            size = (parent.settings.width, parent.settings.height)
+            edit["mask"] = checked_mask(rectangle_mask(size, (left / 100, top / 100, right / 100, bottom / 100)), size)
+        else:
+            edit["target"] = FORMATS[ss[f"{key}_target"]]
+        settings = dataclasses.replace(parent.settings, seed=None, candidates=1)
+    except CoreError as error:
+        ss["error"] = error
+        return
+    author, prompt, negative = ss["reviewer"], ss[f"{key}_prompt"], draft.prompt_version(parent.prompt_version)
+    ui.submit("edit", lambda owner: studio.edit(draft_id, parent.n, kind, prompt, negative.negative_prompt, settings,
+                                                author, owner, **edit))
+
+
+def edit_panel(draft) -> None:
+    """Edit one of the draft's images: a variation, a repainted region (a rectangle), or another format."""
+    key = f"h_edit_{draft.id}"
+    with st.expander(t(lang, "edit_image")):
+        versions = {v.n: v for v in draft.image_versions}
+        chosen = versions[st.selectbox(t(lang, "edit_from"), list(reversed(versions)), key=f"{key}_from",
+                                       format_func=lambda n: f"v{n} · {versions[n].settings.size}")]
+        kind = st.radio(t(lang, "edit_kind"), [k.value for k in EditKind], key=f"{key}_kind", horizontal=True,
+                        format_func=lambda k: t(lang, f"edit_{k}"))
+        ss.setdefault(f"{key}_prompt", draft.prompt_version(chosen.prompt_version).prompt)
+        st.text_area(t(lang, "edit_prompt"), key=f"{key}_prompt", height=70)
+        if kind == EditKind.VARIATION.value:
+            st.slider(t(lang, "strength"), STRENGTH.low, STRENGTH.high, DEFAULT_STRENGTH, STRENGTH.step,
+                      key=f"{key}_strength", help=t(lang, "strength_help"))
+        elif kind == EditKind.INPAINT.value:
+            left, right = st.slider(t(lang, "region_x"), 0, 100, (30, 70), key=f"{key}_x")
+            top, bottom = st.slider(t(lang, "region_y"), 0, 100, (30, 70), key=f"{key}_y")
+            path = store.image_path(chosen.file)
+            if path.exists():
+                st.image(region_preview(path, (left / 100, top / 100, right / 100, bottom / 100)), width=320,
+                         caption=t(lang, "region_preview"))
+        else:
+            formats = [name for name, size in FORMATS.items() if size != (chosen.settings.width, chosen.settings.height)]
+            st.selectbox(t(lang, "target_format"), formats, key=f"{key}_target",
+                         format_func=lambda name: t(lang, f"format_{name}"))
+        st.button(t(lang, "apply_edit"), type="primary", disabled=ui.busy(), key=f"{key}_go", on_click=on_edit,
+                  args=(draft.id,))
+        ui.watch({"edit": lambda result: None})
+
+
+def region_preview(path, box) -> Image.Image:
+    """The image with the rectangle to repaint shaded red."""
+    with Image.open(path) as image:
+        shown = image.convert("RGB")
+    shown.thumbnail((512, 512))
+    tint = Image.new("RGB", shown.size, (230, 30, 30))
+    return Image.composite(Image.blend(shown, tint, 0.45), shown, rectangle_mask(shown.size, box))
+
+
+def lineage(image) -> str:
+    """Where an image version came from, in words, if it is an edit."""
+    if not image.edit:
+        return ""
+    return " · " + t(lang, f"lineage_{image.edit}", parent=image.parent, strength=f"{image.strength or 0:g}",
+                     size=image.settings.size)
+
+
+def compare_images(draft) -> None:
+    """Any two image versions side by side: before and after an edit."""
+    images = draft.image_versions
+    with st.expander(t(lang, "compare_images")):
+        left, right = st.columns(2)
+        numbers = [v.n for v in images]
+        after = images[-1]
+        before = after.parent if after.parent in numbers else numbers[-2]
+        for column, label, default, side in ((left, "left", before, "a"), (right, "right", after.n, "b")):
+            n = column.selectbox(t(lang, label), numbers, index=numbers.index(default), key=f"h_cmp_{side}_{draft.id}",
+                                 format_func=lambda v: f"v{v}")
+            path = store.image_path(draft.image_version(n).file)
+            if path.exists():
+                column.image(str(path), caption=f"v{n}{lineage(draft.image_version(n))}")
 
 
 def version_label(version) -> str:
@@ -141,7 +231,11 @@ def show_draft(draft_id: str) -> None:
                 path = store.image_path(image.file)
                 if path.exists():
                     st.image(str(path), caption=t(lang, "image_caption", n=image.n, seed=image.seed,
-                                                  prompt=image.prompt_version, author=image.author))
+                                                  prompt=image.prompt_version, author=image.author) + lineage(image))
+    if images:
+        edit_panel(draft)
+    if len(images) > 1:
+        compare_images(draft)
 
     # comments
     st.markdown(f"#### {t(lang, 'comments')}")
