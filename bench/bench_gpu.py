@@ -301,6 +301,58 @@ def sdxl_phase(compile_unets: bool, policies: bool = True):
         torch.cuda.empty_cache()
 
 
+def edit_phase():
+    """Edits of an image through core (pipelines made with from_pipe from the loaded base and refiner) against the
+    plain approach in the same process (each task's pipelines loaded on their own), 40 steps with the refiner:
+    seconds per edit and the GPU memory the weights hold."""
+    from diffusers import StableDiffusionXLImg2ImgPipeline, StableDiffusionXLInpaintPipeline
+    from core.image.editing import Edit, extension_canvas, rectangle_mask
+    spec = ensure_sdxl()
+    settings = ImageSettings(steps=40, guidance=7.0, seed=0)
+    # 1. ours: the loaded base and refiner, the edit pipelines sharing their weights
+    model = load_image_model(spec, "cuda", MemoryPolicy.GPU)
+    model.base.vae.register_to_config(force_upcast=False)
+    model.accelerate(compile_unets=False)  # fused projections and channels-last, as the studio serves edits
+    [source] = model.render(PROMPT, NEGATIVE, settings)
+    square, story = source.image, (768, 1344)
+    edits = {"variation_0.5_1024": Edit("variation", square, strength=0.5),
+             "inpaint_1024": Edit("inpaint", square, mask=rectangle_mask(square.size, (0.25, 0.25, 0.75, 0.75))),
+             "extend_1024_to_768x1344": Edit("extend", square, target=story)}
+    for name, edit in edits.items():
+        log(f"ours_{name}_s", round(median_time(lambda: model.edit(edit, PROMPT, NEGATIVE, settings), runs=3), 2))
+    log("ours_weights_gib", gib(torch.cuda.memory_allocated()))
+    del model
+    gc.collect()
+    torch.cuda.empty_cache()
+    # 2. reference: each task's pipelines from the saved folders, as a plain diffusers script loads them
+    torch.cuda.reset_peak_memory_stats()
+    kw = dict(dtype=torch.float16)
+    img2img = StableDiffusionXLImg2ImgPipeline.from_pretrained(spec.base, **kw).to("cuda")
+    inpaint = StableDiffusionXLInpaintPipeline.from_pretrained(spec.base, **kw).to("cuda")
+    refiner = StableDiffusionXLImg2ImgPipeline.from_pretrained(spec.refiner, **kw).to("cuda")
+    refiner_inpaint = StableDiffusionXLInpaintPipeline.from_pretrained(spec.refiner, **kw).to("cuda")
+    for pipe in (img2img, inpaint, refiner, refiner_inpaint):
+        pipe.set_progress_bar_config(disable=True)
+    log("ref_weights_gib", gib(torch.cuda.memory_allocated()))
+    common = dict(prompt=PROMPT, negative_prompt=NEGATIVE, num_inference_steps=40, guidance_scale=7.0)
+
+    def plain(edit: Edit):
+        start, mask = edit.canvas()
+        generator = torch.Generator("cpu").manual_seed(0)
+        if edit.kind.value == "variation":
+            latents = img2img(**common, image=start, strength=edit.strength, denoising_end=0.8, output_type="latent",
+                              generator=generator).images
+            return refiner(**common, image=latents, denoising_start=0.8, generator=generator).images[0]
+        size = dict(width=start.width, height=start.height)
+        latents = inpaint(**common, image=start, mask_image=mask, strength=1.0, denoising_end=0.8, output_type="latent",
+                          generator=generator, **size).images
+        return refiner_inpaint(**common, image=latents, mask_image=mask, denoising_start=0.8, generator=generator,
+                               **size).images[0]
+    for name, edit in edits.items():
+        log(f"ref_{name}_s", round(median_time(lambda: plain(edit), runs=3), 2))
+    log("ref_peak_gib", gib(torch.cuda.max_memory_allocated()))
+
+
 def median_time(fn, runs: int = 5) -> float:
     fn()
     times = [timed(fn)[1] for _ in range(runs)]
@@ -557,7 +609,7 @@ def serve_phase(drafts=(1, 4, 16), new_tokens: int = 250):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("phase", choices=["llm", "sdxl", "post", "sdxl-profile", "llm-kernels", "serve"])
+    parser.add_argument("phase", choices=["llm", "sdxl", "post", "sdxl-profile", "llm-kernels", "serve", "edit"])
     parser.add_argument("--out", default=os.environ.get("OUT", ROOT / "bench" / "results"), type=Path)
     parser.add_argument("--no-compile", action="store_true", help="skip torch.compile of the UNets (sdxl)")
     parser.add_argument("--compile-unets", action="store_true", help="compile the UNets in the post phase")
@@ -588,6 +640,8 @@ def main():
         llm_kernels_phase()
     elif args.phase == "sdxl-profile":
         sdxl_profile_phase()
+    elif args.phase == "edit":
+        edit_phase()
     else:
         sdxl_phase(compile_unets=not args.no_compile, policies=not args.skip_policies)
 

@@ -133,3 +133,38 @@ def test_a_reload_mid_render_finds_the_job_and_its_draft_again(server, chromium)
         expect(page.locator("[data-testid='stImage'] img").first).to_be_visible()
         assert "job=" not in page.url  # read once: a second reload does not watch it again
         browser.close()
+
+
+def test_an_image_is_repainted_in_a_region_and_extended_to_9_16_in_chromium(server, chromium):
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=240_000)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        page = open_as_ana(browser, server, height=2400)
+        write_a_brief(page)
+        page.get_by_role("button", name="Gerar imagem").click()
+        settle(page)
+        expect(page.locator("[data-testid='stImage'] img").first).to_be_visible()
+        page.get_by_role("link", name="Histórico").click()
+        settle(page)
+        page.get_by_role("button", name="Abrir").first.click()
+        settle(page)
+        open_expander(page, "Editar uma imagem", "Partir da imagem")
+        page.get_by_text("Refazer uma região").click()
+        settle(page)
+        expect(page.get_by_text("A região em vermelho será refeita")).to_be_visible()
+        page.get_by_role("button", name="Aplicar edição").click()
+        settle(page)
+        expect(page.get_by_text("região refeita de v1").first).to_be_visible()
+        open_expander(page, "Editar uma imagem", "Partir da imagem")
+        page.get_by_text("Estender para outro formato").click()
+        settle(page)
+        page.get_by_label("Formato de destino").click()  # the selectbox opens its list
+        page.get_by_role("option", name="Stories/Reels 9:16 (768x1344)").click()
+        settle(page)
+        page.get_by_role("button", name="Aplicar edição").click()
+        settle(page)
+        expect(page.get_by_text("estendida para 768x1344").first).to_be_visible()
+        page.screenshot(path=str(SCREENSHOTS / "edit.png"), full_page=True)
+        browser.close()

@@ -102,3 +102,17 @@ def test_the_command_line_edits_a_version(app_env, tmp_path, capsys):
     assert (out / f"{draft_id}-v2.png").exists()
     assert main(["edit", "--draft", draft_id, "--version", "1", "--extend", "1000x1000", "--quiet"]) == 2
     assert "size must be one of the SDXL sizes" in capsys.readouterr().err
+
+
+def test_edit_pipelines_share_the_weights_and_leave_their_dtype_alone(tiny_profile):
+    import torch
+    from core.profiles import load_images
+    model = load_images(tiny_profile)  # its own copy: cast to half precision as on a GPU
+    for pipe in model.pipelines:
+        pipe.to(dtype=torch.bfloat16)
+    base, refiner = model._edit_pipelines("inpaint")
+    assert base.unet is model.base.unet and base.vae is model.base.vae  # shared, not copied
+    assert refiner.unet is model.refiner.unet
+    for module in (model.base.unet, model.base.vae, model.base.text_encoder, model.refiner.unet,
+                   model.refiner.text_encoder_2):
+        assert module.dtype == torch.bfloat16  # from_pipe would have cast them all to float32

@@ -100,10 +100,11 @@ def test_export_zip_has_markdown_images_and_manifests(store):
     store.add_image_version(draft_id, rendered(7), "Ana")
     archive = zipfile.ZipFile(BytesIO(export_zip(store, [draft_id])))
     names = set(archive.namelist())
-    assert {f"{draft_id}/copy.md", f"{draft_id}/image-v1.png", "manifest.json", "manifest.csv"} <= names
+    folder = f"cafe-serra-azul-{draft_id[-8:]}"  # named by the product, and still unique
+    assert {f"{folder}/copy.md", f"{folder}/image-v1.png", "manifest.json", "manifest.csv"} <= names
     manifest = json.loads(archive.read("manifest.json"))
     assert manifest[0]["seed"] == 7 and manifest[0]["prompt"] == "a cup of coffee, morning light"
-    assert "Café bom. Peça já!" in archive.read(f"{draft_id}/copy.md").decode()
+    assert "Café bom. Peça já!" in archive.read(f"{folder}/copy.md").decode()
     table = archive.read("manifest.csv")
     assert table.startswith(b"\xef\xbb\xbf")  # a BOM: Excel reads the accents as UTF-8
     rows = list(csv.DictReader(io.StringIO(table.decode("utf-8-sig")), delimiter=";"))  # pt-BR Excel's separator

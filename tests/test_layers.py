@@ -14,9 +14,9 @@ HEAVY = {"torch", "diffusers", "bitsandbytes", "accelerate", "PIL"}
 # plain Python; engines never see the studio; nothing in core sees a face.
 MAY_IMPORT = {
     "content": {"core.errors", "core.messages", "core.content", "core.text.engine"},
-    "text": {"core.errors", "core.devices", "core.memory", "core.files", "core.content", "core.text"},
-    "image": {"core.errors", "core.devices", "core.memory", "core.files", "core.content", "core.image"},
-    "studio": {"core.errors", "core.devices", "core.memory", "core.files", "core.profiles", "core.content",
+    "text": {"core.errors", "core.messages", "core.devices", "core.memory", "core.files", "core.content", "core.text"},
+    "image": {"core.errors", "core.messages", "core.devices", "core.memory", "core.files", "core.content", "core.image"},
+    "studio": {"core.errors", "core.messages", "core.devices", "core.memory", "core.files", "core.profiles", "core.content",
                "core.text", "core.image", "core.studio"},
 }
 

@@ -5,9 +5,6 @@ import re
 import threading
 from functools import lru_cache
 
-from lingua import Language as Lingua
-from lingua import LanguageDetectorBuilder
-
 from core.content.brief import Language
 
 MIN_WORDS = 6  # shorter texts (a hashtag line, a product name) say too little to judge
@@ -15,8 +12,7 @@ MIN_WORDS = 6  # shorter texts (a hashtag line, a product name) say too little t
 # one: Portuguese and Spanish share many words, and a short Portuguese post can score 0.3 Spanish.
 CONFIDENT = 0.75
 EXPECTED_AT_MOST = 0.1
-_LINGUA = {Language.PT_BR: Lingua.PORTUGUESE, Language.EN: Lingua.ENGLISH, Language.ES: Lingua.SPANISH}
-_OURS = {lingua: ours for ours, lingua in _LINGUA.items()}
+LINGUA_NAMES = {Language.PT_BR: "PORTUGUESE", Language.EN: "ENGLISH", Language.ES: "SPANISH"}
 _NOISE = re.compile(r"https?://\S+|www\.\S+|[#@]\w+|\S+@\S+", re.UNICODE)
 _WORD = re.compile(r"[^\W\d_]{2,}", re.UNICODE)
 _lock = threading.Lock()
@@ -24,7 +20,9 @@ _lock = threading.Lock()
 
 @lru_cache(maxsize=1)
 def _detector():
-    return LanguageDetectorBuilder.from_languages(*_LINGUA.values()).build()
+    # imported here: its models load on first use, and a process that never checks copy never pays for them
+    from lingua import Language as Lingua, LanguageDetectorBuilder
+    return LanguageDetectorBuilder.from_languages(*(getattr(Lingua, name) for name in LINGUA_NAMES.values())).build()
 
 
 def confidences(text: str) -> dict[Language, float]:
@@ -37,7 +35,8 @@ def confidences(text: str) -> dict[Language, float]:
         return {}
     with _lock:  # the detector is shared by every session
         values = _detector().compute_language_confidence_values(text)
-    return {_OURS[value.language]: value.value for value in values}
+    ours = {name: language for language, name in LINGUA_NAMES.items()}
+    return {ours[value.language.name]: value.value for value in values}
 
 
 def detect(text: str) -> tuple[Language | None, float]:

@@ -283,9 +283,12 @@ class ImageModel(ImageEngine):
         if task not in self._editors:
             from diffusers import StableDiffusionXLImg2ImgPipeline, StableDiffusionXLInpaintPipeline
             kind = StableDiffusionXLImg2ImgPipeline if task == "img2img" else StableDiffusionXLInpaintPipeline
-            base = kind.from_pipe(self.base)
+            # from_pipe casts every module it is given to its dtype (float32 unless told): the shared weights must
+            # keep theirs, or the text-to-image pipelines would silently run in float32 afterwards
+            dtype = self.base.unet.dtype
+            base = kind.from_pipe(self.base, dtype=dtype)
             refiner = self.refiner if task == "img2img" or self.refiner is None else \
-                StableDiffusionXLInpaintPipeline.from_pipe(self.refiner)
+                StableDiffusionXLInpaintPipeline.from_pipe(self.refiner, dtype=dtype)
             for pipe in (base, refiner):
                 if pipe is not None:
                     pipe.set_progress_bar_config(disable=True)
