@@ -61,6 +61,19 @@ def load_image_model(spec: ImageModelSpec, device: str, policy: MemoryPolicy | s
     return model
 
 
+class StepCounter:
+    """diffusers' callback_on_step_end for a job's pipeline calls: counts their steps for on_step(done, total)."""
+
+    def __init__(self, total: int, on_step: Callable[[int, int], None] | None):
+        self.total, self.on_step, self.done = total, on_step, 0
+
+    def __call__(self, pipe, step, timestep, callback_kwargs):
+        self.done += 1
+        if self.on_step:
+            self.on_step(min(self.done, self.total), self.total)
+        return callback_kwargs
+
+
 class ImageModel(ImageEngine):
     """The SDXL pipelines of one profile. Shared across sessions; only place() changes it, between jobs."""
 
@@ -177,14 +190,7 @@ class ImageModel(ImageEngine):
         settings = settings.with_seed()
         use_refiner = settings.use_refiner and self.refiner is not None
         total = settings.steps * settings.candidates
-        done = 0
-
-        def step_end(pipe, step, timestep, callback_kwargs):
-            nonlocal done
-            done += 1
-            if on_step:
-                on_step(min(done, total), total)
-            return callback_kwargs
+        step_end = StepCounter(total, on_step)
 
         results = []
         for index in range(settings.candidates):
@@ -199,7 +205,7 @@ class ImageModel(ImageEngine):
                 raise
             except (RuntimeError, ValueError) as error:
                 raise GenerationError(action="image generation", detail=f"{type(error).__name__}: {error}") from error
-            done = (index + 1) * settings.steps
+            step_end.done = (index + 1) * settings.steps  # the refiner may stop short of the count
             if self.spec.test_weights:
                 image = label_test_image(image)
             results.append(RenderedImage(image=image, seed=seed, prompt=prompt, negative_prompt=negative_prompt,
@@ -228,14 +234,7 @@ class ImageModel(ImageEngine):
         use_refiner = settings.use_refiner and self.refiner is not None
         variation = edit.kind is EditKind.VARIATION
         total = max(1, round(settings.steps * (edit.strength if variation else 1.0)))
-        done = 0
-
-        def step_end(pipe, step, timestep, callback_kwargs):
-            nonlocal done
-            done += 1
-            if on_step:
-                on_step(min(done, total), total)
-            return callback_kwargs
+        step_end = StepCounter(total, on_step)
 
         common = dict(prompt=prompt, negative_prompt=negative_prompt or None, num_inference_steps=settings.steps,
                       guidance_scale=settings.guidance, generator=torch.Generator("cpu").manual_seed(settings.seed),
