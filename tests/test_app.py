@@ -362,3 +362,14 @@ def test_history_edits_an_image_extends_it_and_shows_the_lineage(history_app, tm
     assert any("região refeita de v1" in c for c in captions)
     assert any("v1 estendida para 768x1344" in c for c in captions)
     assert any(e.label == "Comparar imagens (antes e depois)" for e in at.expander)
+
+
+def test_open_in_generate_from_the_history_brings_the_draft(history_app):
+    at, ids = history_app
+    next(b for b in at.button if b.key == f"h_open_{ids['tenis']}").click()
+    at.run()
+    next(b for b in at.button if b.key == f"h_reopen_{ids['tenis']}").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert at.text_area(key="copy_edit").value == "Corra leve."
+    assert at.text_area(key="prompt_edit").value == "running shoes on asphalt"
