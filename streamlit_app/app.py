@@ -10,7 +10,7 @@ import streamlit as st  # noqa: E402
 from core.errors import CoreError  # noqa: E402
 from core.studio.history import check_author  # noqa: E402
 from streamlit_app import gate, resources, ui  # noqa: E402
-from streamlit_app.strings import UI_LANGUAGES, t  # noqa: E402
+from core.labels import UI_LANGUAGES, t  # noqa: E402
 
 VIEWS = Path(__file__).resolve().parent / "views"
 

@@ -9,7 +9,7 @@ import streamlit as st
 
 from core.studio.access import LOGIN_TTL_S
 from streamlit_app import resources
-from streamlit_app.strings import t
+from core.labels import t
 
 PASSWORD_ENV = "STUDIO_PASSWORD"
 PUBLIC_ENV = "STUDIO_PUBLIC"  # set by the launcher that opens a tunnel

@@ -13,7 +13,7 @@ from core.content.channels import measure
 from core.errors import CoreError
 from core.studio.worker import Job, JobState
 from streamlit_app import resources
-from streamlit_app.strings import t
+from core.labels import t
 
 log = logging.getLogger("content_studio")
 

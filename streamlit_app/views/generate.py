@@ -9,7 +9,7 @@ from core.files import file_stem
 from core.image.settings import SDXL_SIZES, SEED_MAX, ImageSettings
 from core.studio.jobs import RenderResult, WriteResult
 from streamlit_app import resources, ui
-from streamlit_app.strings import UI_LANGUAGES, t
+from core.labels import UI_LANGUAGES, t
 
 ss = st.session_state
 lang = ui.lang()

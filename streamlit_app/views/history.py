@@ -11,7 +11,7 @@ from core.image.settings import ImageSettings
 from core.studio.export import export_zip
 from core.studio.records import ReviewState
 from streamlit_app import resources, ui
-from streamlit_app.strings import UI_LANGUAGES, t
+from core.labels import UI_LANGUAGES, t
 
 ss = st.session_state
 PAGE = 50  # drafts listed at a time: an agency's history runs to thousands

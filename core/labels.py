@@ -1,5 +1,5 @@
-"""Every label of the interface, in Brazilian Portuguese, English and Spanish (core's own messages are worded by
-core/messages.py)."""
+"""Every label the faces show (the Streamlit pages, the notebook studio), in Brazilian Portuguese, English and
+Spanish. Core's own messages — errors, broken rules, notes — are worded by core/messages.py."""
 
 # Language pickers show each language by its own name.
 UI_LANGUAGES = {"pt-BR": "Português (Brasil)", "en": "English", "es": "Español"}
