@@ -251,3 +251,15 @@ def t(language: str, key: str, **values) -> str:
     """The label for key in the interface language (Brazilian Portuguese if unknown), with values filled in."""
     text = STRINGS[key][COLUMNS.get(language, 0)]
     return text.format(**values) if values else text
+
+
+def phase_text(job, position: int, language: str) -> str:
+    """What a job (a Progress) is doing, in words: its place in the queue, or its phase (with why, for a repair)."""
+    if position > 0:
+        return t(language, "phase_queued", n=position)
+    if job.phase == "repairing":
+        return t(language, "phase_repairing", why="; ".join(v.text(language) for v in job.reasons))
+    if job.phase == "rendering":
+        done, total = job.step
+        return t(language, "phase_rendering", done=done, total=total or "…")
+    return t(language, f"phase_{job.phase}")

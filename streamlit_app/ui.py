@@ -13,7 +13,7 @@ from core.content.channels import measure
 from core.errors import CoreError
 from core.studio.worker import Job, JobState
 from streamlit_app import resources
-from core.labels import t
+from core.labels import phase_text, t
 
 log = logging.getLogger("content_studio")
 
@@ -101,18 +101,6 @@ def watch(appliers: dict[str, Callable[[object], None]]) -> None:
         if pending["kind"] == "write" and job.partial:  # what the server wrote before it stopped
             st.session_state["incomplete_copy"] = job.partial
     st.rerun()
-
-
-def phase_text(job: Job, position: int, language: str) -> str:
-    """What a job is doing, in words: its place in the queue, or its phase (with why, for a repair)."""
-    if position > 0:
-        return t(language, "phase_queued", n=position)
-    if job.phase == "repairing":
-        return t(language, "phase_repairing", why="; ".join(v.text(language) for v in job.reasons))
-    if job.phase == "rendering":
-        done, total = job.step
-        return t(language, "phase_rendering", done=done, total=total or "…")
-    return t(language, f"phase_{job.phase}")
 
 
 def error_text(error: CoreError | str) -> str:

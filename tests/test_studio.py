@@ -82,7 +82,7 @@ def test_a_write_job_reports_each_phase_and_why_it_repairs_in_the_pages_words(ap
     from core.content.brief import Brief
     from core.studio.worker import JobState
     from fake_engines import ScriptedEngine
-    from streamlit_app.ui import phase_text
+    from core.labels import phase_text
 
     studio = get_studio()
     engine = ScriptedEngine("Seu café chegou, prove hoje mesmo.",

@@ -1,0 +1,318 @@
+"""The studio inside a notebook (Colab's free tier allows no web UIs): the brief, the streamed copy, the English
+visual prompt and the image, with ipywidgets 7.7.1 (Colab's) or 8 (Jupyter), on the same core as every face.
+
+Model work goes through the Studio's one worker; a thread per job brings its progress and result back into the
+widgets, so the notebook stays responsive while a job runs and a double click never runs two pipelines."""
+from __future__ import annotations
+
+import html
+import threading
+from pathlib import Path
+
+import ipywidgets as w
+
+from core.content.brief import FIELD_LIMITS, Brief, ContentType, Language, parse_keywords
+from core.content.channels import measure
+from core.content.clip_tokens import count_clip_tokens
+from core.content.visual_prompt import window_warnings
+from core.errors import CoreError
+from core.files import atomic_write, file_stem
+from core.image.settings import SDXL_SIZES, ImageSettings
+from core.labels import UI_LANGUAGES, phase_text, t
+from core.studio.export import export_zip
+from core.studio.history import check_author
+from core.studio.root import Studio, get_studio
+from core.studio.worker import Job, JobState
+
+POLL_S = 0.25
+# light text on the notebook's own background: readable in Colab's dark theme and Jupyter's light one
+STYLE = "<style>.studio-note{opacity:.8;font-size:90%}.studio-bad{color:#e5484d}.studio-ok{color:#30a46c}</style>"
+
+
+class NotebookStudio:
+    """The notebook face: show it as the last expression of a cell (or call display()). language is the
+    interface's (pt-BR, en or es); author signs drafts and versions."""
+
+    def __init__(self, author: str, language: str = "pt-BR", studio: Studio | None = None):
+        self.studio = studio or get_studio()
+        self.store = self.studio.store
+        self.author = check_author(author)
+        self.language = language if language in UI_LANGUAGES else "pt-BR"
+        self.draft_id: str | None = None
+        self.brief: Brief | None = None
+        self.images: list[tuple[str, int]] = []  # every image of this session: (file, seed), newest first
+        self.job: Job | None = None
+        self._watcher: threading.Thread | None = None
+        self.widget = w.Tab(children=[self._generate_tab(), self._history_tab()])
+        for index, key in enumerate(("nav_generate", "nav_history")):
+            self.widget.set_title(index, self.t(key))
+
+    def t(self, key: str, **values) -> str:
+        return t(self.language, key, **values)
+
+    def _ipython_display_(self):
+        from IPython.display import display
+        display(self.widget)
+
+    # -- generate ----------------------------------------------------------------------------------------------
+    def _generate_tab(self) -> w.Widget:
+        text = lambda key, name: w.Text(description=self.t(key), placeholder=self.t("limit_help", n=FIELD_LIMITS[name]),
+                                        layout=w.Layout(width="98%"), style={"description_width": "180px"})
+        self.product = text("product", "product")
+        self.content_type = w.Dropdown(options=[(self.t(f"type_{c.value}"), c.value) for c in ContentType],
+                                       description=self.t("content_type"), style={"description_width": "180px"})
+        self.copy_language = w.Dropdown(options=[(UI_LANGUAGES[lg.value], lg.value) for lg in Language],
+                                        description=self.t("language"), style={"description_width": "180px"})
+        self.audience, self.tone = text("audience", "audience"), text("tone", "tone")
+        self.keywords = w.Text(description=self.t("keywords"), layout=w.Layout(width="98%"),
+                               style={"description_width": "180px"})
+        self.cta, self.link = text("cta", "call_to_action"), text("link", "link")
+        area = lambda key, name: w.Textarea(description=self.t(key), layout=w.Layout(width="98%", height="70px"),
+                                            placeholder=self.t("limit_help", n=FIELD_LIMITS[name]),
+                                            style={"description_width": "180px"})
+        self.key_facts, self.brand_notes = area("key_facts", "key_facts"), area("brand_notes", "brand_notes")
+        self.write_button = w.Button(description=self.t("write"), button_style="primary", icon="pencil")
+        self.write_button.on_click(lambda _: self.write())
+        self.cancel_button = w.Button(description=self.t("cancel"), icon="stop", disabled=True)
+        self.cancel_button.on_click(lambda _: self.cancel())
+        self.status = w.HTML()
+        self.progress = w.FloatProgress(min=0.0, max=1.0, layout=w.Layout(width="98%"))
+        self.copy = w.Textarea(layout=w.Layout(width="98%", height="220px"))
+        self.copy.observe(lambda _: self._show_rules(), "value")
+        self.rules = w.HTML()
+        self.save_copy_button = w.Button(description=self.t("save_copy"), icon="save")
+        self.save_copy_button.on_click(lambda _: self.save_copy())
+        self.prompt = w.Textarea(description=self.t("prompt"), layout=w.Layout(width="98%", height="80px"))
+        self.negative = w.Textarea(description=self.t("negative"), layout=w.Layout(width="98%", height="60px"))
+        for box in (self.prompt, self.negative):
+            box.observe(lambda _: self._show_tokens(), "value")
+        self.tokens = w.HTML()
+        self.notes = w.HTML()
+        self.size = w.Dropdown(options=[f"{w_}x{h}" for w_, h in SDXL_SIZES], description=self.t("size"))
+        self.seed = w.IntText(value=42, description=self.t("seed"))
+        self.fixed_seed = w.Checkbox(value=False, description=self.t("seed_fixed"))
+        self.steps = self._slider("steps", w.IntSlider)
+        self.guidance = self._slider("guidance", w.FloatSlider)
+        self.candidates = self._slider("candidates", w.IntSlider)
+        self.refiner = w.Checkbox(value=ImageSettings.default("use_refiner"), description=self.t("refiner"))
+        self.render_button = w.Button(description=self.t("render"), button_style="primary", icon="image")
+        self.render_button.on_click(lambda _: self.render("form"))
+        self.same_button = w.Button(description=self.t("rerender_same"), icon="repeat")
+        self.same_button.on_click(lambda _: self.render("same"))
+        self.new_button = w.Button(description=self.t("rerender_new"), icon="random")
+        self.new_button.on_click(lambda _: self.render("new"))
+        self.gallery = w.HBox(layout=w.Layout(flex_flow="row wrap"))
+        self.result_box = w.VBox([
+            w.HTML(f"<h3>{self.t('copy')}</h3>"), self.copy, self.rules, self.save_copy_button,
+            w.HTML(f"<h3>{self.t('visual')}</h3>"), self.prompt, self.tokens, self.negative, self.notes,
+            w.HTML(f"<b>{self.t('image_settings')}</b>"),
+            w.HBox([self.size, self.seed, self.fixed_seed]), w.HBox([self.steps, self.guidance]),
+            w.HBox([self.candidates, self.refiner]), w.HBox([self.render_button, self.same_button, self.new_button]),
+            self.gallery], layout=w.Layout(display="none"))
+        form = w.VBox([w.HTML(STYLE + f"<h3>{self.t('brief')}</h3>"), self.product,
+                       w.HBox([self.content_type, self.copy_language]), self.audience, self.tone, self.keywords,
+                       self.cta, self.link, self.key_facts, self.brand_notes])
+        return w.VBox([form, w.HBox([self.write_button, self.cancel_button]), self.status, self.progress,
+                       self.result_box])
+
+    def _slider(self, name: str, kind) -> w.Widget:
+        bound = ImageSettings.bound(name)
+        return kind(value=ImageSettings.default(name), min=bound.low, max=bound.high, step=bound.step,
+                    description=self.t(name))
+
+    def brief_from_form(self) -> Brief:
+        return Brief(product=self.product.value, content_type=self.content_type.value,
+                     language=self.copy_language.value, audience=self.audience.value, tone=self.tone.value,
+                     keywords=parse_keywords(self.keywords.value), call_to_action=self.cta.value,
+                     brand_notes=self.brand_notes.value, key_facts=self.key_facts.value, link=self.link.value)
+
+    def write(self) -> None:
+        """Queue the copy and visual prompt for the brief in the form."""
+        try:
+            brief = self.brief_from_form()
+        except CoreError as error:
+            return self._error(error)
+        self._start(self.studio.write(brief, self.author, "notebook"), self._apply_write)
+
+    def render(self, seed_choice: str) -> None:
+        """Queue images of the prompt as edited: seed from the form ("form"), the last one ("same"), or new."""
+        if self.draft_id is None:
+            return self._say(self.t("write_first"))
+        seed = None
+        if seed_choice == "same" and self.images:
+            seed = self.images[0][1]
+        elif seed_choice == "form" and self.fixed_seed.value:
+            seed = self.seed.value
+        try:
+            width, height = (int(v) for v in self.size.value.split("x"))
+            settings = ImageSettings(width=width, height=height, steps=self.steps.value, guidance=self.guidance.value,
+                                     seed=seed, use_refiner=self.refiner.value, candidates=self.candidates.value)
+        except CoreError as error:
+            return self._error(error)
+        self._start(self.studio.render(self.draft_id, self.prompt.value, self.negative.value, settings, self.author,
+                                       "notebook"), self._apply_render)
+
+    def save_copy(self) -> None:
+        """The copy as edited, saved as a new version of the draft."""
+        try:
+            self.store.add_copy_version(self.draft_id, self.copy.value, self.author)
+        except CoreError as error:
+            return self._error(error)
+        self._say(self.t("copy_saved"), "ok")
+
+    def cancel(self) -> None:
+        if self.job is not None:
+            found = self.studio.lane_of(self.job.id)
+            if found is not None:
+                found[0].cancel(found[1])
+
+    def wait(self, timeout: float = 600) -> bool:
+        """Block until the current job's result is in the widgets (for scripts and tests); the widgets never need
+        this."""
+        if self._watcher is not None:
+            self._watcher.join(timeout)
+        return self._watcher is None or not self._watcher.is_alive()
+
+    def _start(self, job: Job, apply) -> None:
+        """Watch job on a thread: progress, phase and streamed text into the widgets, then its result."""
+        self.job = job
+        self._busy(True)
+        self._watcher = threading.Thread(target=self._watch, args=(job, apply), daemon=True, name="notebook-job")
+        self._watcher.start()
+
+    def _watch(self, job: Job, apply) -> None:
+        found = self.studio.lane_of(job.id)
+        lane = found[0] if found else None
+        while not job.done:
+            self.status.value = html.escape(phase_text(job, lane.position(job) if lane else 0, self.language))
+            self.progress.value = min(max(job.progress, 0.0), 1.0)
+            if job.partial and job.label == "write":
+                self.copy.value = job.partial
+                self.result_box.layout.display = "flex"
+            job.finished.wait(POLL_S)
+        if lane is not None:
+            lane.forget(job)
+        self._busy(False)
+        self.progress.value = 1.0 if job.state is JobState.DONE else 0.0
+        if job.state is JobState.DONE:
+            self.status.value = ""
+            apply(job.result)
+        elif job.state is JobState.CANCELLED:
+            self._say(self.t("cancelled"))
+        else:
+            self._error(job.failure or job.error)
+
+    def _apply_write(self, result) -> None:
+        draft = self.store.get(result.draft_id)
+        self.draft_id, self.brief, self.images = draft.id, draft.brief, []
+        self.copy.value, self.prompt.value, self.negative.value = draft.copy.text, draft.prompt.prompt, \
+            draft.prompt.negative_prompt
+        notes = [*result.copy.repair_notes(), *(n for n in result.visual.notes if n.code != "clip_window")]
+        self.notes.value = "".join(f"<div class='studio-note'>{html.escape(n.text(self.language))}</div>"
+                                   for n in notes)
+        self.gallery.children = ()
+        self.result_box.layout.display = "flex"
+        self._show_rules()
+        self._say(self.t("draft_saved", product=draft.brief.product), "ok")
+
+    def _apply_render(self, result) -> None:
+        self.images = [*reversed(result.image_files), *self.images]
+        self.seed.value, self.fixed_seed.value = self.images[0][1], True  # the seed box shows the seed just used
+        self.gallery.children = tuple(self._image_card(name, seed) for name, seed in self.images)
+
+    def _image_card(self, file_name: str, seed: int) -> w.Widget:
+        data = self.store.image_path(file_name).read_bytes()
+        return w.VBox([w.Image(value=data, format="png", layout=w.Layout(width="256px")),
+                       w.HTML(f"<div class='studio-note'>{html.escape(self.t('seed_used', seed=seed))}</div>")])
+
+    def _show_rules(self) -> None:
+        if self.brief is None:
+            return
+        parts = []
+        for rule in measure(self.copy.value, self.brief):
+            mark = "studio-ok" if rule.ok else "studio-bad"
+            label = {"length": f"{rule.actual}/{rule.limit} {self.t('chars')}",
+                     "hashtags": f"{rule.actual}/{rule.limit} {self.t('hashtags')}",
+                     "subject": f"{self.t('subject')} {rule.actual}/{rule.limit}",
+                     "preheader": f"{self.t('preheader')} {rule.actual}/{rule.limit}",
+                     "scenes": f"{rule.actual} {self.t('scenes')}",
+                     "cta": self.t("cta_present" if rule.ok else "cta_missing"),
+                     "language": self.t("language_ok" if rule.ok else "language_wrong")}[rule.rule]
+            parts.append(f"<span class='{mark}'>{'✔' if rule.ok else '✘'} {html.escape(label)}</span>")
+            parts += [f"<div class='studio-bad'>{html.escape(v.text(self.language))}</div>" for v in rule.violations]
+        self.rules.value = " &nbsp; ".join(parts)
+
+    def _show_tokens(self) -> None:
+        counts = [self.t("tokens", n=count_clip_tokens(box.value)) for box in (self.prompt, self.negative)]
+        warnings = [m.text(self.language) for m in window_warnings(self.prompt.value, self.negative.value)]
+        self.tokens.value = "<div class='studio-note'>" + " · ".join(map(html.escape, counts)) + "</div>" + "".join(
+            f"<div class='studio-bad'>{html.escape(text)}</div>" for text in warnings)
+
+    def _busy(self, busy: bool) -> None:
+        for button in (self.write_button, self.render_button, self.same_button, self.new_button,
+                       self.save_copy_button):
+            button.disabled = busy
+        self.cancel_button.disabled = not busy
+
+    def _error(self, error) -> None:
+        text = error.text(self.language) if isinstance(error, CoreError) else self.t("unexpected", error=error)
+        self._say(text, "bad")
+
+    def _say(self, text: str, kind: str = "note") -> None:
+        self.status.value = f"<div class='studio-{kind}'>{html.escape(text)}</div>"
+
+    # -- history -----------------------------------------------------------------------------------------------
+    def _history_tab(self) -> w.Widget:
+        self.drafts = w.Select(rows=10, layout=w.Layout(width="98%"))
+        self.refresh_button = w.Button(description=self.t("filter_text"), icon="refresh")
+        self.refresh_button.on_click(lambda _: self.refresh_history())
+        self.open_button = w.Button(description=self.t("reopen"), icon="folder-open")
+        self.open_button.on_click(lambda _: self.open_draft(self.drafts.value))
+        self.export_button = w.Button(description=self.t("download_zip"), icon="download")
+        self.export_button.on_click(lambda _: self.export(Path.cwd()))
+        self.history_status = w.HTML()
+        self.refresh_history()
+        return w.VBox([w.HTML(f"<h3>{self.t('history_title')}</h3>"), self.refresh_button, self.drafts,
+                       w.HBox([self.open_button, self.export_button]), self.history_status])
+
+    def refresh_history(self) -> None:
+        """The newest drafts of the team's history, the same store every face uses."""
+        self.drafts.options = [(f"{d.brief.product[:60]} · {self.t('type_' + d.brief.content_type.value)} · "
+                                f"{self.t('state_' + d.state.value)} · {d.updated_at[:16].replace('T', ' ')}", d.id)
+                               for d in self.store.list_drafts()[:200]]
+
+    def open_draft(self, draft_id: str | None) -> None:
+        """Put a saved draft in the generate tab: its brief, newest copy and prompt, and its images."""
+        if not draft_id:
+            return
+        try:
+            draft = self.store.get(draft_id)
+        except CoreError as error:
+            return self._error(error)
+        self.draft_id, self.brief = draft.id, draft.brief
+        self.copy.value, self.prompt.value, self.negative.value = draft.copy.text, draft.prompt.prompt, \
+            draft.prompt.negative_prompt
+        self.images = [(v.file, v.seed) for v in reversed(draft.image_versions)]
+        self.gallery.children = tuple(self._image_card(name, seed) for name, seed in self.images
+                                      if self.store.image_path(name).exists())
+        self.result_box.layout.display = "flex"
+        self.notes.value = ""
+        self._show_rules()
+        self.widget.selected_index = 0
+
+    def export(self, folder: Path) -> Path | None:
+        """The selected draft as a ZIP (copy, images, manifests) written into folder; returns its path."""
+        if not self.drafts.value:
+            return None
+        draft = self.store.get(self.drafts.value)
+        data = export_zip(self.store, [draft.id], self.language)
+        path = Path(folder) / f"{file_stem(draft.brief.product)}-{draft.id[-8:]}.zip"
+        atomic_write(path, lambda handle: handle.write(data))
+        self.history_status.value = f"<div class='studio-ok'>{html.escape(str(path))}</div>"
+        return path
+
+
+def open_studio(author: str, language: str = "pt-BR") -> NotebookStudio:
+    """The notebook studio for author, in the interface language; show it as a cell's last expression."""
+    return NotebookStudio(author, language)
+

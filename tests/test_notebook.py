@@ -1,0 +1,69 @@
+"""The notebook face driven as a person would: fields typed, buttons clicked, results read from the widgets."""
+import io
+import sys
+import zipfile
+
+import pytest
+
+ipywidgets = pytest.importorskip("ipywidgets")
+
+from core.studio.history import HistoryStore  # noqa: E402
+from core.studio.root import get_studio  # noqa: E402
+from notebook_app import NotebookStudio  # noqa: E402
+
+
+@pytest.fixture
+def notebook(app_env):
+    return NotebookStudio("Ana", studio=get_studio())
+
+
+def test_a_brief_becomes_a_draft_then_images_without_freezing_the_notebook(notebook, tmp_path):
+    notebook.product.value = "Café Serra Azul"
+    notebook.cta.value = "Peça já"
+    notebook.write_button.click()
+    assert notebook.write_button.disabled and not notebook.cancel_button.disabled  # the click returned at once
+    assert notebook.wait(300)
+    assert notebook.copy.value and notebook.prompt.value.startswith("professional advertising photograph")
+    assert "Rascunho salvo: Café Serra Azul" in notebook.status.value
+    assert "CTA" in notebook.rules.value and not notebook.write_button.disabled
+    notebook.steps.value = 2
+    notebook.render_button.click()
+    assert notebook.wait(300)
+    notebook.new_button.click()
+    assert notebook.wait(300)
+    [draft] = HistoryStore(tmp_path / "data").list_drafts()
+    assert len(draft.image_versions) == 2 and len(notebook.gallery.children) == 2  # every image of the session
+    assert notebook.seed.value == draft.image_versions[-1].seed  # the seed box agrees with the newest image
+    assert notebook.gallery.children[0].children[0].value[:4] == b"\x89PNG"
+
+
+def test_bad_input_is_a_short_message_in_the_interface_language(app_env):
+    english = NotebookStudio("Ana", language="en", studio=get_studio())
+    english.link.value = "loja.com.br"
+    english.write_button.click()
+    assert "product must not be empty" in english.status.value and "link must be a web address" in english.status.value
+    assert "Traceback" not in english.status.value and english.job is None
+    with pytest.raises(Exception) as refused:
+        NotebookStudio("  ", studio=get_studio())
+    assert "Nome: preencha este campo" in refused.value.text("pt-BR")
+
+
+def test_the_history_tab_shares_the_store_opens_and_exports(notebook, tmp_path):
+    from core.content.brief import Brief
+    store = HistoryStore(tmp_path / "data")  # a teammate's draft, written by another face
+    draft_id = store.create_draft(Brief(product="Tênis Corre+", content_type="x", call_to_action="Corra"),
+                                  "Corra leve. Corra!", "running shoes on asphalt", "blurry", "Bia")
+    notebook.refresh_history()
+    assert [value for _, value in notebook.drafts.options] == [draft_id]
+    notebook.drafts.value = draft_id
+    notebook.open_button.click()
+    assert notebook.copy.value == "Corra leve. Corra!" and notebook.widget.selected_index == 0
+    path = notebook.export(tmp_path)
+    assert path.name.startswith("tenis-corre-") and "tenis-corre-" in zipfile.ZipFile(path).namelist()[0]
+
+
+def test_the_notebook_face_never_imports_streamlit():
+    import subprocess
+    code = "import notebook_app, sys; print('streamlit' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"
