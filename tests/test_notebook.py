@@ -67,3 +67,18 @@ def test_the_notebook_face_never_imports_streamlit():
     code = "import notebook_app, sys; print('streamlit' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True).stdout.strip() == "False"
+
+
+def test_colab_notebook_offers_the_free_notebook_path_first_and_keeps_data_on_drive():
+    import json
+    from pathlib import Path
+    cells = json.loads((Path(__file__).parents[1] / "colab.ipynb").read_text())["cells"]
+    text = ["".join(cell["source"]) for cell in cells]
+    notebook = next(i for i, t in enumerate(text) if "Estúdio no notebook (plano gratuito)" in t and t.startswith("##"))
+    web = next(i for i, t in enumerate(text) if "streamlit_app.launcher" in t)
+    assert notebook < web and any("open_studio(" in t for t in text[notebook:web])
+    assert any("drive.mount" in t and "STUDIO_DATA_DIR" in t for t in text[:notebook])
+    for cell, source in zip(cells, text):
+        if cell["cell_type"] == "code":  # every cell is Python once the shell lines are left out
+            compile("\n".join(line for line in source.splitlines() if not line.lstrip().startswith("!")), "cell",
+                    "exec")
