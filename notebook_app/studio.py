@@ -271,9 +271,53 @@ class NotebookStudio:
         self.export_button = w.Button(description=self.t("download_zip"), icon="download")
         self.export_button.on_click(lambda _: self.export(Path.cwd()))
         self.history_status = w.HTML()
+        self.thumbnail = w.Image(format="png", layout=w.Layout(width="160px"))
+        self.review = w.HTML()
+        self.next_state = w.Dropdown(description=self.t("move_to"))
+        self.state_button = w.Button(description=self.t("change_state"), icon="check")
+        self.state_button.on_click(lambda _: self._history_action(self.store.set_state, self.next_state.value))
+        self.comments = w.HTML()
+        self.comment = w.Textarea(placeholder=self.t("comment"), layout=w.Layout(width="98%", height="60px"))
+        self.comment_button = w.Button(description=self.t("add_comment"), icon="comment")
+        self.comment_button.on_click(lambda _: self._history_action(self.store.add_comment, self.comment.value))
+        self.detail = w.HBox([self.thumbnail, w.VBox([self.review, w.HBox([self.next_state, self.state_button]),
+                                                      self.comments, self.comment, self.comment_button],
+                                                     layout=w.Layout(width="70%"))])
+        self.drafts.observe(lambda _: self.show_selected(), "value")
         self.refresh_history()
         return w.VBox([w.HTML(f"<h3>{self.t('history_title')}</h3>"), self.refresh_button, self.drafts,
-                       w.HBox([self.open_button, self.export_button]), self.history_status])
+                       w.HBox([self.open_button, self.export_button]), self.history_status, self.detail])
+
+    def show_selected(self) -> None:
+        """The selected draft's newest image, review state and comments."""
+        if not self.drafts.value:
+            self.detail.layout.display = "none"
+            return
+        try:
+            draft = self.store.get(self.drafts.value)
+        except CoreError as error:
+            self.history_status.value = f"<div class='studio-bad'>{html.escape(error.text(self.language))}</div>"
+            return
+        self.detail.layout.display = "flex"
+        newest = draft.image_versions[-1] if draft.image_versions else None
+        path = self.store.image_path(newest.file) if newest else None
+        self.thumbnail.value = path.read_bytes() if path and path.exists() else b""
+        self.review.value = (f"<b>{html.escape(draft.brief.product)}</b><br>{self.t('state')}: "
+                             f"{self.t('state_' + draft.state.value)}")
+        self.next_state.options = [(self.t(f"state_{s.value}"), s.value) for s in sorted(draft.state.next_states)]
+        self.comments.value = "".join(f"<div><b>{html.escape(c.author)}</b> · {c.at[:16].replace('T', ' ')}: "
+                                      f"{html.escape(c.text)}</div>" for c in draft.comments)
+
+    def _history_action(self, action, value) -> None:
+        """A review change or a comment on the selected draft; refused ones say why."""
+        try:
+            action(self.drafts.value, value, self.author)
+        except CoreError as error:
+            self.history_status.value = f"<div class='studio-bad'>{html.escape(error.text(self.language))}</div>"
+            return
+        self.comment.value = ""
+        self.history_status.value = ""
+        self.show_selected()
 
     def refresh_history(self) -> None:
         """The newest drafts of the team's history, the same store every face uses."""

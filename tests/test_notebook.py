@@ -58,6 +58,16 @@ def test_the_history_tab_shares_the_store_opens_and_exports(notebook, tmp_path):
     notebook.drafts.value = draft_id
     notebook.open_button.click()
     assert notebook.copy.value == "Corra leve. Corra!" and notebook.widget.selected_index == 0
+    assert "Tênis Corre+" in notebook.review.value and "rascunho" in notebook.review.value
+    notebook.next_state.value = "in_review"
+    notebook.state_button.click()
+    notebook.comment_button.click()  # an empty comment is refused, in the interface's words
+    assert "Comentário: preencha este campo" in notebook.history_status.value
+    notebook.comment.value = "Trocar a foto"
+    notebook.comment_button.click()
+    again = HistoryStore(tmp_path / "data").get(draft_id)
+    assert again.state == "in_review" and [(c.author, c.text) for c in again.comments] == [("Ana", "Trocar a foto")]
+    assert "Trocar a foto" in notebook.comments.value
     path = notebook.export(tmp_path)
     assert path.name.startswith("tenis-corre-") and "tenis-corre-" in zipfile.ZipFile(path).namelist()[0]
 
