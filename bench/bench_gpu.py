@@ -306,7 +306,7 @@ def edit_phase():
     plain approach in the same process (each task's pipelines loaded on their own), 40 steps with the refiner:
     seconds per edit and the GPU memory the weights hold."""
     from diffusers import StableDiffusionXLImg2ImgPipeline, StableDiffusionXLInpaintPipeline
-    from core.image.editing import Edit, extension_canvas, rectangle_mask
+    from core.image.editing import Edit, rectangle_mask
     spec = ensure_sdxl()
     settings = ImageSettings(steps=40, guidance=7.0, seed=0)
     # 1. ours: the loaded base and refiner, the edit pipelines sharing their weights

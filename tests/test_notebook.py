@@ -1,5 +1,4 @@
 """The notebook face driven as a person would: fields typed, buttons clicked, results read from the widgets."""
-import io
 import sys
 import zipfile
 
