@@ -5,6 +5,7 @@ Model work goes through the Studio's one worker; a thread per job brings its pro
 widgets, so the notebook stays responsive while a job runs and a double click never runs two pipelines."""
 from __future__ import annotations
 
+import dataclasses
 import html
 import threading
 from pathlib import Path
@@ -17,6 +18,7 @@ from core.content.clip_tokens import count_clip_tokens
 from core.content.visual_prompt import window_warnings
 from core.errors import CoreError
 from core.files import atomic_write, file_stem
+from core.image.editing import DEFAULT_STRENGTH, FORMATS, STRENGTH, EditKind, checked_mask, rectangle_mask
 from core.image.settings import SDXL_SIZES, ImageSettings
 from core.labels import UI_LANGUAGES, phase_text, t
 from core.studio.export import export_zip
@@ -102,13 +104,26 @@ class NotebookStudio:
         self.new_button = w.Button(description=self.t("rerender_new"), icon="random")
         self.new_button.on_click(lambda _: self.render("new"))
         self.gallery = w.HBox(layout=w.Layout(flex_flow="row wrap"))
+        # edits of the newest image: a variation, a rectangle repainted, another format
+        self.edit_kind = w.Dropdown(options=[(self.t(f"edit_{k.value}"), k.value) for k in EditKind],
+                                    description=self.t("edit_kind"))
+        self.strength = w.FloatSlider(value=DEFAULT_STRENGTH, min=STRENGTH.low, max=STRENGTH.high, step=STRENGTH.step,
+                                      description=self.t("strength"))
+        self.region_x = w.IntRangeSlider(value=(30, 70), min=0, max=100, description=self.t("region_x"))
+        self.region_y = w.IntRangeSlider(value=(30, 70), min=0, max=100, description=self.t("region_y"))
+        self.target = w.Dropdown(options=[(self.t(f"format_{name}"), name) for name in FORMATS],
+                                 description=self.t("target_format"), value="story")
+        self.edit_button = w.Button(description=self.t("apply_edit"), icon="magic")
+        self.edit_button.on_click(lambda _: self.edit())
+        edit_box = w.VBox([w.HTML(f"<b>{self.t('edit_image')}</b>"), self.edit_kind, self.strength, self.region_x,
+                           self.region_y, self.target, self.edit_button])
         self.result_box = w.VBox([
             w.HTML(f"<h3>{self.t('copy')}</h3>"), self.copy, self.rules, self.save_copy_button,
             w.HTML(f"<h3>{self.t('visual')}</h3>"), self.prompt, self.tokens, self.negative, self.notes,
             w.HTML(f"<b>{self.t('image_settings')}</b>"),
             w.HBox([self.size, self.seed, self.fixed_seed]), w.HBox([self.steps, self.guidance]),
             w.HBox([self.candidates, self.refiner]), w.HBox([self.render_button, self.same_button, self.new_button]),
-            self.gallery], layout=w.Layout(display="none"))
+            self.gallery, edit_box], layout=w.Layout(display="none"))
         form = w.VBox([w.HTML(STYLE + f"<h3>{self.t('brief')}</h3>"), self.product,
                        w.HBox([self.content_type, self.copy_language]), self.audience, self.tone, self.keywords,
                        self.cta, self.link, self.key_facts, self.brand_notes])
@@ -151,6 +166,28 @@ class NotebookStudio:
             return self._error(error)
         self._start(self.studio.render(self.draft_id, self.prompt.value, self.negative.value, settings, self.author,
                                        "notebook"), self._apply_render)
+
+    def edit(self) -> None:
+        """Queue an edit of the draft's newest image with the edit panel's choices; the result joins the images."""
+        draft = self.store.get(self.draft_id) if self.draft_id else None
+        if draft is None or not draft.image_versions:
+            return self._say(self.t("no_images"))
+        parent, kind = draft.image_versions[-1], self.edit_kind.value
+        size = (parent.settings.width, parent.settings.height)
+        try:
+            if kind == EditKind.VARIATION.value:
+                edit = {"strength": self.strength.value}
+            elif kind == EditKind.INPAINT.value:
+                (left, right), (top, bottom) = self.region_x.value, self.region_y.value
+                edit = {"mask": checked_mask(rectangle_mask(size, (left / 100, top / 100, right / 100, bottom / 100)),
+                                             size)}
+            else:
+                edit = {"target": FORMATS[self.target.value]}
+            settings = dataclasses.replace(parent.settings, seed=None, candidates=1)
+        except CoreError as error:
+            return self._error(error)
+        self._start(self.studio.edit(draft.id, parent.n, kind, self.prompt.value, self.negative.value, settings,
+                                     self.author, "notebook", **edit), self._apply_render)
 
     def save_copy(self) -> None:
         """The copy as edited, saved as a new version of the draft."""
@@ -250,7 +287,7 @@ class NotebookStudio:
 
     def _busy(self, busy: bool) -> None:
         for button in (self.write_button, self.render_button, self.same_button, self.new_button,
-                       self.save_copy_button):
+                       self.save_copy_button, self.edit_button):
             button.disabled = busy
         self.cancel_button.disabled = not busy
 

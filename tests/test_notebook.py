@@ -34,6 +34,14 @@ def test_a_brief_becomes_a_draft_then_images_without_freezing_the_notebook(noteb
     assert len(draft.image_versions) == 2 and len(notebook.gallery.children) == 2  # every image of the session
     assert notebook.seed.value == draft.image_versions[-1].seed  # the seed box agrees with the newest image
     assert notebook.gallery.children[0].children[0].value[:4] == b"\x89PNG"
+    # the newest image extended to 9:16, as a new version that says where it came from
+    notebook.edit_kind.value = "extend"
+    notebook.target.value = "story"
+    notebook.edit_button.click()
+    assert notebook.wait(300)
+    newest = HistoryStore(tmp_path / "data").get(draft.id).image_versions[-1]
+    assert (newest.edit, newest.parent, newest.settings.size) == ("extend", 2, "768x1344")
+    assert len(notebook.gallery.children) == 3
 
 
 def test_bad_input_is_a_short_message_in_the_interface_language(app_env):
