@@ -253,6 +253,17 @@ def t(language: str, key: str, **values) -> str:
     return text.format(**values) if values else text
 
 
+def rule_label(rule, language: str) -> str:
+    """A channel rule measured on a copy (core.content.channels.Measure), as a badge's words."""
+    return {"length": f"{rule.actual}/{rule.limit} {t(language, 'chars')}",
+            "hashtags": f"{rule.actual}/{rule.limit} {t(language, 'hashtags')}",
+            "subject": f"{t(language, 'subject')} {rule.actual}/{rule.limit}",
+            "preheader": f"{t(language, 'preheader')} {rule.actual}/{rule.limit}",
+            "scenes": f"{rule.actual} {t(language, 'scenes')}",
+            "cta": t(language, "cta_present" if rule.ok else "cta_missing"),
+            "language": t(language, "language_ok" if rule.ok else "language_wrong")}[rule.rule]
+
+
 def phase_text(job, position: int, language: str) -> str:
     """What a job (a Progress) is doing, in words: its place in the queue, or its phase (with why, for a repair)."""
     if position > 0:

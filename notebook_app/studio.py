@@ -18,9 +18,9 @@ from core.content.clip_tokens import count_clip_tokens
 from core.content.visual_prompt import window_warnings
 from core.errors import CoreError
 from core.files import atomic_write, file_stem
-from core.image.editing import DEFAULT_STRENGTH, FORMATS, STRENGTH, EditKind, checked_mask, rectangle_mask
+from core.image.editing import DEFAULT_STRENGTH, FORMATS, STRENGTH, EditKind, edit_arguments
 from core.image.settings import SDXL_SIZES, ImageSettings
-from core.labels import UI_LANGUAGES, phase_text, t
+from core.labels import UI_LANGUAGES, phase_text, rule_label, t
 from core.studio.export import export_zip
 from core.studio.history import check_author
 from core.studio.root import Studio, get_studio
@@ -175,14 +175,8 @@ class NotebookStudio:
         parent, kind = draft.image_versions[-1], self.edit_kind.value
         size = (parent.settings.width, parent.settings.height)
         try:
-            if kind == EditKind.VARIATION.value:
-                edit = {"strength": self.strength.value}
-            elif kind == EditKind.INPAINT.value:
-                (left, right), (top, bottom) = self.region_x.value, self.region_y.value
-                edit = {"mask": checked_mask(rectangle_mask(size, (left / 100, top / 100, right / 100, bottom / 100)),
-                                             size)}
-            else:
-                edit = {"target": FORMATS[self.target.value]}
+            edit = edit_arguments(kind, size, self.strength.value, self.region_x.value, self.region_y.value,
+                                  self.target.value)
             settings = dataclasses.replace(parent.settings, seed=None, candidates=1)
         except CoreError as error:
             return self._error(error)
@@ -240,17 +234,11 @@ class NotebookStudio:
             self._error(job.failure or job.error)
 
     def _apply_write(self, result) -> None:
-        draft = self.store.get(result.draft_id)
-        self.draft_id, self.brief, self.images = draft.id, draft.brief, []
-        self.copy.value, self.prompt.value, self.negative.value = draft.copy.text, draft.prompt.prompt, \
-            draft.prompt.negative_prompt
+        self.open_draft(result.draft_id)
         notes = [*result.copy.repair_notes(), *(n for n in result.visual.notes if n.code != "clip_window")]
         self.notes.value = "".join(f"<div class='studio-note'>{html.escape(n.text(self.language))}</div>"
                                    for n in notes)
-        self.gallery.children = ()
-        self.result_box.layout.display = "flex"
-        self._show_rules()
-        self._say(self.t("draft_saved", product=draft.brief.product), "ok")
+        self._say(self.t("draft_saved", product=self.brief.product), "ok")
 
     def _apply_render(self, result) -> None:
         self.images = [*reversed(result.image_files), *self.images]
@@ -268,13 +256,7 @@ class NotebookStudio:
         parts = []
         for rule in measure(self.copy.value, self.brief):
             mark = "studio-ok" if rule.ok else "studio-bad"
-            label = {"length": f"{rule.actual}/{rule.limit} {self.t('chars')}",
-                     "hashtags": f"{rule.actual}/{rule.limit} {self.t('hashtags')}",
-                     "subject": f"{self.t('subject')} {rule.actual}/{rule.limit}",
-                     "preheader": f"{self.t('preheader')} {rule.actual}/{rule.limit}",
-                     "scenes": f"{rule.actual} {self.t('scenes')}",
-                     "cta": self.t("cta_present" if rule.ok else "cta_missing"),
-                     "language": self.t("language_ok" if rule.ok else "language_wrong")}[rule.rule]
+            label = rule_label(rule, self.language)
             parts.append(f"<span class='{mark}'>{'✔' if rule.ok else '✘'} {html.escape(label)}</span>")
             parts += [f"<div class='studio-bad'>{html.escape(v.text(self.language))}</div>" for v in rule.violations]
         self.rules.value = " &nbsp; ".join(parts)

@@ -13,7 +13,7 @@ from core.content.channels import measure
 from core.errors import CoreError
 from core.studio.worker import Job, JobState
 from streamlit_app import resources
-from core.labels import phase_text, t
+from core.labels import phase_text, rule_label, t
 
 log = logging.getLogger("content_studio")
 
@@ -123,14 +123,7 @@ def rule_badges(brief: Brief, text: str) -> None:
     badges = []
     measures = measure(text, brief)
     for rule in measures:
-        label = {"length": f"{rule.actual}/{rule.limit} {t(language, 'chars')}",
-                 "hashtags": f"{rule.actual}/{rule.limit} {t(language, 'hashtags')}",
-                 "subject": f"{t(language, 'subject')} {rule.actual}/{rule.limit}",
-                 "preheader": f"{t(language, 'preheader')} {rule.actual}/{rule.limit}",
-                 "scenes": f"{rule.actual} {t(language, 'scenes')}",
-                 "cta": t(language, "cta_present" if rule.ok else "cta_missing"),
-                 "language": t(language, "language_ok" if rule.ok else "language_wrong")}[rule.rule]
-        badges.append((label, rule.ok))
+        badges.append((rule_label(rule, language), rule.ok))
     columns = st.columns(max(len(badges), 1))
     for column, (label, ok) in zip(columns, badges):
         with column:

@@ -97,6 +97,19 @@ def rectangle_mask(size: tuple[int, int], box: tuple[float, float, float, float]
     return mask
 
 
+def edit_arguments(kind: str, size: tuple[int, int], strength: float | None = None,
+                   across: tuple[int, int] = (0, 100), down: tuple[int, int] = (0, 100),
+                   target_format: str | None = None) -> dict:
+    """What an Edit of kind needs beyond its source, from a face's controls: a variation's strength, the mask of a
+    rectangle given as percent ranges across and down the image, or a channel format's size."""
+    if kind == EditKind.VARIATION.value:
+        return {"strength": strength}
+    if kind == EditKind.INPAINT.value:
+        box = (across[0] / 100, down[0] / 100, across[1] / 100, down[1] / 100)
+        return {"mask": checked_mask(rectangle_mask(size, box), size)}
+    return {"target": FORMATS[target_format]}
+
+
 def placement(source_size: tuple[int, int], target: tuple[int, int]) -> tuple[int, int, int, int]:
     """Where the source sits, whole and centred, in the target format: (left, top, right, bottom), scaled down
     only as much as the narrower side needs."""

@@ -6,7 +6,7 @@ from PIL import Image
 
 from core.content.brief import ContentType
 from core.errors import CoreError
-from core.image.editing import DEFAULT_STRENGTH, FORMATS, STRENGTH, EditKind, checked_mask, rectangle_mask
+from core.image.editing import DEFAULT_STRENGTH, FORMATS, STRENGTH, EditKind, edit_arguments, rectangle_mask
 from core.image.settings import ImageSettings
 from core.studio.export import export_zip
 from core.studio.records import ReviewState
@@ -81,15 +81,8 @@ def on_edit(draft_id: str) -> None:
         draft = store.get(draft_id)
         parent = draft.image_version(ss[f"{key}_from"])
         kind = ss[f"{key}_kind"]
-        edit = {}
-        if kind == EditKind.VARIATION.value:
-            edit["strength"] = float(ss[f"{key}_strength"])
-        elif kind == EditKind.INPAINT.value:
-            (left, right), (top, bottom) = ss[f"{key}_x"], ss[f"{key}_y"]
-            size = (parent.settings.width, parent.settings.height)
-            edit["mask"] = checked_mask(rectangle_mask(size, (left / 100, top / 100, right / 100, bottom / 100)), size)
-        else:
-            edit["target"] = FORMATS[ss[f"{key}_target"]]
+        edit = edit_arguments(kind, (parent.settings.width, parent.settings.height), ss.get(f"{key}_strength"),
+                              ss.get(f"{key}_x", (0, 100)), ss.get(f"{key}_y", (0, 100)), ss.get(f"{key}_target"))
         settings = dataclasses.replace(parent.settings, seed=None, candidates=1)
     except CoreError as error:
         ss["error"] = error
