@@ -13,9 +13,10 @@ from core import files
 from core.content.brief import Brief, ContentType, Language, parse_keywords
 from core.errors import CoreError, SettingsError
 from core.image import png
-from core.image.editing import STRENGTH, Edit, EditKind
+from core.image.editing import STRENGTH, Edit, EditKind, edit_arguments
 from core.image.placement import MemoryPolicy
 from core.image.settings import ImageSettings, parse_size, size_list
+from core.image.uploads import MAX_UPLOAD_BYTES, UPLOAD_FORMATS, megabytes, read_image, read_upload
 from core.profiles import (ENV_DATA_DIR, ENV_MEMORY_POLICY, ENV_OPENAI_BASE_URL, ENV_OPENAI_MODEL, ENV_PROFILE,
                            ENV_TEXT_ENGINE, PROFILES, TEXT_ENGINES, Environment)
 from core.studio.history import check_author
@@ -94,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="repaint the white area of this mask (the image's size); every other pixel is kept")
     kind.add_argument("--extend", metavar="WxH", help="extend the image to another SDXL size, the original kept "
                                                       "whole in the middle: one of " + size_list())
+    edit.add_argument("--keep", action="store_true",
+                      help="with --inpaint: keep the mask's white area and repaint everything else (a product "
+                           "kept, its background new; an uploaded cut-out's mask works as it is)")
     edit.add_argument("--prompt", help="the prompt for the edit (default: the prompt of the version)")
     edit.add_argument("--negative", help="the negative prompt (default: the version's)")
     edit.add_argument("--seed", type=int, help="seed (default: random, recorded)")
@@ -105,13 +109,24 @@ def build_parser() -> argparse.ArgumentParser:
     edit.add_argument("--out", default="outputs", type=Path, help="folder for the edited PNG (default: outputs)")
     edit.add_argument("--author", default="command line", help="name the new version is signed with")
     edit.add_argument("--quiet", action="store_true", help="print only errors and the file written")
+    upload = commands.add_parser(
+        "upload", help="add the team's own photo or sketch to a draft as a new image version, to edit from",
+        description="Read PHOTO (PNG, JPEG or WebP; at most 20 MB and 40 megapixels), turn it upright, drop its "
+                    "metadata, fit it to the nearest SDXL size and save it as the newest image version of --draft. "
+                    "A PNG with transparency keeps its cut-out as the version's mask, for `edit --inpaint MASK "
+                    "--keep`.")
+    upload.add_argument("photo", type=Path, metavar="PHOTO")
+    upload.add_argument("--draft", required=True, help="the draft's id, as the history and `generate` show it")
+    upload.add_argument("--data-dir", type=Path, help="the team's history folder (default: $STUDIO_DATA_DIR or "
+                                                      "studio_data)")
+    upload.add_argument("--author", default="command line", help="name the new version is signed with")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return _edit(args) if args.command == "edit" else _generate(args)
+        return {"edit": _edit, "upload": _upload}.get(args.command, _generate)(args)
     except CoreError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -247,7 +262,9 @@ def _edit(args) -> int:
     if args.variation is not None:
         edit = dict(kind=EditKind.VARIATION.value, strength=args.variation)
     elif args.inpaint is not None:
-        edit = dict(kind=EditKind.INPAINT.value, mask=_read_mask(args.inpaint))
+        edit = edit_arguments(EditKind.INPAINT.value, source.size, painted=_read_image(args.inpaint, "mask"),
+                              keep_region=args.keep)
+        edit["kind"] = EditKind.INPAINT.value
     else:
         edit = dict(kind=EditKind.EXTEND.value, target=parse_size(args.extend))
     Edit(source=source, **edit)  # a bad strength, mask or size is refused here, not after loading SDXL
@@ -268,10 +285,30 @@ def _edit(args) -> int:
     return 0
 
 
-def _read_mask(path: Path):
-    from PIL import Image, UnidentifiedImageError
+def _upload(args) -> int:
+    author = check_author(args.author)
+    studio = get_studio(Environment.read({**os.environ, **({ENV_DATA_DIR: str(args.data_dir)} if args.data_dir
+                                                            else {})}))
+    studio.store.get(args.draft)  # a missing draft is named before the file is read
+    upload = read_upload(_read_bytes(args.photo, "upload"), args.photo.name)
+    version = studio.store.add_upload(args.draft, upload, author)
+    cut_out = f", its cut-out saved as {studio.store.image_path(version.mask_file)}" if version.mask_file else ""
+    print(f"added {args.photo.name} to draft {args.draft} as image v{version.n} at {version.settings.size}{cut_out}",
+          file=sys.stderr, flush=True)
+    return 0
+
+
+def _read_bytes(path: Path, field: str) -> bytes:
+    """A file's bytes; a file over the upload limit is refused by its size, before it is read."""
     try:
-        with Image.open(path) as mask:
-            return mask.convert("L")
-    except (OSError, UnidentifiedImageError) as error:
-        raise SettingsError("mask", str(path), "not_an_image", detail=str(error)[:120]) from None
+        size = path.stat().st_size
+        if size > MAX_UPLOAD_BYTES:
+            raise SettingsError(field, str(path), "upload_too_large", size=megabytes(size),
+                                limit=megabytes(MAX_UPLOAD_BYTES))
+        return path.read_bytes()
+    except OSError:
+        raise SettingsError(field, str(path), "not_an_image", allowed=", ".join(UPLOAD_FORMATS)) from None
+
+
+def _read_image(path: Path, field: str):
+    return read_image(_read_bytes(path, field), field, str(path))

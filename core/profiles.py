@@ -29,6 +29,7 @@ ENV_TEXT_MODEL = "STUDIO_TEXT_MODEL"
 ENV_SDXL_BASE = "STUDIO_SDXL_BASE"
 ENV_SDXL_REFINER = "STUDIO_SDXL_REFINER"
 ENV_SDXL_VAE = "STUDIO_SDXL_VAE"
+ENV_SDXL_INPAINT = "STUDIO_SDXL_INPAINT"  # a dedicated inpainting checkpoint (its UNet), for repainted regions
 ENV_MEMORY_POLICY = "STUDIO_MEMORY_POLICY"
 ENV_MODEL_CACHE = "STUDIO_MODEL_CACHE"
 ENV_DATA_DIR = "STUDIO_DATA_DIR"
@@ -62,6 +63,7 @@ class Environment:
     sdxl_base: str | None = None
     sdxl_refiner: str | None = None
     sdxl_vae: str | None = None
+    sdxl_inpaint: str | None = None  # hub id or folder of an SDXL inpainting checkpoint; None: the base repaints
     memory_policy: MemoryPolicy | None = None  # None: chosen from free GPU memory
     model_cache: Path = Path.home() / ".cache" / "content-studio" / "models"
     text_4bit: str = "int4"
@@ -102,7 +104,8 @@ class Environment:
             raise ProfileError(f"{ENV_TEXT_4BIT} must be one of: {', '.join(TEXT_4BIT_FORMATS)} (got {text_4bit!r})")
         return cls(profile=env.get(ENV_PROFILE) or None, text_model=env.get(ENV_TEXT_MODEL) or None,
                    sdxl_base=env.get(ENV_SDXL_BASE) or None, sdxl_refiner=env.get(ENV_SDXL_REFINER) or None,
-                   sdxl_vae=env.get(ENV_SDXL_VAE) or None, memory_policy=MemoryPolicy(policy) if policy else None,
+                   sdxl_vae=env.get(ENV_SDXL_VAE) or None, sdxl_inpaint=env.get(ENV_SDXL_INPAINT) or None,
+                   memory_policy=MemoryPolicy(policy) if policy else None,
                    model_cache=Path(env.get(ENV_MODEL_CACHE) or cls.model_cache), text_4bit=text_4bit,
                    accelerate=env.get(ENV_ACCELERATE, "auto") != "off",
                    data_dir=Path(env.get(ENV_DATA_DIR) or "studio_data").resolve(),
@@ -170,13 +173,13 @@ def resolve_profile(name: str | None = None, env: Environment | Mapping[str, str
             raise ProfileError("the full profile needs a CUDA GPU; use cpu-demo on this machine")
         text = TextModelSpec(env.text_model or LLAMA3_8B_INSTRUCT, quantize_4bit=True, int4_kernel=int4_kernel)
         image = ImageModelSpec(env.sdxl_base or SDXL_BASE, env.sdxl_refiner or SDXL_REFINER,
-                               vae=env.sdxl_vae or SDXL_VAE_FP16)
+                               vae=env.sdxl_vae or SDXL_VAE_FP16, inpaint=env.sdxl_inpaint)
         return Profile(name, text, image, **common)
     # cpu-demo and tiny build their image models locally with random weights unless pointed elsewhere
     build = env.model_cache
     tiny_sdxl = build / "tiny-sdxl"
     image = ImageModelSpec(env.sdxl_base or str(tiny_sdxl / "base"), env.sdxl_refiner or str(tiny_sdxl / "refiner"),
-                           test_weights=not env.sdxl_base)
+                           inpaint=env.sdxl_inpaint, test_weights=not env.sdxl_base)
     if name == "cpu-demo":
         if server:  # the demo model is never loaded, so the package shipping it is not needed
             text = TextModelSpec("(served)")

@@ -99,15 +99,33 @@ def rectangle_mask(size: tuple[int, int], box: tuple[float, float, float, float]
 
 def edit_arguments(kind: str, size: tuple[int, int], strength: float | None = None,
                    across: tuple[int, int] = (0, 100), down: tuple[int, int] = (0, 100),
-                   target_format: str | None = None) -> dict:
-    """What an Edit of kind needs beyond its source, from a face's controls: a variation's strength, the mask of a
-    rectangle given as percent ranges across and down the image, or a channel format's size."""
+                   target_format: str | None = None, painted: Image.Image | None = None,
+                   keep_region: bool = False) -> dict:
+    """What an Edit of kind needs beyond its source, from a face's controls: a variation's strength, a format's
+    size, or the mask of a region. The region is the painted mask where there is one (a brush's strokes, a cut-out
+    product), scaled to the image, else the rectangle given as percent ranges across and down the image;
+    keep_region turns it around, repainting everything but the region (the product kept, a new background)."""
     if kind == EditKind.VARIATION.value:
         return {"strength": strength}
     if kind == EditKind.INPAINT.value:
-        box = (across[0] / 100, down[0] / 100, across[1] / 100, down[1] / 100)
-        return {"mask": checked_mask(rectangle_mask(size, box), size)}
+        if painted is not None:
+            mask = scaled_mask(painted, size)
+        else:
+            mask = rectangle_mask(size, (across[0] / 100, down[0] / 100, across[1] / 100, down[1] / 100))
+        if keep_region:
+            mask = ImageOps.invert(checked_mask(mask, size))
+        return {"mask": checked_mask(mask, size)}
     return {"target": FORMATS[target_format]}
+
+
+def scaled_mask(mask: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """A mask drawn over a smaller preview of the image, at the image's size; a mask of another shape is refused
+    (checked_mask names both sizes)."""
+    if mask.size == size:
+        return mask
+    if abs(mask.width / mask.height - size[0] / size[1]) > 0.02:
+        return checked_mask(mask, size)  # raises: another shape than the image's
+    return mask.convert("L").resize(size, Image.Resampling.NEAREST)
 
 
 def placement(source_size: tuple[int, int], target: tuple[int, int]) -> tuple[int, int, int, int]:

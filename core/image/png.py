@@ -12,6 +12,8 @@ from core.image.engine import RenderedImage
 def png_metadata(rendered: RenderedImage) -> dict[str, str]:
     """The text chunks a PNG carries so the image can be traced and rendered again."""
     s = rendered.settings
+    if rendered.metadata.get("edit") == "upload":  # the team's own image: nothing rendered it
+        return {"size": f"{s.width}x{s.height}", **rendered.metadata}
     return {
         "prompt": rendered.prompt,
         "negative_prompt": rendered.negative_prompt,

@@ -31,11 +31,12 @@ class ImageModelSpec:
     base: str
     refiner: str | None
     vae: str | None = None  # e.g. an fp16-safe VAE; None keeps the pipeline's own
+    inpaint: str | None = None  # an SDXL inpainting checkpoint whose UNet repaints regions; None: the base's
     test_weights: bool = False  # random weights: every image is labelled as a test image
 
     @property
     def names(self) -> list[str]:
-        return [name for name in (self.base, self.refiner, self.vae) if name]
+        return [name for name in (self.base, self.refiner, self.vae, self.inpaint) if name]
 
 
 def load_image_model(spec: ImageModelSpec, device: str, policy: MemoryPolicy | str | None = None,
@@ -46,6 +47,7 @@ def load_image_model(spec: ImageModelSpec, device: str, policy: MemoryPolicy | s
     dtype = image_dtype(device)
     try:
         extra = {"vae": AutoencoderKL.from_pretrained(spec.vae, dtype=dtype, token=token)} if spec.vae else {}
+        inpaint_unet = _inpaint_unet(spec.inpaint, dtype, token) if spec.inpaint else None
         base = StableDiffusionXLPipeline.from_pretrained(spec.base, dtype=dtype, use_safetensors=True,
                                                          variant=_variant(spec.base), token=token, **extra)
         refiner = None
@@ -56,9 +58,21 @@ def load_image_model(spec: ImageModelSpec, device: str, policy: MemoryPolicy | s
     except (OSError, ValueError, RuntimeError) as error:
         raise ModelLoadError(model=", ".join(spec.names), detail=f"{type(error).__name__}: {str(error)[:300]}") from error
     chosen = choose_memory_policy(device, policy)
-    model = ImageModel(base, refiner, spec, device, chosen)
+    model = ImageModel(base, refiner, spec, device, chosen, inpaint_unet)
     model.place(chosen)
     return model
+
+
+def _inpaint_unet(source: str, dtype, token: str | None):
+    """The UNet of an SDXL inpainting checkpoint (nine input channels: latents, mask, masked image), from the
+    checkpoint's unet folder; everything else is shared with the loaded base."""
+    from diffusers import UNet2DConditionModel
+    unet = UNet2DConditionModel.from_pretrained(source, subfolder="unet", dtype=dtype, use_safetensors=True,
+                                                variant=_variant(source), token=token)
+    if unet.config.in_channels != 9:
+        raise ValueError(f"{model_label(source)} is not an SDXL inpainting checkpoint: its UNet takes "
+                         f"{unet.config.in_channels} channels, an inpainting UNet 9")
+    return unet
 
 
 class StepCounter:
@@ -77,9 +91,10 @@ class StepCounter:
 class ImageModel(ImageEngine):
     """The SDXL pipelines of one profile. Shared across sessions; only place() changes it, between jobs."""
 
-    def __init__(self, base, refiner, spec: ImageModelSpec, device: str, policy: MemoryPolicy):
+    def __init__(self, base, refiner, spec: ImageModelSpec, device: str, policy: MemoryPolicy, inpaint_unet=None):
         self.base = base
         self.refiner = refiner
+        self.inpaint_unet = inpaint_unet  # a dedicated inpainting checkpoint's UNet, or None
         self.spec = spec
         self.device = device
         self.policy = policy
@@ -112,6 +127,9 @@ class ImageModel(ImageEngine):
         self.policy = policy
         if policy is not MemoryPolicy.GPU:  # compiled modules and their CUDA graphs assume resident weights
             self._drop_compiled()
+        if self.inpaint_unet is not None:  # resident under the GPU policy; else offloaded with its edit pipeline
+            resident = policy is MemoryPolicy.GPU or not self.device.startswith("cuda")
+            self.inpaint_unet.to(self.device if resident else "cpu")
         if not self.device.startswith("cuda"):
             for pipe in self.pipelines:
                 pipe.to(self.device)
@@ -285,7 +303,8 @@ class ImageModel(ImageEngine):
             # from_pipe casts every module it is given to its dtype (float32 unless told): the shared weights must
             # keep theirs, or the text-to-image pipelines would silently run in float32 afterwards
             dtype = self.base.unet.dtype
-            base = kind.from_pipe(self.base, dtype=dtype)
+            dedicated = {"unet": self.inpaint_unet} if task == "inpaint" and self.inpaint_unet is not None else {}
+            base = kind.from_pipe(self.base, dtype=dtype, **dedicated)
             refiner = self.refiner if task == "img2img" or self.refiner is None else \
                 StableDiffusionXLInpaintPipeline.from_pipe(self.refiner, dtype=dtype)
             for pipe in (base, refiner):

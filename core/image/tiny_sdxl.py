@@ -46,23 +46,36 @@ def build_sdxl(base_folder: Path, refiner_folder: Path, unet: dict, refiner_unet
                                      force_zeros_for_empty_prompt=False).save_pretrained(refiner_folder)
 
 
+TIME_DIM = 8
+TINY_UNET = dict(block_out_channels=(32, 64), layers_per_block=1, in_channels=4, out_channels=4,
+                 down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+                 up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), attention_head_dim=(2, 4),
+                 use_linear_projection=True, addition_embed_type="text_time", addition_time_embed_dim=TIME_DIM,
+                 transformer_layers_per_block=(1, 1), sample_size=128, norm_num_groups=16)
+# the base's UNet: text_time embedding input of six time ids plus the pooled text
+TINY_BASE_UNET = dict(**TINY_UNET, cross_attention_dim=64, projection_class_embeddings_input_dim=6 * TIME_DIM + 32)
+
+
 def build_tiny_sdxl(base_folder: Path, refiner_folder: Path, seed: int = 0) -> None:
     """SDXL of the real architecture family at toy width. The VAE keeps SDXL's 8x downscale, so images come out
     at the requested SDXL size."""
-    time_dim = 8
+    time_dim = TIME_DIM
     text = dict(hidden_size=32, intermediate_size=37, num_attention_heads=4, num_hidden_layers=2, projection_dim=32,
                 vocab_size=49408, max_position_embeddings=CLIP_WINDOW, bos_token_id=49406, eos_token_id=49407)
-    unet_common = dict(block_out_channels=(32, 64), layers_per_block=1, in_channels=4, out_channels=4,
-                       down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-                       up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), attention_head_dim=(2, 4),
-                       use_linear_projection=True, addition_embed_type="text_time", addition_time_embed_dim=time_dim,
-                       transformer_layers_per_block=(1, 1), sample_size=128, norm_num_groups=16)
-    # text_time embedding input: six (base) or five (refiner, with aesthetic score) time ids plus the pooled text
-    build_sdxl(base_folder, refiner_folder, seed=seed,
-               unet=dict(**unet_common, cross_attention_dim=64, projection_class_embeddings_input_dim=6 * time_dim + 32),
+    unet_common = TINY_UNET
+    # the refiner's text_time input has five time ids (with the aesthetic score) plus the pooled text
+    build_sdxl(base_folder, refiner_folder, seed=seed, unet=TINY_BASE_UNET,
                refiner_unet=dict(**unet_common, cross_attention_dim=32,
                                  projection_class_embeddings_input_dim=5 * time_dim + 32),
                vae=dict(block_out_channels=(8, 16, 16, 16), in_channels=3, out_channels=3, latent_channels=4,
                         down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
                         layers_per_block=1, norm_num_groups=8, sample_size=1024, scaling_factor=0.13025),
                text_encoder=dict(**text, hidden_act="quick_gelu"), text_encoder_2=dict(**text, hidden_act="gelu"))
+
+
+def build_tiny_inpaint_checkpoint(folder: Path, in_channels: int = 9, seed: int = 0) -> None:
+    """An inpainting checkpoint for the tiny base, as the hub ships SDXL's: a unet folder whose UNet takes the
+    latents, the mask and the masked image's latents (nine channels)."""
+    from diffusers import UNet2DConditionModel
+    torch.manual_seed(seed)
+    UNet2DConditionModel(**{**TINY_BASE_UNET, "in_channels": in_channels}).save_pretrained(Path(folder) / "unet")

@@ -14,6 +14,8 @@ from core.content.brief import Brief
 from core.files import atomic_write, new_id
 from core.image.png import save_png
 from core.image.engine import RenderedImage
+from core.image.settings import ImageSettings
+from core.image.uploads import Upload
 from core.studio.records import (Comment, CopyVersion, Draft, ImageVersion, PromptVersion, RecordError, ReviewState,
                                  StateChange, now)
 from core.studio.storage import (SHARDS, HistoryError, HistoryFiles, Recovery, StoreError, store_error,
@@ -164,7 +166,8 @@ class HistoryStore:
             if prompt_version is None:
                 draft = _with_prompt(draft, rendered.prompt, rendered.negative_prompt, author, "edit")
                 prompt_version = len(draft.prompt_versions)
-            image = ImageVersion(n=len(draft.image_versions) + 1, file=file_name, seed=rendered.seed,
+            seed = None if edit == "upload" else rendered.seed
+            image = ImageVersion(n=len(draft.image_versions) + 1, file=file_name, seed=seed,
                                  prompt_version=prompt_version, author=author, at=now(), settings=rendered.settings,
                                  models=tuple(rendered.model_names), test_weights=rendered.test_weights,
                                  parent=parent, edit=edit, strength=strength, mask_file=mask_file)
@@ -175,6 +178,16 @@ class HistoryStore:
             for name in filter(None, (file_name, mask_file)):  # no record points at them
                 self.image_path(name).unlink(missing_ok=True)
             raise
+
+    def add_upload(self, draft_id: str, upload: Upload, author: str) -> ImageVersion:
+        """The team's own photo or sketch as a new image version of the draft, to edit like a render: no seed, no
+        model, the draft's current prompt, and the cut-out (if the file had transparency) saved as its mask."""
+        prompt = self.get(draft_id).prompt
+        settings = ImageSettings(width=upload.image.width, height=upload.image.height, candidates=1)
+        rendered = RenderedImage(image=upload.image, seed=0, prompt=prompt.prompt,
+                                 negative_prompt=prompt.negative_prompt, settings=settings, model_names=[],
+                                 test_weights=False, metadata={"edit": "upload", "upload_name": upload.name})
+        return self.add_image_version(draft_id, rendered, author, edit="upload", mask=upload.product)
 
     def set_state(self, draft_id: str, state: ReviewState | str, author: str) -> None:
         """Move a draft along the review flow; a change the flow does not allow is a HistoryError."""

@@ -85,9 +85,10 @@ class ImageVersion:
     models: tuple[str, ...] = ()
     test_weights: bool = False
     parent: int | None = None  # the image version an edit started from; None for a render from the prompt
-    edit: str = ""  # "" (a render) | variation | inpaint | extend
+    edit: str = ""  # "" (a render) | variation | inpaint | extend | upload (the team's own image, no seed)
     strength: float | None = None  # a variation's strength
-    mask_file: str = ""  # an inpainting's mask, a PNG beside the image
+    mask_file: str = ""  # a PNG beside the image: an inpainting's mask (white repainted), an upload's cut-out
+    # (white where the file was opaque: the product)
 
     def to_dict(self) -> dict:
         settings = {k: v for k, v in self.settings.to_dict().items() if k not in ("seed", "candidates")}
