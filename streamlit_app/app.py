@@ -1,4 +1,4 @@
-"""Entry point of the studio: `streamlit run streamlit_app/app.py`."""
+"""The studio's pages: the sign-in, then generate and history. Served by `streamlit run streamlit_app/serve.py`."""
 import sys
 from pathlib import Path
 

@@ -54,6 +54,15 @@ def require_access(lang: str) -> None:
     st.stop()
 
 
+def may_upload(cookies: dict[str, str]) -> bool:
+    """Whether a request with these cookies may upload a file: a signed-in browser, or anyone where the studio
+    runs without a password by choice (on this machine only, or opened on purpose)."""
+    password = configured_password()
+    if not password:
+        return not exposed() or os.environ.get(ALLOW_OPEN_ENV) == "1"
+    return resources.studio().logins.check(cookies.get(LOGIN_COOKIE), password) is not None
+
+
 def _remembered(password: str) -> bool:
     """Let the session in on a valid sign-in token from this browser (a reload, a reconnecting tunnel)."""
     login = resources.studio().logins.check(st.context.cookies.get(LOGIN_COOKIE), password)

@@ -104,7 +104,7 @@ def install() -> None:
 
 
 def start_app(port: int, env: dict) -> subprocess.Popen:
-    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app" / "app.py"),
+    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app" / "serve.py"),
                "--server.port", str(port), "--server.address", "127.0.0.1"]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     deadline = time.time() + 120

@@ -23,7 +23,7 @@ def studio_server(tmp_path, model_cache, **env):
     port = free_port()
     environment = {**os.environ, "STUDIO_PROFILE": "tiny", "STUDIO_MODEL_CACHE": str(model_cache),
                    "STUDIO_DATA_DIR": str(tmp_path / "data"), **env}
-    process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app/app.py",
+    process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app/serve.py",
                                 "--server.port", str(port), "--server.address", "127.0.0.1"],
                                cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

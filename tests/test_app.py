@@ -357,11 +357,46 @@ def test_history_edits_an_image_extends_it_and_shows_the_lineage(history_app, tm
     assert not at.exception, at.exception
     v1, v2, v3 = HistoryStore(tmp_path / "data").get(draft_id).image_versions
     assert (v2.edit, v2.parent, v2.mask_file != "") == ("inpaint", 1, True)
-    assert (v3.edit, v3.parent, v3.settings.size) == ("extend", 1, "768x1344")
+    assert (v3.edit, v3.parent, v3.settings.size) == ("extend", 2, "768x1344")  # the next edit starts from v2
     captions = [i.proto.imgs[0].caption for i in images(at)]
     assert any("região refeita de v1" in c for c in captions)
-    assert any("v1 estendida para 768x1344" in c for c in captions)
+    assert any("v2 estendida para 768x1344" in c for c in captions)
     assert any(e.label == "Comparar imagens (antes e depois)" for e in at.expander)
+
+
+def test_an_uploaded_cut_out_offers_its_background_to_repaint_and_keeps_the_product(history_app, tmp_path):
+    import io
+
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    from core.image.uploads import read_upload
+    at, ids = history_app
+    draft_id = ids["cafe"]
+    photo = Image.new("RGBA", (600, 600), (0, 0, 0, 0))
+    ImageDraw.Draw(photo).rectangle((200, 150, 400, 450), fill=(20, 90, 200, 255))
+    data = io.BytesIO()
+    photo.save(data, format="PNG")
+    HistoryStore(tmp_path / "data").add_upload(draft_id, read_upload(data.getvalue(), "caixa.png"), "Bia")
+    next(b for b in at.button if b.key == f"h_open_{draft_id}").click()
+    at.run()
+    assert "v1 · foto enviada · Bia" in [i.proto.imgs[0].caption for i in images(at)]
+    key = f"h_edit_{draft_id}"
+    at.radio(key=f"{key}_kind").set_value("inpaint")
+    at.run()
+    region = at.radio(key=f"{key}_region")
+    assert region.options == ["Retângulo", "Pincel", "Recorte do produto"] and region.value == "cutout"
+    next(b for b in at.button if b.key == f"{key}_go").click()
+    at.run(timeout=600)
+    assert not at.exception, at.exception
+    store = HistoryStore(tmp_path / "data")
+    v1, v2 = store.get(draft_id).image_versions
+    assert (v2.edit, v2.parent) == ("inpaint", 1)
+    with Image.open(store.image_path(v1.file)) as before, Image.open(store.image_path(v2.file)) as after:
+        before, after = np.array(before.convert("RGB")), np.array(after.convert("RGB"))
+    box = before[:, :, 0] < 100  # the blue box on white
+    assert 0.1 < box.mean() < 0.3
+    assert np.array_equal(after[box], before[box]) and not np.array_equal(after[~box], before[~box])
 
 
 def test_open_in_generate_from_the_history_brings_the_draft(history_app):

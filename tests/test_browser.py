@@ -1,8 +1,12 @@
 """End to end in a real headless Chromium: write a brief, edit the visual prompt, render, see the image."""
+import re
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image, ImageDraw
 
+from core.studio.history import HistoryStore
 from servers import studio_server
 
 ROOT = Path(__file__).parents[1]
@@ -135,7 +139,7 @@ def test_a_reload_mid_render_finds_the_job_and_its_draft_again(server, chromium)
         browser.close()
 
 
-def test_an_image_is_repainted_in_a_region_and_extended_to_9_16_in_chromium(server, chromium):
+def test_an_image_is_repainted_brushed_extended_and_a_photo_uploaded_in_chromium(server, chromium, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=240_000)
@@ -156,13 +160,77 @@ def test_an_image_is_repainted_in_a_region_and_extended_to_9_16_in_chromium(serv
         expect(page.get_by_text("A região em vermelho será refeita")).to_be_visible()
         page.get_by_role("button", name="Aplicar edição").click()
         settle(page)
-        expect(page.get_by_text("região refeita de v1").first).to_be_visible()
+        shows_version(page, 2)
+        # 2. brush strokes over the preview: a diagonal line, repainted from v1
+        open_expander(page, "Editar uma imagem", "Partir da imagem")
+        page.get_by_role("radio", name="Pincel").check(force=True)
+        settle(page)
+        canvas = page.locator("canvas.paint")
+        expect(canvas).to_be_visible()
+        box = canvas.bounding_box()
+        page.mouse.move(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.2)
+        page.mouse.down()
+        for step in range(1, 11):
+            x, y = 0.2 + step * 0.05, 0.2 + step * 0.03
+            page.mouse.move(box["x"] + box["width"] * x, box["y"] + box["height"] * y)
+        page.mouse.up()
+        expect(page.get_by_text(re.compile(r"^Pintado: [1-9][0-9]?% da imagem"))).to_be_visible()
+        canvas.screenshot(path=str(SCREENSHOTS / "brush.png"))
+        settle(page)
+        page.get_by_role("button", name="Aplicar edição").click()
+        settle(page)
+        shows_version(page, 3)
+        # 3. the newest image extended to Stories/Reels
         open_expander(page, "Editar uma imagem", "Partir da imagem")
         page.get_by_text("Estender para outro formato").click()
         settle(page)
         open_expander(page, "Editar uma imagem", "Formato de destino")  # the first format offered: Stories/Reels
         page.get_by_role("button", name="Aplicar edição").click()
         settle(page)
-        expect(page.get_by_text("estendida para 768x1344").first).to_be_visible()
+        shows_version(page, 4)
+        # 4. the team's own product photo, cut out on transparency: its background repainted, the product kept
+        open_expander(page, "Usar uma foto sua", "Foto do produto ou esboço")
+        page.locator("input[type='file']").set_input_files(str(product_photo(tmp_path)))
+        expect(page.get_by_text("produto.png")).to_be_visible()
+        settle(page)
+        page.get_by_role("button", name="Adicionar como nova versão").click()
+        settle(page)
+        shows_version(page, 5)
+        expect(page.get_by_text("v5 · foto enviada · Ana")).to_be_visible()
+        open_expander(page, "Editar uma imagem", "Partir da imagem")
+        page.get_by_text("Refazer uma região").click()
+        settle(page)
+        expect(page.get_by_role("radio", name="Recorte do produto")).to_be_checked()
+        page.screenshot(path=str(SCREENSHOTS / "upload.png"), full_page=True)
+        expect(page.get_by_role("button", name="Aplicar edição")).to_have_count(1, timeout=30_000)
+        page.get_by_role("button", name="Aplicar edição").click()
+        settle(page)
+        shows_version(page, 6)
         page.screenshot(path=str(SCREENSHOTS / "edit.png"), full_page=True)
         browser.close()
+    store = HistoryStore(tmp_path / "data")
+    [draft] = store.list_drafts()
+    versions = store.get(draft.id).image_versions
+    assert [(v.n, v.edit, v.parent) for v in versions] == [
+        (1, "", None), (2, "inpaint", 1), (3, "inpaint", 2), (4, "extend", 3), (5, "upload", None), (6, "inpaint", 5)]
+    with Image.open(store.image_path(versions[2].mask_file)) as brushed:  # the strokes, scaled to the image
+        painted = np.array(brushed.convert("L")) > 0
+    assert 0.01 < painted.mean() < 0.3 and painted[358, 460] and not painted[900, 100]
+    with Image.open(store.image_path(versions[4].file)) as photo, Image.open(store.image_path(versions[5].file)) as new:
+        before, after = np.array(photo.convert("RGB")), np.array(new.convert("RGB"))
+    product = before[:, :, 2] < 100  # the yellow disc on white
+    assert np.array_equal(after[product], before[product]) and not np.array_equal(after[~product], before[~product])
+
+
+def shows_version(page, n: int) -> None:
+    """Wait for image version n in the draft's images, by its caption."""
+    from playwright.sync_api import expect
+    expect(page.get_by_text(re.compile(f"^v{n} · ")).first).to_be_visible()
+
+
+def product_photo(folder: Path) -> Path:
+    """A product on a transparent background, as a team cuts one out: a yellow disc."""
+    photo = Image.new("RGBA", (800, 800), (0, 0, 0, 0))
+    ImageDraw.Draw(photo).ellipse((250, 250, 550, 550), fill=(240, 180, 20, 255))
+    photo.save(folder / "produto.png")
+    return folder / "produto.png"

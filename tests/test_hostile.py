@@ -1,6 +1,6 @@
 """A hostile client against a real `streamlit run` behind the launcher's settings (team password, public): it
 skips the login, guesses passwords, clears the server's caches over a raw websocket and uploads files. None of it
-resets the guard, locks the team out, or lands in the server's memory."""
+resets the guard, locks the team out, or lands in the server's memory: only a signed-in browser uploads."""
 import asyncio
 import urllib.error
 import urllib.request
@@ -12,7 +12,7 @@ import websockets
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-from core.studio.access import FREE_ATTEMPTS
+from core.studio.access import FREE_ATTEMPTS, LoginTokens
 from servers import studio_server
 from test_browser import CHROMIUM_FLAGS
 
@@ -91,27 +91,46 @@ def test_a_cache_clear_from_an_unauthenticated_client_resets_nothing(public_serv
         browser.close()
 
 
-def upload(url: str, session_id: str, size: int) -> int:
-    """PUT a file of size bytes as st.file_uploader would; the HTTP status."""
+HUNG_UP = 0
+
+
+def upload(url: str, session_id: str, size: int, login: str = "") -> int:
+    """PUT a file of size bytes as st.file_uploader would, with a sign-in cookie if given; the HTTP status."""
     token = xsrf_cookie(url)
-    body = (b"--x\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.bin\"\r\n\r\n" + b"\0" * size
+    body = (b"--x\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\n\r\n" + b"\0" * size
             + b"\r\n--x--\r\n")
+    cookies = f"_streamlit_xsrf={token}" + (f"; studio_login={login}" if login else "")
     request = urllib.request.Request(f"{url}/_stcore/upload_file/{session_id}/file-{size}", data=body, method="PUT",
                                      headers={"Content-Type": "multipart/form-data; boundary=x", "X-Xsrftoken": token,
-                                              "Cookie": f"_streamlit_xsrf={token}"})
+                                              "Cookie": cookies})
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.status
     except urllib.error.HTTPError as refused:
         return refused.code
-    except urllib.error.URLError:  # the server hung up mid-body: refused as well
-        return 413
+    except urllib.error.URLError:  # the server answered and hung up while the body was still being sent
+        return HUNG_UP
 
 
-def test_anonymous_uploads_are_refused(public_server):
+def test_uploads_need_a_signed_in_browser_and_stay_within_the_limit(public_server, tmp_path):
+    logins = LoginTokens(tmp_path / "data")  # the server's data folder: the same signing key
+    valid = logins.issue("Ana", PASSWORD)
+    revoked = logins.issue("Bia", PASSWORD)
+    logins.revoke(logins.check(revoked, PASSWORD))
+    forged = valid[:-4] + ("0000" if not valid.endswith("0000") else "1111")
+    other_password = logins.issue("Ana", "another password")
     statuses = asyncio.run(raw_session(public_server, while_connected=lambda session: [
-        upload(public_server, session, size) for size in (9_000_000, 100)]))
-    assert statuses == [413, 413]  # no page takes uploads: not even a small one lands in memory
+        upload(public_server, session, 100),  # no sign-in at all
+        upload(public_server, session, 9_000_000),
+        upload(public_server, session, 100, forged),
+        upload(public_server, session, 100, revoked),
+        upload(public_server, session, 100, other_password),
+        upload(public_server, session, 100, valid),  # a teammate's browser: lands
+        upload(public_server, session, 25 * 2**20, valid),  # over the 20 MB limit, even signed in
+    ]))
+    refused_unread, too_large = statuses.pop(1), statuses.pop()
+    assert statuses == [403, 403, 403, 403, 204]
+    assert refused_unread in (403, HUNG_UP) and too_large in (413, HUNG_UP)  # refused before the body was read
 
 
 def test_a_reload_keeps_the_sign_in_a_forged_cookie_does_not_and_signing_out_ends_it(public_server, chromium):

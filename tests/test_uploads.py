@@ -67,7 +67,8 @@ def bomb() -> bytes:
 
 
 @pytest.mark.parametrize("data, name, words", [
-    (b"GIF89a" + b"\0" * 100, "anim.gif", "Imagem enviada: “anim.gif” não é uma imagem que o estúdio lê (PNG, JPEG"),
+    (b"GIF89a" + b"\0" * 100, "anim.gif",
+     "Imagem enviada: “anim.gif” não é uma imagem que o estúdio lê (PNG, JPEG"),
     (b"%PDF-1.7 not an image", "folheto.pdf", "“folheto.pdf” não é uma imagem que o estúdio lê"),
     (encoded(Image.new("RGB", (64, 64)), "GIF"), "logo.gif", "“logo.gif” não é uma imagem que o estúdio lê"),
     (encoded(Image.new("RGB", (256, 256), "red"), "JPEG")[:400], "cortada.jpg", "ou o arquivo está danificado"),

@@ -1,16 +1,20 @@
 """History page: find drafts, review them, compare versions, edit copy and images and re-render, comment, export."""
 import dataclasses
 
+import numpy as np
 import streamlit as st
 from PIL import Image
 
 from core.content.brief import ContentType
-from core.errors import CoreError
-from core.image.editing import DEFAULT_STRENGTH, FORMATS, STRENGTH, EditKind, edit_arguments, rectangle_mask
+from core.errors import CoreError, SettingsError
+from core.image.editing import (DEFAULT_STRENGTH, FORMATS, MASK_THRESHOLD, STRENGTH, EditKind, edit_arguments,
+                                rectangle_mask)
 from core.image.settings import ImageSettings
+from core.image.uploads import read_upload
 from core.studio.export import export_zip
 from core.studio.records import ReviewState
 from streamlit_app import resources, ui
+from streamlit_app.brush import brush_mask
 from core.labels import UI_LANGUAGES, t
 
 ss = st.session_state
@@ -80,9 +84,17 @@ def on_edit(draft_id: str) -> None:
     try:
         draft = store.get(draft_id)
         parent = draft.image_version(ss[f"{key}_from"])
-        kind = ss[f"{key}_kind"]
+        kind, region = ss[f"{key}_kind"], ss.get(f"{key}_region", "rectangle")
+        painted, keep = None, ss.get(f"{key}_keep", False)
+        if kind == EditKind.INPAINT.value and region == "brush":
+            painted = ss.get(f"{key}_painted")
+            if painted is None:
+                raise SettingsError("mask", "", "mask_empty")
+        elif kind == EditKind.INPAINT.value and region == "cutout":
+            painted, keep = cut_out(parent), True  # the product stays, its background is repainted
         edit = edit_arguments(kind, (parent.settings.width, parent.settings.height), ss.get(f"{key}_strength"),
-                              ss.get(f"{key}_x", (0, 100)), ss.get(f"{key}_y", (0, 100)), ss.get(f"{key}_target"))
+                              ss.get(f"{key}_x", (0, 100)), ss.get(f"{key}_y", (0, 100)), ss.get(f"{key}_target"),
+                              painted, keep)
         settings = dataclasses.replace(parent.settings, seed=None, candidates=1)
     except CoreError as error:
         ss["error"] = error
@@ -92,13 +104,53 @@ def on_edit(draft_id: str) -> None:
                                                 author, owner, **edit))
 
 
+def cut_out(version) -> Image.Image | None:
+    """An uploaded version's product cut-out (white where the photo was opaque), if it has one."""
+    if version.edit != "upload" or not version.mask_file:
+        return None
+    path = store.image_path(version.mask_file)
+    if not path.exists():
+        return None
+    with Image.open(path) as mask:
+        return mask.convert("L")
+
+
+def on_upload(draft_id: str) -> None:
+    """Add the chosen photo to the draft as a new image version."""
+    photo = ss.get(f"h_upload_{draft_id}")
+    if photo is None:
+        ss["error"] = SettingsError("upload", "", "empty")
+        return
+    try:
+        version = store.add_upload(draft_id, read_upload(photo.getvalue(), photo.name), ss["reviewer"])
+    except CoreError as error:
+        ss["error"] = error
+        return
+    ss["notice"] = t(lang, "uploaded", name=photo.name, n=version.n, size=version.settings.size)
+    ss[f"h_edit_{draft_id}_open"] = True  # where the photo is edited
+
+
+def upload_panel(draft) -> None:
+    """The team's own photo or sketch, added as an image version to edit from."""
+    with st.expander(t(lang, "upload_title")):
+        st.file_uploader(t(lang, "upload_file"), type=["png", "jpg", "jpeg", "webp"], key=f"h_upload_{draft.id}",
+                         help=t(lang, "upload_help"))
+        st.button(t(lang, "add_upload"), disabled=ui.busy(), key=f"h_upload_go_{draft.id}", on_click=on_upload,
+                  args=(draft.id,))
+
+
 def edit_panel(draft) -> None:
-    """Edit one of the draft's images: a variation, a repainted region (a rectangle), or another format."""
+    """Edit one of the draft's images: a variation, a repainted region (a rectangle, brush strokes or an upload's
+    background), or another format."""
     key = f"h_edit_{draft.id}"
-    with st.expander(t(lang, "edit_image")):
+    # opened by an upload, and then left open: a parameter that changes between runs would fold it under the user
+    with st.expander(t(lang, "edit_image"), expanded=ss.get(f"{key}_open", False)):
         versions = {v.n: v for v in draft.image_versions}
-        chosen = versions[st.selectbox(t(lang, "edit_from"), list(reversed(versions)), key=f"{key}_from",
+        # a new widget for each new version, so the choice starts from the newest: an edit's result, an upload
+        chosen = versions[st.selectbox(t(lang, "edit_from"), list(reversed(versions)),
+                                       key=f"{key}_from_{len(versions)}",
                                        format_func=lambda n: f"v{n} · {versions[n].settings.size}")]
+        ss[f"{key}_from"] = chosen.n
         kind = st.radio(t(lang, "edit_kind"), [k.value for k in EditKind], key=f"{key}_kind", horizontal=True,
                         format_func=lambda k: t(lang, f"edit_{k}"))
         ss.setdefault(f"{key}_prompt", draft.prompt_version(chosen.prompt_version).prompt)
@@ -107,12 +159,7 @@ def edit_panel(draft) -> None:
             st.slider(t(lang, "strength"), STRENGTH.low, STRENGTH.high, DEFAULT_STRENGTH, STRENGTH.step,
                       key=f"{key}_strength", help=t(lang, "strength_help"))
         elif kind == EditKind.INPAINT.value:
-            left, right = st.slider(t(lang, "region_x"), 0, 100, (30, 70), key=f"{key}_x")
-            top, bottom = st.slider(t(lang, "region_y"), 0, 100, (30, 70), key=f"{key}_y")
-            path = store.image_path(chosen.file)
-            if path.exists():
-                st.image(region_preview(path, (left / 100, top / 100, right / 100, bottom / 100)), width=320,
-                         caption=t(lang, "region_preview"))
+            region_controls(key, chosen)
         else:
             formats = [name for name, size in FORMATS.items() if size != (chosen.settings.width, chosen.settings.height)]
             st.selectbox(t(lang, "target_format"), formats, key=f"{key}_target",
@@ -120,6 +167,43 @@ def edit_panel(draft) -> None:
         st.button(t(lang, "apply_edit"), type="primary", disabled=ui.busy(), key=f"{key}_go", on_click=on_edit,
                   args=(draft.id,))
         ui.watch({"edit": lambda result: None})
+
+
+def region_controls(key: str, chosen) -> None:
+    """How the region to repaint is marked: a rectangle, brush strokes, or an uploaded photo's cut-out."""
+    modes = ["rectangle", "brush"] + (["cutout"] if cut_out(chosen) is not None else [])
+    if ss.get(f"{key}_region_of") != chosen.n or ss.get(f"{key}_region") not in modes:
+        # another image chosen: an upload's cut-out first, else the mode in use
+        ss[f"{key}_region"] = "cutout" if "cutout" in modes else ss.get(f"{key}_region", "rectangle")
+        ss[f"{key}_region_of"] = chosen.n
+    region = st.radio(t(lang, "region_mode"), modes, key=f"{key}_region", horizontal=True,
+                      format_func=lambda mode: t(lang, f"region_{mode}"))
+    path = store.image_path(chosen.file)
+    if region == "cutout":
+        return
+    st.checkbox(t(lang, "keep_region"), key=f"{key}_keep")
+    if region == "brush":
+        if not path.exists():
+            return
+        st.caption(t(lang, "brush_hint"))
+        with Image.open(path) as image:
+            try:
+                painted = brush_mask(f"{key}_brush_{chosen.n}", image,
+                                     {"label": t(lang, "region_brush"), "size_label": t(lang, "brush_size"),
+                                      "clear_label": t(lang, "brush_clear")})
+            except CoreError as error:
+                painted = None
+                st.error(ui.error_text(error))
+        ss[f"{key}_painted"] = painted
+        if painted is not None:
+            share = np.mean(np.array(painted) >= MASK_THRESHOLD)
+            st.caption(t(lang, "brush_painted", share=f"{100 * share:.0f}"))
+        return
+    left, right = st.slider(t(lang, "region_x"), 0, 100, (30, 70), key=f"{key}_x")
+    top, bottom = st.slider(t(lang, "region_y"), 0, 100, (30, 70), key=f"{key}_y")
+    if path.exists():
+        st.image(region_preview(path, (left / 100, top / 100, right / 100, bottom / 100)), width=320,
+                 caption=t(lang, "region_preview"))
 
 
 def region_preview(path, box) -> Image.Image:
@@ -223,8 +307,11 @@ def show_draft(draft_id: str) -> None:
             with column:
                 path = store.image_path(image.file)
                 if path.exists():
-                    st.image(str(path), caption=t(lang, "image_caption", n=image.n, seed=image.seed,
-                                                  prompt=image.prompt_version, author=image.author) + lineage(image))
+                    caption = t(lang, "upload_caption", n=image.n, author=image.author) if image.edit == "upload" \
+                        else t(lang, "image_caption", n=image.n, seed=image.seed, prompt=image.prompt_version,
+                               author=image.author) + lineage(image)
+                    st.image(str(path), caption=caption)
+    upload_panel(draft)
     if images:
         edit_panel(draft)
     if len(images) > 1:
