@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 import ipywidgets as w
+from PIL import Image
 
 from core.content.brief import FIELD_LIMITS, Brief, ContentType, Language, parse_keywords
 from core.content.channels import measure
@@ -20,6 +21,7 @@ from core.errors import CoreError
 from core.files import atomic_write, file_stem
 from core.image.editing import DEFAULT_STRENGTH, FORMATS, STRENGTH, EditKind, edit_arguments
 from core.image.settings import SDXL_SIZES, ImageSettings
+from core.image.uploads import read_upload
 from core.labels import UI_LANGUAGES, phase_text, rule_label, t
 from core.studio.export import export_zip
 from core.studio.history import check_author
@@ -113,10 +115,21 @@ class NotebookStudio:
         self.region_y = w.IntRangeSlider(value=(30, 70), min=0, max=100, description=self.t("region_y"))
         self.target = w.Dropdown(options=[(self.t(f"format_{name}"), name) for name in FORMATS],
                                  description=self.t("target_format"), value="story")
+        self.region = w.Dropdown(options=[(self.t(f"region_{m}"), m) for m in ("rectangle", "cutout")],
+                                 description=self.t("region_mode"))
+        self.keep_region = w.Checkbox(value=False, description=self.t("keep_region"),
+                                      layout=w.Layout(width="98%"))
         self.edit_button = w.Button(description=self.t("apply_edit"), icon="magic")
         self.edit_button.on_click(lambda _: self.edit())
-        edit_box = w.VBox([w.HTML(f"<b>{self.t('edit_image')}</b>"), self.edit_kind, self.strength, self.region_x,
-                           self.region_y, self.target, self.edit_button])
+        # the team's own photo, added as the newest image to edit from
+        self.upload = w.FileUpload(accept=".png,.jpg,.jpeg,.webp", multiple=False, description=self.t("upload_title"))
+        self.upload_button = w.Button(description=self.t("add_upload"), icon="upload")
+        self.upload_button.on_click(lambda _: self.add_upload())
+        edit_box = w.VBox([w.HTML(f"<b>{self.t('edit_image')}</b>"), self.edit_kind, self.strength, self.region,
+                           self.keep_region, self.region_x, self.region_y, self.target, self.edit_button,
+                           w.HTML(f"<b>{self.t('upload_title')}</b><div class='studio-note'>"
+                                  f"{html.escape(self.t('upload_help'))}</div>"),
+                           w.HBox([self.upload, self.upload_button])])
         self.result_box = w.VBox([
             w.HTML(f"<h3>{self.t('copy')}</h3>"), self.copy, self.rules, self.save_copy_button,
             w.HTML(f"<h3>{self.t('visual')}</h3>"), self.prompt, self.tokens, self.negative, self.notes,
@@ -174,14 +187,35 @@ class NotebookStudio:
             return self._say(self.t("no_images"))
         parent, kind = draft.image_versions[-1], self.edit_kind.value
         size = (parent.settings.width, parent.settings.height)
+        painted, keep = None, self.keep_region.value
+        if kind == EditKind.INPAINT.value and self.region.value == "cutout":
+            if parent.edit != "upload" or not parent.mask_file:
+                return self._say(self.t("no_cutout"), "bad")
+            with Image.open(self.store.image_path(parent.mask_file)) as cut:
+                painted, keep = cut.convert("L"), True  # the product stays, its background is repainted
         try:
             edit = edit_arguments(kind, size, self.strength.value, self.region_x.value, self.region_y.value,
-                                  self.target.value)
+                                  self.target.value, painted, keep)
             settings = dataclasses.replace(parent.settings, seed=None, candidates=1)
         except CoreError as error:
             return self._error(error)
         self._start(self.studio.edit(draft.id, parent.n, kind, self.prompt.value, self.negative.value, settings,
                                      self.author, "notebook", **edit), self._apply_render)
+
+    def add_upload(self) -> None:
+        """The chosen photo, checked and fitted by core, as the draft's newest image version."""
+        files = uploaded_files(self.upload.value)
+        if self.draft_id is None or not files:
+            return self._say(self.t("upload_file"), "bad")
+        name, data = files[0]
+        try:
+            version = self.store.add_upload(self.draft_id, read_upload(data, name), self.author)
+        except CoreError as error:
+            return self._error(error)
+        self.images = [(version.file, None), *self.images]
+        self.gallery.children = tuple(self._image_card(file, seed) for file, seed in self.images)
+        self.region.value = "cutout" if version.mask_file else "rectangle"
+        self._say(self.t("uploaded", name=name, n=version.n, size=version.settings.size), "ok")
 
     def save_copy(self) -> None:
         """The copy as edited, saved as a new version of the draft."""
@@ -245,10 +279,11 @@ class NotebookStudio:
         self.seed.value, self.fixed_seed.value = self.images[0][1], True  # the seed box shows the seed just used
         self.gallery.children = tuple(self._image_card(name, seed) for name, seed in self.images)
 
-    def _image_card(self, file_name: str, seed: int) -> w.Widget:
+    def _image_card(self, file_name: str, seed: int | None) -> w.Widget:
         data = self.store.image_path(file_name).read_bytes()
+        caption = self.t("lineage_upload", size="") if seed is None else self.t("seed_used", seed=seed)
         return w.VBox([w.Image(value=data, format="png", layout=w.Layout(width="256px")),
-                       w.HTML(f"<div class='studio-note'>{html.escape(self.t('seed_used', seed=seed))}</div>")])
+                       w.HTML(f"<div class='studio-note'>{html.escape(caption)}</div>")])
 
     def _show_rules(self) -> None:
         if self.brief is None:
@@ -269,7 +304,7 @@ class NotebookStudio:
 
     def _busy(self, busy: bool) -> None:
         for button in (self.write_button, self.render_button, self.same_button, self.new_button,
-                       self.save_copy_button, self.edit_button):
+                       self.save_copy_button, self.edit_button, self.upload_button):
             button.disabled = busy
         self.cancel_button.disabled = not busy
 
@@ -373,6 +408,13 @@ class NotebookStudio:
         atomic_write(path, lambda handle: handle.write(data))
         self.history_status.value = f"<div class='studio-ok'>{html.escape(str(path))}</div>"
         return path
+
+
+def uploaded_files(value) -> list[tuple[str, bytes]]:
+    """A FileUpload's files as (name, bytes): ipywidgets 7 gives a dict by name, 8 a tuple of dicts."""
+    if isinstance(value, dict):
+        return [(name, bytes(item["content"])) for name, item in value.items()]
+    return [(item["name"], bytes(item["content"])) for item in value or ()]
 
 
 def open_studio(author: str, language: str = "pt-BR") -> NotebookStudio:

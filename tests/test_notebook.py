@@ -44,6 +44,52 @@ def test_a_brief_becomes_a_draft_then_images_without_freezing_the_notebook(noteb
     assert len(notebook.gallery.children) == 3
 
 
+def choose_file(upload, name: str, data: bytes) -> None:
+    """What the browser sends when a file is picked in a FileUpload (ipywidgets 7's message; 8 sets value)."""
+    if "data" in upload.trait_names():
+        upload.metadata = [{"name": name, "type": "image/png", "size": len(data), "lastModified": 0}]
+        upload.data = [data]
+        upload._counter += 1
+    else:
+        upload.value = ({"name": name, "type": "image/png", "size": len(data), "content": memoryview(data),
+                         "last_modified": 0},)
+
+
+def test_a_photo_uploaded_in_the_notebook_keeps_its_product_while_the_background_is_repainted(notebook, tmp_path):
+    import io
+
+    import numpy as np
+    from PIL import Image, ImageDraw
+    notebook.product.value = "Caixa de presente"
+    notebook.write_button.click()
+    assert notebook.wait(300)
+    notebook.upload_button.click()  # nothing chosen yet: said, nothing saved
+    assert "Foto do produto ou esboço" in notebook.status.value
+    photo = Image.new("RGBA", (600, 600), (0, 0, 0, 0))
+    ImageDraw.Draw(photo).rectangle((200, 150, 400, 450), fill=(20, 90, 200, 255))
+    data = io.BytesIO()
+    photo.save(data, format="PNG")
+    choose_file(notebook.upload, "caixa.png", data.getvalue())
+    notebook.upload_button.click()
+    assert "caixa.png entrou como imagem v1 (1024x1024)" in notebook.status.value
+    assert notebook.region.value == "cutout" and len(notebook.gallery.children) == 1
+    notebook.edit_kind.value = "inpaint"
+    notebook.steps.value = 2
+    notebook.edit_button.click()
+    assert notebook.wait(300)
+    store = HistoryStore(tmp_path / "data")
+    [draft] = store.list_drafts()
+    v1, v2 = draft.image_versions
+    assert (v1.edit, v2.edit, v2.parent) == ("upload", "inpaint", 1)
+    with Image.open(store.image_path(v1.file)) as before, Image.open(store.image_path(v2.file)) as after:
+        before, after = np.array(before.convert("RGB")), np.array(after.convert("RGB"))
+    box = before[:, :, 0] < 100
+    assert np.array_equal(after[box], before[box]) and not np.array_equal(after[~box], before[~box])
+    choose_file(notebook.upload, "notas.txt", b"not an image at all")
+    notebook.upload_button.click()
+    assert "“notas.txt” não é uma imagem que o estúdio lê" in notebook.status.value
+
+
 def test_bad_input_is_a_short_message_in_the_interface_language(app_env):
     english = NotebookStudio("Ana", language="en", studio=get_studio())
     english.link.value = "loja.com.br"
