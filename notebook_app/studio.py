@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import io
 import threading
 from pathlib import Path
 
@@ -29,6 +30,8 @@ from core.studio.root import Studio, get_studio
 from core.studio.worker import Job, JobState
 
 POLL_S = 0.25
+RECENT_CARDS = 8  # drafts shown as cards with their newest image, above the full list
+THUMB_PX = 120
 # light text on the notebook's own background: readable in Colab's dark theme and Jupyter's light one
 STYLE = "<style>.studio-note{opacity:.8;font-size:90%}.studio-bad{color:#e5484d}.studio-ok{color:#30a46c}</style>"
 
@@ -47,6 +50,7 @@ class NotebookStudio:
         self.images: list[tuple[str, int]] = []  # every image of this session: (file, seed), newest first
         self.job: Job | None = None
         self._watcher: threading.Thread | None = None
+        self._shown: tuple | None = None  # the draft (and version counts) whose copy and prompt the history shows
         self.widget = w.Tab(children=[self._generate_tab(), self._history_tab()])
         for index, key in enumerate(("nav_generate", "nav_history")):
             self.widget.set_title(index, self.t(key))
@@ -304,7 +308,7 @@ class NotebookStudio:
 
     def _busy(self, busy: bool) -> None:
         for button in (self.write_button, self.render_button, self.same_button, self.new_button,
-                       self.save_copy_button, self.edit_button, self.upload_button):
+                       self.save_copy_button, self.edit_button, self.upload_button, self.history_render_button):
             button.disabled = busy
         self.cancel_button.disabled = not busy
 
@@ -334,13 +338,40 @@ class NotebookStudio:
         self.comment = w.Textarea(placeholder=self.t("comment"), layout=w.Layout(width="98%", height="60px"))
         self.comment_button = w.Button(description=self.t("add_comment"), icon="comment")
         self.comment_button.on_click(lambda _: self._history_action(self.store.add_comment, self.comment.value))
-        self.detail = w.HBox([self.thumbnail, w.VBox([self.review, w.HBox([self.next_state, self.state_button]),
-                                                      self.comments, self.comment, self.comment_button],
-                                                     layout=w.Layout(width="70%"))])
+        # the selected draft's copy and prompt, edited and saved or re-rendered right here
+        self.history_copy = w.Textarea(layout=w.Layout(width="98%", height="140px"))
+        self.history_copy_button = w.Button(description=self.t("save_copy"), icon="save")
+        self.history_copy_button.on_click(
+            lambda _: self._history_action(self.store.add_copy_version, self.history_copy.value))
+        self.history_prompt = w.Textarea(description=self.t("prompt"), layout=w.Layout(width="98%", height="70px"))
+        self.history_negative = w.Textarea(description=self.t("negative"),
+                                           layout=w.Layout(width="98%", height="50px"))
+        self.history_render_button = w.Button(description=self.t("rerender"), icon="image", button_style="primary")
+        self.history_render_button.on_click(lambda _: self.rerender_selected())
+        self.detail = w.VBox([
+            w.HBox([self.thumbnail, w.VBox([self.review, w.HBox([self.next_state, self.state_button]),
+                                            self.comments, self.comment, self.comment_button],
+                                           layout=w.Layout(width="70%"))]),
+            w.HTML(f"<b>{self.t('copy')}</b>"), self.history_copy, self.history_copy_button,
+            w.HTML(f"<b>{self.t('visual')}</b>"), self.history_prompt, self.history_negative,
+            self.history_render_button, self.status, self.progress])  # the job's progress shows here too
+        self.recent = w.HBox(layout=w.Layout(flex_flow="row wrap"))
         self.drafts.observe(lambda _: self.show_selected(), "value")
         self.refresh_history()
-        return w.VBox([w.HTML(f"<h3>{self.t('history_title')}</h3>"), self.refresh_button, self.drafts,
+        return w.VBox([w.HTML(f"<h3>{self.t('history_title')}</h3>"), self.recent, self.refresh_button, self.drafts,
                        w.HBox([self.open_button, self.export_button]), self.history_status, self.detail])
+
+    def rerender_selected(self) -> None:
+        """The selected draft's prompt, as edited here, rendered as a new image version with the settings of its
+        newest image (the defaults where it has none) and a new seed."""
+        try:
+            draft = self.store.get(self.drafts.value)
+        except CoreError as error:
+            return self._history_error(error)
+        settings = draft.image_versions[-1].settings if draft.image_versions else ImageSettings()
+        settings = dataclasses.replace(settings, seed=None, candidates=1)
+        self._start(self.studio.render(draft.id, self.history_prompt.value, self.history_negative.value, settings,
+                                       self.author, "notebook"), lambda result: self.refresh_history())
 
     def show_selected(self) -> None:
         """The selected draft's newest image, review state and comments."""
@@ -361,23 +392,54 @@ class NotebookStudio:
         self.next_state.options = [(self.t(f"state_{s.value}"), s.value) for s in sorted(draft.state.next_states)]
         self.comments.value = "".join(f"<div><b>{html.escape(c.author)}</b> · {c.at[:16].replace('T', ' ')}: "
                                       f"{html.escape(c.text)}</div>" for c in draft.comments)
+        if self._shown != (draft.id, len(draft.copy_versions), len(draft.prompt_versions)):  # keep typing alone
+            self._shown = (draft.id, len(draft.copy_versions), len(draft.prompt_versions))
+            self.history_copy.value = draft.copy.text
+            self.history_prompt.value, self.history_negative.value = draft.prompt.prompt, draft.prompt.negative_prompt
 
     def _history_action(self, action, value) -> None:
         """A review change or a comment on the selected draft; refused ones say why."""
         try:
             action(self.drafts.value, value, self.author)
         except CoreError as error:
-            self.history_status.value = f"<div class='studio-bad'>{html.escape(error.text(self.language))}</div>"
-            return
+            return self._history_error(error)
         self.comment.value = ""
         self.history_status.value = ""
-        self.show_selected()
+        self.refresh_history()
+
+    def _history_error(self, error: CoreError) -> None:
+        self.history_status.value = f"<div class='studio-bad'>{html.escape(error.text(self.language))}</div>"
 
     def refresh_history(self) -> None:
-        """The newest drafts of the team's history, the same store every face uses."""
+        """The newest drafts of the team's history, the same store every face uses: the most recent as cards with
+        their newest image, all of them in the list below."""
+        drafts = self.store.list_drafts()[:200]
+        selected = self.drafts.value
         self.drafts.options = [(f"{d.brief.product[:60]} · {self.t('type_' + d.brief.content_type.value)} · "
                                 f"{self.t('state_' + d.state.value)} · {d.updated_at[:16].replace('T', ' ')}", d.id)
-                               for d in self.store.list_drafts()[:200]]
+                               for d in drafts]
+        if selected in {d.id for d in drafts}:
+            self.drafts.value = selected
+        self.recent.children = tuple(self._draft_card(d) for d in drafts[:RECENT_CARDS])
+        self.show_selected()
+
+    def _draft_card(self, draft) -> w.Widget:
+        """A recent draft as a card: its newest image small, its product and state, a button that selects it."""
+        newest = draft.image_versions[-1] if draft.image_versions else None
+        path = self.store.image_path(newest.file) if newest else None
+        picture = w.HTML(f"<div class='studio-note' style='width:{THUMB_PX}px;height:{THUMB_PX}px'></div>")
+        if path is not None and path.exists():
+            with Image.open(path) as image:
+                small = image.convert("RGB")
+            small.thumbnail((THUMB_PX, THUMB_PX))
+            buffer = io.BytesIO()
+            small.save(buffer, format="PNG")
+            picture = w.Image(value=buffer.getvalue(), format="png", layout=w.Layout(width=f"{THUMB_PX}px"))
+        select = w.Button(description=draft.brief.product[:18], tooltip=draft.brief.product,
+                          layout=w.Layout(width=f"{THUMB_PX}px"))
+        select.on_click(lambda _: setattr(self.drafts, "value", draft.id))
+        state = w.HTML(f"<div class='studio-note'>{html.escape(self.t('state_' + draft.state.value))}</div>")
+        return w.VBox([picture, select, state], layout=w.Layout(margin="0 8px 8px 0"))
 
     def open_draft(self, draft_id: str | None) -> None:
         """Put a saved draft in the generate tab: its brief, newest copy and prompt, and its images."""

@@ -123,6 +123,18 @@ def test_the_history_tab_shares_the_store_opens_and_exports(notebook, tmp_path):
     assert "Trocar a foto" in notebook.comments.value
     path = notebook.export(tmp_path)
     assert path.name.startswith("tenis-corre-") and "tenis-corre-" in zipfile.ZipFile(path).namelist()[0]
+    # the copy and the prompt edited in the history tab: a new copy version, then a render of the new prompt
+    notebook.history_copy.value = "Corra mais leve. Corra!"
+    notebook.history_copy_button.click()
+    notebook.history_prompt.value = "running shoes on a wet track at dawn"
+    notebook.history_render_button.click()
+    assert notebook.wait(300)
+    again = HistoryStore(tmp_path / "data").get(draft_id)
+    assert [c.text for c in again.copy_versions][-1] == "Corra mais leve. Corra!"
+    [image] = again.image_versions
+    assert again.prompt_version(image.prompt_version).prompt == "running shoes on a wet track at dawn"
+    card = notebook.recent.children[0]  # the draft's card now shows its new image
+    assert card.children[0].value[:4] == b"\x89PNG" and card.children[1].description == "Tênis Corre+"
 
 
 def test_the_notebook_face_never_imports_streamlit():
