@@ -71,6 +71,13 @@ class ModelLoadError(CoreError):
 
     code = "model_load_failed"
 
+    @classmethod
+    def from_error(cls, source: str, error: Exception) -> "ModelLoadError":
+        """The failure to fetch or load source, telling a gated model (a licence to accept, a token to give) apart."""
+        gated = "gated" in str(error).lower() or "401" in str(error) or "403" in str(error)
+        return cls("model_gated" if gated else "model_load_failed", model=source,
+                   detail=f"{type(error).__name__}: {str(error)[:300]}")
+
 
 class GenerationError(CoreError):
     """Text or image generation failed after it started."""

@@ -63,6 +63,12 @@ STRINGS: dict[str, tuple[str, str, str]] = {
     "phase_queued": ("Na fila: há {n} trabalho(s) antes do seu.", "Queued: {n} job(s) ahead of yours.",
                      "En cola: hay {n} trabajo(s) antes del tuyo."),
     "phase_": ("Começando…", "Starting…", "Empezando…"),
+    "phase_downloading": ("Baixando {model}: {done} de {total} GB, {speed} MB/s, falta {eta}. Fica guardado em "
+                          "{folder} para as próximas partidas.",
+                          "Downloading {model}: {done} of {total} GB, {speed} MB/s, {eta} left. It stays in {folder} "
+                          "for the next starts.",
+                          "Descargando {model}: {done} de {total} GB, {speed} MB/s, faltan {eta}. Queda guardado en "
+                          "{folder} para los próximos inicios."),
     "phase_loading_text": ("Carregando o modelo de texto (só na primeira vez)…",
                            "Loading the text model (first time only)…",
                            "Cargando el modelo de texto (solo la primera vez)…"),
@@ -309,4 +315,20 @@ def phase_text(job, position: int, language: str) -> str:
     if job.phase == "rendering":
         done, total = job.step
         return t(language, "phase_rendering", done=done, total=total or "…")
+    if job.phase == "downloading" and job.download is not None:
+        d = job.download
+        return t(language, "phase_downloading", model=d.model, done=f"{d.done / 1e9:.1f}", total=f"{d.total / 1e9:.1f}",
+                 speed=f"{d.speed / 1e6:.0f}", eta=duration(d.eta_s), folder=d.folder)
     return t(language, f"phase_{job.phase}")
+
+
+def duration(seconds: float | None) -> str:
+    """A time left as people say it: "40 s", "3 min 20 s", "1 h 05 min"; "…" when not known yet."""
+    if seconds is None:
+        return "…"
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"

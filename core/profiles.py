@@ -3,7 +3,7 @@ which is read once into typed settings."""
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 
 from core.devices import default_device
+from core.downloads import PIPELINE_FILES, TEXT_FILES, UNET_FILES, VAE_FILES, DownloadStatus, fetch
 from core.errors import ProfileError
 from core.files import ensure_built
 from core.image.tiny_sdxl import build_tiny_sdxl
@@ -208,9 +209,9 @@ def smollm2_gguf() -> tuple[Path, str]:
     return path.parent, path.name
 
 
-def load_text(profile: Profile) -> TextEngine:
+def load_text(profile: Profile, on_download: Callable[[DownloadStatus], None] | None = None) -> TextEngine:
     """The profile's text engine: a model server, checked, where one is configured; else the local model, the
-    tiny one built first where the profile uses it."""
+    tiny one built first where the profile uses it, or its files fetched first (on_download hears how far)."""
     if profile.server:
         engine = OpenAIEngine(profile.server)
         engine.check()
@@ -218,14 +219,21 @@ def load_text(profile: Profile) -> TextEngine:
     tiny = profile.build_folder and Path(profile.text.source) == profile.build_folder / "tiny-llama"
     if tiny:
         ensure_built(Path(profile.text.source), build_tiny_llama)
+    fetch(profile.text.source, TEXT_FILES, profile.token, on_download)
     return load_text_model(profile.text, profile.device, token=profile.token)
 
 
-def load_images(profile: Profile) -> ImageModel:
-    """The profile's SDXL base + refiner, building the random-weight ones first where the profile uses them."""
-    if profile.image.test_weights and profile.build_folder:
-        folder = Path(profile.image.base).parent
+def load_images(profile: Profile, on_download: Callable[[DownloadStatus], None] | None = None) -> ImageModel:
+    """The profile's SDXL base + refiner, building the random-weight ones first where the profile uses them, or
+    fetching their files first (on_download hears how far)."""
+    spec = profile.image
+    if spec.test_weights and profile.build_folder:
+        folder = Path(spec.base).parent
         ensure_built(folder, lambda d: build_tiny_sdxl(d / "base", d / "refiner"))
+    for source, files in ((spec.base, PIPELINE_FILES), (spec.refiner, PIPELINE_FILES), (spec.vae, VAE_FILES),
+                          (spec.inpaint, UNET_FILES)):
+        if source:
+            fetch(source, files, profile.token, on_download)
     model = load_image_model(profile.image, profile.device, profile.memory_policy, token=profile.token)
     if profile.name == "full" and profile.accelerate:
         # compiling pays on Ampere and newer; on a T4 the one-off compile costs more than it saves

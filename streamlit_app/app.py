@@ -10,7 +10,7 @@ import streamlit as st  # noqa: E402
 from core.errors import CoreError  # noqa: E402
 from core.studio.history import check_author  # noqa: E402
 from streamlit_app import gate, resources, ui  # noqa: E402
-from core.labels import UI_LANGUAGES, t  # noqa: E402
+from core.labels import UI_LANGUAGES, phase_text, t  # noqa: E402
 
 VIEWS = Path(__file__).resolve().parent / "views"
 
@@ -63,8 +63,7 @@ def sidebar(lang: str) -> None:
             st.text(f"{t(lang, 'text_server')}: {facts['text_engine']}")
         if facts["vram_gib"] is not None:
             st.text(f"{t(lang, 'vram')}: {facts['vram_gib']:.1f} GiB")
-        loaded = studio.loaded_models()
-        st.text(f"{t(lang, 'models_loaded')}: " + (", ".join(loaded) if loaded else t(lang, "none_loaded")))
+        models_panel(lang)
         if facts["demo_text"]:
             st.warning(t(lang, "demo_text_warning", model=facts["text_model"]))
         if facts["test_images"]:
@@ -74,6 +73,33 @@ def sidebar(lang: str) -> None:
         st.warning(t(lang, "recovered", replayed=recovery.replayed, file=recovery.damaged_file.name))
     if studio.store.read_only:
         st.error(t(lang, "read_only", **studio.store.read_only.params))
+
+
+def models_panel(lang: str) -> None:
+    """The models loaded; while the server's first start fetches and loads them (the full profile), how far it
+    has come, redrawn on its own."""
+    warmup = resources.studio().preload()
+    if warmup is not None and not warmup.done:
+        warming_panel(lang)
+    else:
+        loaded_models(lang)
+
+
+@st.fragment(run_every=2)
+def warming_panel(lang: str) -> None:
+    """Each model's download (bytes, speed, time left), then its loading; the whole page redraws once done."""
+    warmup = resources.studio().preload()
+    if warmup.done:
+        st.rerun()
+    if warmup.phase:
+        st.caption(phase_text(warmup, 0, lang))
+        st.progress(min(max(warmup.progress, 0.0), 1.0))
+    loaded_models(lang)
+
+
+def loaded_models(lang: str) -> None:
+    loaded = resources.studio().loaded_models()
+    st.text(f"{t(lang, 'models_loaded')}: " + (", ".join(loaded) if loaded else t(lang, "none_loaded")))
 
 
 main()

@@ -30,11 +30,12 @@ class Progress:
     label: str = "the job"  # what it is, for messages
     progress: float = 0.0
     partial: str = ""
-    # "" while queued | loading_text | writing | checking | repairing | visual_prompt | saving | loading_images |
-    # rendering
+    # "" while queued | downloading | loading_text | writing | checking | repairing | visual_prompt | saving |
+    # loading_images | rendering
     phase: str = ""
     reasons: list = field(default_factory=list)  # while repairing: the broken rules that caused it
     step: tuple[int, int] = (0, 0)  # while rendering: denoising steps done, of how many
+    download: object = None  # while downloading: the model's core.downloads.DownloadStatus
     cancel_requested: threading.Event = field(default_factory=threading.Event)
 
     def check_cancelled(self) -> None:
@@ -52,6 +53,10 @@ class Progress:
         self.check_cancelled()
         self.step = (done, total)
         self.progress = done / total
+
+    def show_download(self, status) -> None:
+        """A model's files arriving (core.downloads.DownloadStatus); the model loads once they are all in."""
+        self.phase, self.download, self.progress = "downloading", status, status.fraction
 
     def enter(self, phase: str, progress: float | None = None, reasons: list | None = None) -> None:
         """A new phase of the flow begins (reasons say why, for a repair)."""

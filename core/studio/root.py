@@ -49,7 +49,7 @@ class Studio:
             progress.enter("loading_text")
         with self._text_loading:
             if self._text is None:
-                self._text = load_text(self.profile)
+                self._text = load_text(self.profile, _downloads(progress, "loading_text"))
             return self._text
 
     def image_model(self, progress: Progress | None = None) -> ImageModel:
@@ -58,7 +58,7 @@ class Studio:
             progress.enter("loading_images")
         with self._image_loading:
             if self._image is None:
-                self._image = load_images(self.profile)
+                self._image = load_images(self.profile, _downloads(progress, "loading_images"))
             return self._image
 
     def install(self, text: TextEngine | None = None, image: ImageModel | None = None) -> None:
@@ -86,7 +86,7 @@ class Studio:
         with self._warming:  # not a loading lock: every page asks, and must not wait while a model loads
             if self.profile.name != "full" or self._warmup is not None:
                 return self._warmup
-            self._warmup = self.worker.submit(lambda job: (self.text_model(), self.image_model()), "warmup",
+            self._warmup = self.worker.submit(lambda job: (self.text_model(job), self.image_model(job)), "warmup",
                                               "server")
             return self._warmup
 
@@ -142,3 +142,17 @@ def get_studio(environment: Environment | None = None) -> Studio:
         if environment not in _studios:
             _studios[environment] = Studio(environment)
         return _studios[environment]
+
+
+def _downloads(progress: Progress | None, then: str):
+    """A reporter showing a model's download on progress, which goes back to the loading phase once the files
+    are all in; None without a progress to show it on."""
+    if progress is None:
+        return None
+
+    def report(status) -> None:
+        if status.done < status.total:
+            progress.show_download(status)
+        else:
+            progress.enter(then)
+    return report

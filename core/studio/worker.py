@@ -45,10 +45,20 @@ class Job(Progress):
     finished_at: float | None = None
     timed_out: bool = False
     finished: threading.Event = field(default_factory=threading.Event)
+    _download_seen: float = 0.0  # when the last download report came
 
     @property
     def done(self) -> bool:
         return self.finished.is_set()
+
+    def show_download(self, status) -> None:
+        """As Progress.show_download; time spent downloading a model does not count against the job's limit (a
+        slow line fetching 30 GB is not a stuck job)."""
+        now = time.monotonic()
+        if self.deadline is not None and self.phase == "downloading":
+            self.deadline += now - self._download_seen
+        self._download_seen = now
+        super().show_download(status)
 
 
 # Longest a job of each kind may run before it is stopped: loading and compiling the full profile takes minutes,

@@ -50,7 +50,7 @@ def load_text_model(spec: TextModelSpec, device: str, token: str | None = None,
     try:
         tokenizer = AutoTokenizer.from_pretrained(spec.source, token=token, **extra)
     except (OSError, ValueError) as error:
-        raise _load_hint(spec.source, error) from error
+        raise ModelLoadError.from_error(spec.source, error) from error
     # 2. model: 4-bit (torch's int4 kernel where the GPU suits it, else NF4 with double quantization), or plain
     # weights in the device's dtype. int4 weights are quantized from the bf16 ones, read into CPU memory first.
     dtype = dtype or compute_dtype(device)
@@ -63,7 +63,7 @@ def load_text_model(spec: TextModelSpec, device: str, token: str | None = None,
         model = AutoModelForCausalLM.from_pretrained(spec.source, dtype=dtype, device_map="cpu" if int4 else device,
                                                      token=token, **extra)
     except (OSError, ValueError, ImportError, RuntimeError) as error:
-        raise _load_hint(spec.source, error) from error
+        raise ModelLoadError.from_error(spec.source, error) from error
     model.eval()
     if spec.quantize_4bit and spec.fuse_projections:
         fuse_projections(model)
@@ -229,9 +229,3 @@ def _stop_token_ids(model, tokenizer) -> list[int]:
         raise ModelLoadError(model="(text)", detail="it defines no end-of-sequence token, so generation could "
                                                                "never stop")
     return ids
-
-
-def _load_hint(source: str, error: Exception) -> ModelLoadError:
-    gated = "gated" in str(error).lower() or "401" in str(error) or "403" in str(error)
-    return ModelLoadError("model_gated" if gated else "model_load_failed", model=source,
-                          detail=f"{type(error).__name__}: {str(error)[:300]}")
