@@ -157,3 +157,38 @@ def test_colab_notebook_offers_the_free_notebook_path_first_and_keeps_data_on_dr
         if cell["cell_type"] == "code":  # every cell is Python once the shell lines are left out
             compile("\n".join(line for line in source.splitlines() if not line.lstrip().startswith("!")), "cell",
                     "exec")
+
+
+def test_the_colab_notebook_runs_headless_and_keeps_the_drafts_on_drive(model_cache, tmp_path, monkeypatch):
+    """colab.ipynb executed cell by cell in a real kernel (nbclient), as on Colab's free tier: the install and web
+    cells left out, Drive replaced by a local folder; a draft written through the notebook's widgets lands there."""
+    import json
+    from pathlib import Path
+
+    nbclient = pytest.importorskip("nbclient")
+    import nbformat
+    root = Path(__file__).parents[1]
+    drive = tmp_path / "drive"
+    (drive / "MyDrive").mkdir(parents=True)
+    for name, value in {"STUDIO_PROJECT": str(root), "STUDIO_DRIVE": str(drive), "STUDIO_PROFILE": "tiny",
+                        "STUDIO_MODEL_CACHE": str(model_cache)}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("STUDIO_DATA_DIR", raising=False)
+    notebook = nbformat.reads((root / "colab.ipynb").read_text(), as_version=4)
+    notebook.cells = [cell for cell in notebook.cells
+                      if not {"install", "web"} & set(cell.get("metadata", {}).get("tags", []))]
+    notebook.cells.append(nbformat.v4.new_code_cell(
+        'studio.product.value = "Café Serra Azul"\nstudio.write_button.click()\nassert studio.wait(300)\n'
+        'import json\nprint(json.dumps({"folder": str(studio.store.folder), '
+        '"drafts": [d.brief.product for d in studio.store.list_drafts()], "status": studio.status.value}))'))
+    nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()  # raises on a cell error
+    outputs = ["".join(o.get("text", "") for o in cell.get("outputs", [])) for cell in notebook.cells
+               if cell.cell_type == "code"]
+    assert any(f"Rascunhos guardados no Drive: {drive / 'MyDrive' / 'content-studio'}" in o for o in outputs)
+    studio_cell = next(c for c in notebook.cells if "open_studio(" in c.source)
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in studio_cell.outputs)
+    result = json.loads(outputs[-1].strip().splitlines()[-1])
+    assert result["drafts"] == ["Café Serra Azul"] and "Rascunho salvo" in result["status"]
+    assert Path(result["folder"]).resolve().is_relative_to((drive / "MyDrive" / "content-studio").resolve())
+
