@@ -46,6 +46,9 @@ def test_jobs_from_two_threads_run_one_at_a_time_in_order(tiny_images, tiny_text
 
     blocker = threading.Event()
     first = worker.submit(guarded("first", lambda job: blocker.wait(10)), "first", "x")
+    deadline = time.monotonic() + 30
+    while first.started_at is None and time.monotonic() < deadline:  # on a loaded machine the lane starts late
+        time.sleep(0.01)
     threads = [threading.Thread(target=submit_from_thread, args=("write", lambda job: write_post(
                    job, brief, lambda: tiny_text, store, "Ana"))),
                threading.Thread(target=submit_from_thread, args=("render", lambda job: render_post(
