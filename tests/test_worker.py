@@ -1,6 +1,10 @@
 """The single GPU worker and out-of-memory recovery, with the tiny profile's real models."""
+import os
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -9,7 +13,8 @@ from core.studio.history import HistoryStore
 from core.image.placement import MemoryPolicy
 from core.image.sdxl import render_with_fallback
 from core.image.settings import ImageSettings
-from core.studio.jobs import render_post, write_post
+from core.studio.jobs import render_images, render_post, write_post
+from core.studio.storage import StoreError
 from core.studio.worker import GPUWorker, JobState
 from fake_engines import AlwaysOutOfMemory, OutOfMemoryOnGPUPolicy, copy_of
 
@@ -84,6 +89,87 @@ def test_cancelling_a_running_render_stops_it(tiny_images, tmp_path):
     assert worker.wait(job, 60)
     assert job.state is JobState.CANCELLED
     assert store.get(draft_id).image_versions == ()
+
+
+class SlowToSave(HistoryStore):
+    """A store whose image saves wait until the test lets them go, like a slow disk."""
+
+    def __init__(self, folder, saving: threading.Event, go: threading.Event):
+        super().__init__(folder)
+        self.saving, self.go = saving, go
+
+    def add_image_version(self, *args, **kwargs):
+        self.saving.set()
+        assert self.go.wait(60)
+        return super().add_image_version(*args, **kwargs)
+
+
+def test_a_render_is_saved_off_the_gpu_lane_while_the_next_job_runs(tiny_images, tmp_path):
+    worker = GPUWorker()
+    saving, go = threading.Event(), threading.Event()
+    store = SlowToSave(tmp_path / "h", saving, go)
+    draft_id = store.create_draft(Brief(product="Café"), "c", PROMPT, "", "Ana")
+    render = worker.submit(lambda job: render_images(job, draft_id, PROMPT, "", ImageSettings(steps=2, seed=4),
+                                                     lambda: tiny_images, store, "Ana"), "render", "Ana")
+    after = worker.submit(lambda job: "ran while the render was saving", "other", "Bia")
+    assert worker.wait(after, 120), "the lane waited for the save"
+    assert saving.is_set() and not render.done and render.phase == "saving" and worker.position(render) == 0
+    go.set()
+    assert worker.wait(render, 60) and render.state is JobState.DONE, render.error
+    [(file_name, seed)] = render.result.image_files
+    [version] = HistoryStore(tmp_path / "h").get(draft_id).image_versions  # another store object sees it
+    assert (version.file, version.seed, seed) == (file_name, 4, 4) and store.image_path(file_name).stat().st_size
+
+
+def test_a_save_that_fails_off_the_lane_fails_its_job_with_the_reason(tiny_images, tmp_path):
+    worker = GPUWorker()
+    store = HistoryStore(tmp_path / "h")
+    draft_id = store.create_draft(Brief(product="Café"), "c", PROMPT, "", "Ana")
+    store.images.rmdir()
+    store.images.write_text("")  # a file where the images folder was: the disk refuses the PNG
+    render = worker.submit(lambda job: render_images(job, draft_id, PROMPT, "", ImageSettings(steps=2),
+                                                     lambda: tiny_images, store, "Ana"), "render", "Ana")
+    assert worker.wait(render, 120)
+    assert render.state is JobState.FAILED and isinstance(render.failure, StoreError), render.error
+    assert store.get(draft_id).image_versions == () and store.images.read_text() == ""
+    assert worker.wait(worker.submit(lambda job: 1, "other", "Bia"), 30)  # the lane goes on
+
+
+SAVES_BEFORE_EXIT = """
+import sys, time
+from core.content.brief import Brief
+from core.image.settings import ImageSettings
+from core.profiles import load_images, resolve_profile
+from core.studio.history import HistoryStore
+from core.studio.jobs import render_images
+from core.studio.worker import GPUWorker
+
+class SlowDisk(HistoryStore):
+    def add_image_version(self, *args, **kwargs):
+        time.sleep(2)
+        return super().add_image_version(*args, **kwargs)
+
+images = load_images(resolve_profile("tiny", env={"STUDIO_MODEL_CACHE": sys.argv[1]}, device="cpu"))
+store = SlowDisk(sys.argv[2])
+draft_id = store.create_draft(Brief(product="Café"), "c", "a cup of coffee", "", "Ana")
+worker = GPUWorker()
+job = worker.submit(lambda job: render_images(job, draft_id, "a cup of coffee", "", ImageSettings(steps=2),
+                                              lambda: images, store, "Ana"), "render", "Ana")
+while job.phase != "saving":
+    time.sleep(0.01)
+print(draft_id, flush=True)
+"""
+
+
+def test_a_process_that_exits_while_a_render_is_saving_still_saves_it(tiny_images, model_cache, tmp_path):
+    """The server stopped (Ctrl-C, a restart) a moment after a render finished: the image is in the history."""
+    done = subprocess.run([sys.executable, "-c", SAVES_BEFORE_EXIT, str(model_cache), str(tmp_path / "h")],
+                          capture_output=True, text=True, timeout=300, cwd=Path(__file__).parent.parent,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    draft_id = done.stdout.split()[-1]
+    [version] = HistoryStore(tmp_path / "h").get(draft_id).image_versions
+    assert HistoryStore(tmp_path / "h").image_path(version.file).exists()
 
 
 def test_out_of_memory_retries_with_a_more_frugal_policy(tiny_images):

@@ -8,6 +8,10 @@ from PIL import Image, PngImagePlugin
 from core.files import atomic_write
 from core.image.engine import RenderedImage
 
+# zlib's fastest level: encoding a 1024x1024 render takes a fraction of the default level 6's time for files a
+# little larger (bench/results/README.md, "the user's path")
+COMPRESS_LEVEL = 1
+
 
 def png_metadata(rendered: RenderedImage) -> dict[str, str]:
     """The text chunks a PNG carries so the image can be traced and rendered again."""
@@ -33,7 +37,8 @@ def save_png(rendered: RenderedImage, path: Path) -> Path:
     info = PngImagePlugin.PngInfo()
     for key, value in png_metadata(rendered).items():
         info.add_itxt(key, value)
-    return atomic_write(Path(path), lambda handle: rendered.image.save(handle, format="PNG", pnginfo=info))
+    return atomic_write(Path(path), lambda handle: rendered.image.save(handle, format="PNG", pnginfo=info,
+                                                                               compress_level=COMPRESS_LEVEL))
 
 
 def read_png_metadata(path: Path) -> dict[str, str]:

@@ -3,6 +3,7 @@
 It hands out typed records (core.studio.records) and owns no file format itself: that is core.studio.storage."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
 from collections.abc import Callable
@@ -157,8 +158,7 @@ class HistoryStore:
             if mask is not None:
                 atomic_write(self.image_path(mask_file), lambda handle: mask.save(handle, format="PNG"))
         except OSError as error:
-            for name in filter(None, (file_name, mask_file)):
-                self.image_path(name).unlink(missing_ok=True)
+            self._remove_files(file_name, mask_file)
             raise store_error(error, "save the image", self.images) from None
 
         def change(draft: Draft) -> Draft:
@@ -175,8 +175,7 @@ class HistoryStore:
         try:
             return self._update(draft_id, change, "save the image version").image_versions[-1]
         except HistoryError:
-            for name in filter(None, (file_name, mask_file)):  # no record points at them
-                self.image_path(name).unlink(missing_ok=True)
+            self._remove_files(file_name, mask_file)  # no record points at them
             raise
 
     def add_upload(self, draft_id: str, upload: Upload, author: str) -> ImageVersion:
@@ -287,6 +286,12 @@ class HistoryStore:
         if path.parent != self.images.resolve():
             raise HistoryError("bad_image_name", field="image", value=file_name)
         return path
+
+    def _remove_files(self, *names: str) -> None:
+        """Remove what a failed save left, as far as the disk lets us; the save's own error is the one to report."""
+        for name in filter(None, names):
+            with contextlib.suppress(OSError):
+                self.image_path(name).unlink(missing_ok=True)
 
     def close(self) -> None:
         self.files.close()

@@ -1,6 +1,7 @@
 """The post flow every face runs: write a draft (copy, English visual prompt, saved draft), then render its images
-(saved as image versions), then edit them (each edit a new version). Each step saves its own result, so work finished after the browser went away is still
-in the history; the Streamlit app runs these on the worker, the command line and the bench call them directly."""
+(saved as image versions), then edit them (each edit a new version). Each step saves its own result, so work
+finished after the browser went away is still in the history; the studio runs these on the worker (where images are
+saved off the GPU lane, as a Handoff), the command line and the bench call them directly."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from core.image.settings import ImageSettings
 from core.memory import free_gpu_memory, retry_on_oom
 from core.studio.history import HistoryStore
 from core.studio.progress import Progress
+from core.studio.worker import Handoff
 from core.text.engine import SamplingSettings, TextEngine
 
 
@@ -74,10 +76,30 @@ def write_post(progress: Progress, brief: Brief, text_model: Callable[[], TextEn
     return WriteResult(draft_id, draft, visual)
 
 
-def render_post(progress: Progress, draft_id: str, prompt: str, negative_prompt: str, settings: ImageSettings,
-                image_model: Callable[[], ImageEngine], store: HistoryStore, author: str,
-                text_model: TextEngine | None = None) -> RenderResult:
-    """Render the images and save each as a new image version of the draft.
+@dataclass
+class UnsavedImages(Handoff):
+    """Images out of the engine, not yet in the history. finish() saves each as a new image version of the draft
+    (PNG encoding, files synced, the history written): on the studio's worker that happens on the lane's saving
+    thread, so the GPU starts the next job meanwhile; direct callers call it themselves."""
+
+    draft_id: str
+    images: list[RenderedImage]
+    store: HistoryStore
+    author: str
+    lineage: dict = field(default_factory=dict)  # an edit's parent, kind, strength and mask
+
+    def finish(self) -> RenderResult:
+        result = RenderResult(self.draft_id, images=self.images)
+        for image in self.images:
+            version = self.store.add_image_version(self.draft_id, image, self.author, **self.lineage)
+            result.image_files.append((version.file, image.seed))
+        return result
+
+
+def render_images(progress: Progress, draft_id: str, prompt: str, negative_prompt: str, settings: ImageSettings,
+                  image_model: Callable[[], ImageEngine], store: HistoryStore, author: str,
+                  text_model: TextEngine | None = None) -> UnsavedImages:
+    """Render the images of a draft, to be saved as new image versions by the result's finish().
 
     On a small GPU (the image models offloaded) a loaded text model is parked in CPU memory first, so the two
     never need the card at once; its next request brings it back."""
@@ -89,21 +111,24 @@ def render_post(progress: Progress, draft_id: str, prompt: str, negative_prompt:
     # 2. render, falling back to a more frugal memory policy on out-of-memory
     progress.enter("rendering", 0.0)
     rendered = model.render_reliably(prompt, negative_prompt, settings, progress.show_step)
-    # 3. each image saved as a version of the draft
     progress.enter("saving")
-    result = RenderResult(draft_id, images=rendered)
-    for image in rendered:
-        version = store.add_image_version(draft_id, image, author)
-        result.image_files.append((version.file, image.seed))
-    return result
+    return UnsavedImages(draft_id, rendered, store, author)
 
 
-def edit_post(progress: Progress, draft_id: str, parent: int, kind: str, prompt: str, negative_prompt: str,
-              settings: ImageSettings, image_model: Callable[[], ImageEngine], store: HistoryStore, author: str,
-              text_model: TextEngine | None = None, strength: float = DEFAULT_STRENGTH, mask=None,
-              target: tuple[int, int] | None = None) -> RenderResult:
-    """Edit image version parent of a draft (a variation, a repainted region, an extension to another format)
-    and save the result as a new image version recording where it came from."""
+def render_post(progress: Progress, draft_id: str, prompt: str, negative_prompt: str, settings: ImageSettings,
+                image_model: Callable[[], ImageEngine], store: HistoryStore, author: str,
+                text_model: TextEngine | None = None) -> RenderResult:
+    """render_images(), then each image saved as a new image version of the draft."""
+    return render_images(progress, draft_id, prompt, negative_prompt, settings, image_model, store, author,
+                         text_model).finish()
+
+
+def edit_images(progress: Progress, draft_id: str, parent: int, kind: str, prompt: str, negative_prompt: str,
+                settings: ImageSettings, image_model: Callable[[], ImageEngine], store: HistoryStore, author: str,
+                text_model: TextEngine | None = None, strength: float = DEFAULT_STRENGTH, mask=None,
+                target: tuple[int, int] | None = None) -> UnsavedImages:
+    """Edit image version parent of a draft (a variation, a repainted region, an extension to another format);
+    the result's finish() saves it as a new image version recording where it came from."""
     # 1. the source image and the edit, checked before any model loads
     _, source = store.source_image(draft_id, parent)
     edit = Edit(kind, source, strength=strength, mask=mask, target=target)
@@ -113,12 +138,17 @@ def edit_post(progress: Progress, draft_id: str, parent: int, kind: str, prompt:
     # 2. the edit, with the same out-of-memory fallback as a render
     progress.enter("rendering", 0.0)
     edited = model.edit_reliably(edit, prompt, negative_prompt, settings, progress.show_step, parent)
-    # 3. saved as a new version, its lineage and mask beside it
     progress.enter("saving")
-    result = RenderResult(draft_id, images=edited)
-    for image in edited:
-        version = store.add_image_version(draft_id, image, author, parent=parent, edit=edit.kind.value,
-                                          strength=edit.strength if edit.kind is EditKind.VARIATION else None,
-                                          mask=edit.mask)
-        result.image_files.append((version.file, image.seed))
-    return result
+    # 3. its lineage and mask go into the new version
+    lineage = dict(parent=parent, edit=edit.kind.value, mask=edit.mask,
+                   strength=edit.strength if edit.kind is EditKind.VARIATION else None)
+    return UnsavedImages(draft_id, edited, store, author, lineage)
+
+
+def edit_post(progress: Progress, draft_id: str, parent: int, kind: str, prompt: str, negative_prompt: str,
+              settings: ImageSettings, image_model: Callable[[], ImageEngine], store: HistoryStore, author: str,
+              text_model: TextEngine | None = None, strength: float = DEFAULT_STRENGTH, mask=None,
+              target: tuple[int, int] | None = None) -> RenderResult:
+    """edit_images(), then the result saved as a new image version."""
+    return edit_images(progress, draft_id, parent, kind, prompt, negative_prompt, settings, image_model, store,
+                       author, text_model, strength, mask, target).finish()

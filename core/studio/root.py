@@ -12,7 +12,7 @@ from core.image.settings import ImageSettings
 from core.profiles import Environment, load_images, load_text, resolve_profile
 from core.studio.access import AccessGuard, LoginTokens
 from core.studio.history import HistoryStore
-from core.studio.jobs import edit_post, render_post, write_post
+from core.studio.jobs import edit_images, render_images, write_post
 from core.studio.progress import Progress
 from core.studio.worker import GPUWorker, Job
 from core.text.engine import SamplingSettings
@@ -115,18 +115,19 @@ class Studio:
 
     def render(self, draft_id: str, prompt: str, negative_prompt: str, settings: ImageSettings, author: str,
                owner: str) -> Job:
-        """Queue the rendering of a draft's images; the job's result is a RenderResult."""
-        return self.worker.submit(lambda job: render_post(job, draft_id, prompt, negative_prompt, settings,
-                                                          lambda: self.image_model(job), self.store, author,
-                                                          self.loaded_text_model()), "render", owner)
+        """Queue the rendering of a draft's images; the job's result is a RenderResult (the images saved off the
+        GPU lane, which starts the next job meanwhile)."""
+        return self.worker.submit(lambda job: render_images(job, draft_id, prompt, negative_prompt, settings,
+                                                            lambda: self.image_model(job), self.store, author,
+                                                            self.loaded_text_model()), "render", owner)
 
     def edit(self, draft_id: str, parent: int, kind: str, prompt: str, negative_prompt: str,
              settings: ImageSettings, author: str, owner: str, **edit) -> Job:
         """Queue an edit of image version parent (strength, mask or target in edit); the result is a
         RenderResult."""
-        return self.worker.submit(lambda job: edit_post(job, draft_id, parent, kind, prompt, negative_prompt,
-                                                        settings, lambda: self.image_model(job), self.store, author,
-                                                        self.loaded_text_model(), **edit), "edit", owner)
+        return self.worker.submit(lambda job: edit_images(job, draft_id, parent, kind, prompt, negative_prompt,
+                                                          settings, lambda: self.image_model(job), self.store,
+                                                          author, self.loaded_text_model(), **edit), "edit", owner)
 
 
 _studios: dict[Environment, Studio] = {}

@@ -7,6 +7,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -61,6 +62,15 @@ class Job(Progress):
         super().show_download(status)
 
 
+class Handoff:
+    """What a job returns when its model work is done but its result still needs work that no model does (saving
+    files): the lane starts its next job at once while finish() runs on the lane's saving thread, in the order the
+    jobs finished; finish()'s return value is the job's result."""
+
+    def finish(self) -> Any:
+        raise NotImplementedError
+
+
 # Longest a job of each kind may run before it is stopped: loading and compiling the full profile takes minutes,
 # a post seconds on a big GPU and a few minutes on a T4 with offloading.
 TIME_LIMITS_S = {"warmup": 45 * 60, "write": 15 * 60, "render": 20 * 60, "edit": 20 * 60}
@@ -90,6 +100,9 @@ class GPUWorker:
         self._changed = threading.Condition()
         self._live: set[int] = set()  # tokens of the threads serving the queue; an abandoned one drops out
         self._next_token = 0
+        # jobs' handoffs, one at a time in order; not daemon threads, so the interpreter finishes every queued
+        # save before it exits
+        self._finishing = ThreadPoolExecutor(1, thread_name_prefix=f"{name}-saving")
         for _ in range(concurrency):
             self._start_thread()
         threading.Thread(target=self._watch, name=f"{name}-watchdog", daemon=True).start()
@@ -182,7 +195,7 @@ class GPUWorker:
                 job.runner = token
                 job.started_at = time.monotonic()
                 job.deadline = job.started_at + self.limit_of(job)
-            state, result, error = self._run(job)
+            state, result, error = self._run(job, lambda: job.fn(job))
             with self._changed:
                 if token not in self._live or job.done:
                     return  # this job was already failed for running too long; its outcome is dropped
@@ -191,12 +204,25 @@ class GPUWorker:
                     continue
                 if state is JobState.DONE and job.cancel_requested.is_set():
                     state, result, error = JobState.CANCELLED, None, f"{job.label} was cancelled"
+                if state is JobState.DONE and isinstance(result, Handoff):
+                    job.runner = None  # no lane thread holds it any more: the watchdog never abandons one for it
+                    self._finishing.submit(self._hand_off, job, result)
+                    continue
                 self._finish(job, state, result, error)
 
-    def _run(self, job: Job) -> tuple[JobState, Any, str | None]:
-        """Run one job; whatever it raises, even SystemExit or KeyboardInterrupt, fails that job alone."""
+    def _hand_off(self, job: Job, handoff: Handoff) -> None:
+        """Finish a job whose model work is done, off its lane; a cancel request that comes now is too late to
+        undo it (the images exist), so the work is finished and kept."""
+        job.phase = "saving"
+        state, result, error = self._run(job, handoff.finish)
+        with self._changed:
+            if not job.done:  # else it was failed for running past its limit while it saved
+                self._finish(job, state, result, error)
+
+    def _run(self, job: Job, work: Callable[[], Any]) -> tuple[JobState, Any, str | None]:
+        """Run one job's work; whatever it raises, even SystemExit or KeyboardInterrupt, fails that job alone."""
         try:
-            return JobState.DONE, job.fn(job), None
+            return JobState.DONE, work(), None
         except JobCancelled as error:
             return JobState.CANCELLED, None, str(error)
         except CoreError as error:
@@ -230,8 +256,9 @@ class GPUWorker:
                     # it would not return: fail it, abandon its thread, and start a fresh one in its place
                     log.error("job %s did not stop within %.0f s of its limit; abandoning its thread", job.label,
                               self.grace_s)
-                    self._live.discard(job.runner)
                     self._time_out(job)
-                    self.restarts += 1
-                    self._start_thread()
+                    if job.runner is not None:  # a lane thread is stuck in it: replace that thread
+                        self._live.discard(job.runner)
+                        self.restarts += 1
+                        self._start_thread()
                 self._changed.wait(max(min(wake), 0.01))
