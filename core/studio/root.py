@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 from core import devices
+from core.compile_cache import FOLDER as COMPILE_CACHE, CompileCache
 from core.files import model_label
 from core.content.brief import Brief
 from core.image.sdxl import ImageModel
@@ -34,6 +35,8 @@ class Studio:
             if self.profile.server else self.worker
         self.access = AccessGuard()  # failed password guesses, for every session of the process
         self.logins = LoginTokens(environment.data_dir)  # sign-ins that survive a reload
+        # compiled kernels live with the data (a Drive folder on Colab), so the next start skips the compiling
+        self.compile_cache = CompileCache(environment.data_dir / COMPILE_CACHE)
         # one lock per engine: a draft from a server never waits while SDXL loads for minutes
         self._text_loading, self._image_loading = threading.Lock(), threading.Lock()
         self._warming = threading.Lock()
@@ -49,7 +52,7 @@ class Studio:
             progress.enter("loading_text")
         with self._text_loading:
             if self._text is None:
-                self._text = load_text(self.profile, _downloads(progress, "loading_text"))
+                self._text = self._compiled(lambda: load_text(self.profile, _downloads(progress, "loading_text")))
             return self._text
 
     def image_model(self, progress: Progress | None = None) -> ImageModel:
@@ -58,8 +61,16 @@ class Studio:
             progress.enter("loading_images")
         with self._image_loading:
             if self._image is None:
-                self._image = load_images(self.profile, _downloads(progress, "loading_images"))
+                self._image = self._compiled(lambda: load_images(self.profile,
+                                                                 _downloads(progress, "loading_images")))
             return self._image
+
+    def _compiled(self, load):
+        """load(), with what an earlier start compiled loaded first and what this one compiled saved after."""
+        self.compile_cache.restore()
+        model = load()
+        self.compile_cache.save()
+        return model
 
     def install(self, text: TextEngine | None = None, image: ImageModel | None = None) -> None:
         """Use engines loaded elsewhere (a notebook that already holds them, a test's subclass) instead of
