@@ -13,9 +13,9 @@ from core import files
 from core.content.brief import Brief, ContentType, Language, parse_keywords
 from core.errors import CoreError, SettingsError
 from core.image import png
-from core.image.editing import STRENGTH, Edit, EditKind, edit_arguments
+from core.image.editing import STRENGTH, Edit, EditKind, edit_arguments, edit_settings
 from core.image.placement import MemoryPolicy
-from core.image.settings import ImageSettings, parse_size, size_list
+from core.image.settings import FAST_STEPS, ImageSettings, parse_size, size_list
 from core.image.uploads import MAX_UPLOAD_BYTES, UPLOAD_FORMATS, megabytes, read_image, read_upload
 from core.profiles import (ENV_DATA_DIR, ENV_MEMORY_POLICY, ENV_OPENAI_BASE_URL, ENV_OPENAI_MODEL, ENV_PROFILE,
                            ENV_TEXT_ENGINE, PROFILES, TEXT_ENGINES, Environment)
@@ -70,6 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--candidates", type=int, default=ImageSettings.default("candidates"),
                      help=_knob_help("candidates", "images to render, seeds seed..seed+n-1"))
     gen.add_argument("--no-refiner", action="store_true", help="render with the base model alone")
+    gen.add_argument("--fast", action="store_true",
+                     help=f"the fast mode: a few-step LoRA ($STUDIO_FAST_LORA, SDXL-Lightning by default) on the base "
+                          f"alone, {FAST_STEPS} steps without guidance; less detail, a fraction of the time on a "
+                          f"small GPU (--steps, --guidance and --no-refiner do not apply)")
     gen.add_argument("--memory-policy", choices=[p.value for p in MemoryPolicy],
                      help="where SDXL weights live (default: chosen from free GPU memory)")
     gen.add_argument("--text-engine", choices=TEXT_ENGINES,
@@ -178,6 +182,7 @@ def _generate(args) -> int:
     width, height = parse_size(args.size)
     settings = ImageSettings(width=width, height=height, steps=args.steps, guidance=args.guidance, seed=args.seed,
                              use_refiner=not args.no_refiner, candidates=args.candidates).with_seed()
+    settings = settings.fast() if args.fast else settings
     flags = {ENV_PROFILE: args.profile, ENV_MEMORY_POLICY: args.memory_policy, ENV_DATA_DIR: args.data_dir,
              ENV_TEXT_ENGINE: args.text_engine, ENV_OPENAI_BASE_URL: args.openai_base_url,
              ENV_OPENAI_MODEL: args.openai_model}
@@ -257,7 +262,7 @@ def _edit(args) -> int:
     studio = get_studio(Environment.read({**os.environ, **{k: str(v) for k, v in flags.items() if v}}))
     version, source = studio.store.source_image(args.draft, args.version)
     prompt = studio.store.get(args.draft).prompt_version(version.prompt_version)
-    settings = dataclasses.replace(version.settings, steps=args.steps, seed=args.seed,
+    settings = dataclasses.replace(edit_settings(version.settings), steps=args.steps, seed=args.seed,
                                    use_refiner=not args.no_refiner and version.settings.use_refiner)
     if args.variation is not None:
         edit = dict(kind=EditKind.VARIATION.value, strength=args.variation)

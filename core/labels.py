@@ -118,6 +118,21 @@ STRINGS: dict[str, tuple[str, str, str]] = {
     "guidance": ("Guidance", "Guidance", "Guidance"),
     "refiner": ("Usar o refiner", "Use the refiner", "Usar el refiner"),
     "candidates": ("Candidatas", "Candidates", "Candidatas"),
+    "quality": ("Qualidade", "Quality", "Calidad"),
+    "quality_standard": ("Padrão (base + refiner)", "Standard (base + refiner)", "Estándar (base + refiner)"),
+    "quality_fast": ("Rápido (4 passos)", "Fast (4 steps)", "Rápido (4 pasos)"),
+    "fast_help": ("O modo rápido usa um LoRA destilado (SDXL-Lightning) em 4 passos, só com o modelo base e sem "
+                  "guidance: uma fração do tempo numa GPU pequena, em troca de menos detalhe e de ignorar o prompt "
+                  "negativo. Passos, guidance e refiner não se aplicam. Na primeira vez, o LoRA (cerca de 400 MB) "
+                  "é baixado.",
+                  "The fast mode uses a distilled LoRA (SDXL-Lightning) for 4 steps, on the base model alone and "
+                  "without guidance: a fraction of the time on a small GPU, for less detail and no negative "
+                  "prompt. Steps, guidance and refiner do not apply. The first time, the LoRA (about 400 MB) is "
+                  "downloaded.",
+                  "El modo rápido usa un LoRA destilado (SDXL-Lightning) en 4 pasos, solo con el modelo base y sin "
+                  "guidance: una fracción del tiempo en una GPU pequeña, a cambio de menos detalle y de ignorar el "
+                  "prompt negativo. Pasos, guidance y refiner no se aplican. La primera vez se descarga el LoRA "
+                  "(unos 400 MB)."),
     "render": ("Gerar imagem", "Render image", "Generar imagen"),
     "rerender_same": ("Refazer com a mesma semente", "Re-render with the same seed", "Rehacer con la misma semilla"),
     "rerender_new": ("Refazer com nova semente", "Re-render with a new seed", "Rehacer con nueva semilla"),

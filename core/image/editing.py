@@ -76,6 +76,14 @@ class Edit:
         return info
 
 
+def edit_settings(source: ImageSettings) -> ImageSettings:
+    """An edit's settings from its source version's: the same size, steps, guidance and refiner, one image, a new
+    seed. A fast render is edited in the standard mode at its defaults, since the few-step LoRA does not edit."""
+    if source.quality == "fast":
+        return ImageSettings(width=source.width, height=source.height)
+    return dataclasses.replace(source, seed=None, candidates=1)
+
+
 def checked_mask(mask: Image.Image | None, size: tuple[int, int]) -> Image.Image:
     """The mask as black and white at the image's size, or a SettingsError: missing, another size, or empty."""
     if mask is None:

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
-from core.errors import GenerationError
+from core.errors import GenerationError, SettingsError
 from core.image.settings import ImageSettings
+from core.messages import Message
 
 
 @dataclass
@@ -45,6 +46,10 @@ class ImageEngine(ABC):
                       parent: int | None = None) -> list[RenderedImage]:
         """One edited image (core.image.editing.Edit); engines that cannot edit say so."""
         raise GenerationError(action="image editing", detail=f"{self.name} cannot edit images")
+
+    def prepare_fast(self, on_download=None) -> None:
+        """Get the fast mode ready (its LoRA fetched and loaded); engines without one say so."""
+        raise SettingsError("quality", "fast", "fast_unavailable", reason=Message("fast_no_lora"))
 
     def needs_gpu_room(self) -> bool:
         """Whether a text model on the same GPU should be parked while this engine renders."""

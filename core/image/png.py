@@ -26,6 +26,7 @@ def png_metadata(rendered: RenderedImage) -> dict[str, str]:
         "steps": str(s.steps),
         "guidance": str(s.guidance),
         "refiner": f"on, switch {s.refiner_switch}" if s.use_refiner else "off",
+        "quality": s.quality,
         "models": ", ".join(rendered.model_names),
         "test_weights": "yes: random weights, not a real render" if rendered.test_weights else "no",
         **rendered.metadata,

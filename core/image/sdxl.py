@@ -11,17 +11,20 @@ import torch
 from PIL import Image, ImageDraw
 
 from core.devices import generator_kept_through_capture, image_dtype
-from core.errors import GenerationError, ModelLoadError
+from core.downloads import DownloadStatus, fetch
+from core.errors import GenerationError, ModelLoadError, SettingsError
 from core.files import model_label
 from core.image.editing import Edit, EditKind, keep_outside
 from core.image.placement import MemoryPolicy, choose_memory_policy
 from core.image.engine import ImageEngine, RenderedImage
 from core.image.settings import SEED_MAX, ImageSettings, check_prompts
 from core.memory import retry_on_oom
+from core.messages import Message
 
 # The shape compiled modules are warmed up for: (width, height, classifier-free guidance on). Guidance above 1
 # doubles the UNet batch, which is a different shape to a compiled module.
 WARM_SHAPE = (1024, 1024, True)
+FAST_ADAPTER = "fast"  # the few-step LoRA's adapter name in the base UNet
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,8 @@ class ImageModelSpec:
     refiner: str | None
     vae: str | None = None  # e.g. an fp16-safe VAE; None keeps the pipeline's own
     inpaint: str | None = None  # an SDXL inpainting checkpoint whose UNet repaints regions; None: the base's
+    fast_lora: str | None = None  # hub id or folder of the fast mode's few-step LoRA; None: no fast mode
+    fast_lora_file: str | None = None  # its weights file in there (None: diffusers' default name)
     test_weights: bool = False  # random weights: every image is labelled as a test image
 
     @property
@@ -58,7 +63,7 @@ def load_image_model(spec: ImageModelSpec, device: str, policy: MemoryPolicy | s
     except (OSError, ValueError, RuntimeError) as error:
         raise ModelLoadError(model=", ".join(spec.names), detail=f"{type(error).__name__}: {str(error)[:300]}") from error
     chosen = choose_memory_policy(device, policy)
-    model = ImageModel(base, refiner, spec, device, chosen, inpaint_unet)
+    model = ImageModel(base, refiner, spec, device, chosen, inpaint_unet, token)
     model.place(chosen)
     return model
 
@@ -91,7 +96,8 @@ class StepCounter:
 class ImageModel(ImageEngine):
     """The SDXL pipelines of one profile. Shared across sessions; only place() changes it, between jobs."""
 
-    def __init__(self, base, refiner, spec: ImageModelSpec, device: str, policy: MemoryPolicy, inpaint_unet=None):
+    def __init__(self, base, refiner, spec: ImageModelSpec, device: str, policy: MemoryPolicy, inpaint_unet=None,
+                 token: str | None = None):
         self.base = base
         self.refiner = refiner
         self.inpaint_unet = inpaint_unet  # a dedicated inpainting checkpoint's UNet, or None
@@ -102,6 +108,8 @@ class ImageModel(ImageEngine):
         self._swaps: dict[tuple, tuple] = {}
         self.warm_shapes: set[tuple[int, int, bool]] = set()  # (width, height, classifier-free guidance)
         self._editors: dict[str, tuple] = {}  # "img2img" | "inpaint" -> (base, refiner) sharing the loaded weights
+        self._fast_scheduler = None  # the fast mode's scheduler, once its LoRA is loaded
+        self._token = token
         for pipe in self.pipelines:
             pipe.set_progress_bar_config(disable=True)
 
@@ -203,10 +211,14 @@ class ImageModel(ImageEngine):
     def render(self, prompt: str, negative_prompt: str, settings: ImageSettings,
                on_step: Callable[[int, int], None] | None = None) -> list[RenderedImage]:
         """Render settings.candidates images, seeds seed, seed+1, ...; on_step(done, total) after each step."""
-        # 1. check inputs
+        # 1. check inputs; the fast mode's LoRA loaded on its first use
         check_prompts(prompt, negative_prompt)
         settings = settings.with_seed()
-        use_refiner = settings.use_refiner and self.refiner is not None
+        fast = settings.quality == "fast"
+        if fast:
+            self.prepare_fast()
+        use_refiner = settings.use_refiner and self.refiner is not None and not fast
+        model_names = [model_label(n) for n in (*self.spec.names, *([self.spec.fast_lora] if fast else []))]
         total = settings.steps * settings.candidates
         step_end = StepCounter(total, on_step)
 
@@ -218,7 +230,8 @@ class ImageModel(ImageEngine):
             common = dict(prompt=prompt, negative_prompt=negative_prompt or None, num_inference_steps=settings.steps,
                           guidance_scale=settings.guidance, generator=generator, callback_on_step_end=step_end)
             try:
-                image = self._denoise(common, settings, use_refiner)
+                with self._fast_mode(fast):
+                    image = self._denoise(common, settings, use_refiner)
             except torch.OutOfMemoryError:
                 raise
             except (RuntimeError, ValueError) as error:
@@ -227,11 +240,55 @@ class ImageModel(ImageEngine):
             if self.spec.test_weights:
                 image = label_test_image(image)
             results.append(RenderedImage(image=image, seed=seed, prompt=prompt, negative_prompt=negative_prompt,
-                                         settings=settings, model_names=[model_label(n) for n in self.spec.names],
+                                         settings=settings, model_names=model_names,
                                          test_weights=self.spec.test_weights))
         if on_step:
             on_step(total, total)
         return results
+
+    # -- the fast mode: a few-step LoRA on the base ------------------------------------------------------------
+    def fast_unavailable(self) -> Message | None:
+        """Why the fast mode cannot run on this model, or None. Compiled UNets keep the standard mode's speed only
+        while their modules stay as compiled, and a LoRA adapter changes them, so they go without it."""
+        if not self.spec.fast_lora:
+            return Message("fast_no_lora")
+        if self._swaps:
+            return Message("fast_compiled")
+        return None
+
+    def prepare_fast(self, on_download: Callable[[DownloadStatus], None] | None = None) -> None:
+        """Fetch the few-step LoRA (on_download hears how far) and load it as an adapter of the base UNet, off
+        until a fast render turns it on; once per model."""
+        if self._fast_scheduler is not None:
+            return
+        if (reason := self.fast_unavailable()) is not None:
+            raise SettingsError("quality", "fast", "fast_unavailable", reason=reason)
+        source, weights = self.spec.fast_lora, self.spec.fast_lora_file
+        fetch(source, ([weights or "*.safetensors"], []), self._token, on_download)
+        try:
+            self.base.load_lora_weights(source, weight_name=weights, adapter_name=FAST_ADAPTER, token=self._token)
+        except (OSError, ValueError, RuntimeError, KeyError) as error:
+            raise ModelLoadError(model=source, detail=f"{type(error).__name__}: {str(error)[:300]}") from error
+        self.base.disable_lora()
+        from diffusers import EulerDiscreteScheduler
+        # few-step LoRAs are distilled on timesteps spread to the schedule's very end ("trailing")
+        self._fast_scheduler = EulerDiscreteScheduler.from_config(self.base.scheduler.config,
+                                                                  timestep_spacing="trailing")
+
+    @contextmanager
+    def _fast_mode(self, on: bool):
+        """The LoRA and its scheduler in place for one render, and the base exactly as it was afterwards."""
+        if not on:
+            yield
+            return
+        standard = self.base.scheduler
+        self.base.enable_lora()
+        self.base.scheduler = self._fast_scheduler
+        try:
+            yield
+        finally:
+            self.base.disable_lora()
+            self.base.scheduler = standard
 
     # -- edits of an existing image ------------------------------------------------------------------------
     def edit_reliably(self, edit: Edit, prompt: str, negative_prompt: str, settings: ImageSettings,
@@ -247,6 +304,8 @@ class ImageModel(ImageEngine):
         exactly. The refiner takes over where the base stops, as in render()."""
         # 1. check inputs; the output size and seed
         check_prompts(prompt, negative_prompt)
+        if settings.quality == "fast":
+            raise SettingsError("quality", "fast", "fast_unavailable", reason=Message("fast_edits"))
         settings = edit.settings_for(settings).with_seed()
         start, mask = edit.canvas()
         use_refiner = settings.use_refiner and self.refiner is not None

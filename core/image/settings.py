@@ -10,6 +10,11 @@ from core.errors import SettingsError
 
 SDXL_SIZES = ((1024, 1024), (896, 1152), (1152, 896), (768, 1344), (1344, 768))
 SEED_MAX = 2**32 - 1
+# "standard": base + refiner at the chosen steps and guidance; "fast": a few-step distilled LoRA (SDXL-Lightning by
+# default) on the base alone, without classifier-free guidance: about a tenth of the work, less detail
+QUALITIES = ("standard", "fast")
+FAST_STEPS = 4  # the default LoRA's own step count
+FAST_MAX_STEPS = 8  # a few-step LoRA loses the picture with more steps than it was distilled for
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,7 @@ class ImageSettings:
     refiner_switch: float = _knob(0.8, 0.5, 0.95, "share of the steps the base model takes before the refiner",
                                   step=0.05)
     candidates: int = _knob(1, 1, 4, "images to render, with seeds seed, seed+1, ...")
+    quality: str = "standard"  # one of QUALITIES
 
     def __post_init__(self):
         if (self.width, self.height) not in SDXL_SIZES:
@@ -54,6 +60,14 @@ class ImageSettings:
                      (int, float))
         if self.seed is not None:
             _bounded("seed", self.seed, Bound(0, SEED_MAX, "seed"), int)
+        if self.quality not in QUALITIES:
+            raise SettingsError("quality", self.quality, "not_one_of", allowed=", ".join(QUALITIES))
+        if self.quality == "fast" and self.steps > FAST_MAX_STEPS:
+            raise SettingsError("steps", self.steps, "fast_steps", limit=FAST_MAX_STEPS)
+
+    def fast(self, steps: int = FAST_STEPS) -> "ImageSettings":
+        """These settings in the fast mode: the few-step LoRA's steps, no guidance, no refiner."""
+        return dataclasses.replace(self, quality="fast", steps=steps, guidance=0.0, use_refiner=False)
 
     @staticmethod
     def bound(name: str) -> Bound:

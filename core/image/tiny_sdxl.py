@@ -79,3 +79,20 @@ def build_tiny_inpaint_checkpoint(folder: Path, in_channels: int = 9, seed: int 
     from diffusers import UNet2DConditionModel
     torch.manual_seed(seed)
     UNet2DConditionModel(**{**TINY_BASE_UNET, "in_channels": in_channels}).save_pretrained(Path(folder) / "unet")
+
+
+TINY_FAST_LORA_FILE = "tiny_fast_lora.safetensors"
+
+
+def build_tiny_fast_lora(folder: Path, base_folder: Path, rank: int = 4, seed: int = 0) -> None:
+    """A few-step LoRA for the tiny base's UNet, saved as SDXL LoRAs are shipped: random low-rank updates of the
+    attention projections (both factors random, so it really changes the picture)."""
+    from diffusers import StableDiffusionXLPipeline, UNet2DConditionModel
+    from peft import LoraConfig
+    from peft.utils import get_peft_model_state_dict
+    torch.manual_seed(seed)
+    unet = UNet2DConditionModel.from_pretrained(base_folder, subfolder="unet")
+    unet.add_adapter(LoraConfig(r=rank, lora_alpha=rank, init_lora_weights=False,
+                                target_modules=["to_q", "to_k", "to_v", "to_out.0"]))
+    StableDiffusionXLPipeline.save_lora_weights(folder, unet_lora_layers=get_peft_model_state_dict(unet),
+                                                weight_name=TINY_FAST_LORA_FILE)

@@ -108,6 +108,8 @@ def render_images(progress: Progress, draft_id: str, prompt: str, negative_promp
     model = image_model()
     if text_model is not None and model.needs_gpu_room():
         text_model.park()
+    if settings.quality == "fast":  # its LoRA fetched (the download shown) and loaded the first time
+        model.prepare_fast(progress.show_download)
     # 2. render, falling back to a more frugal memory policy on out-of-memory
     progress.enter("rendering", 0.0)
     rendered = model.render_reliably(prompt, negative_prompt, settings, progress.show_step)

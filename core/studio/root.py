@@ -10,6 +10,7 @@ from core.files import model_label
 from core.content.brief import Brief
 from core.image.sdxl import ImageModel
 from core.image.settings import ImageSettings
+from core.messages import Message
 from core.profiles import Environment, load_images, load_text, resolve_profile
 from core.studio.access import AccessGuard, LoginTokens
 from core.studio.history import HistoryStore
@@ -78,6 +79,13 @@ class Studio:
         with self._text_loading, self._image_loading:
             self._text = text or self._text
             self._image = image or self._image
+
+    def fast_unavailable(self) -> Message | None:
+        """Why the fast mode cannot run in this studio, or None: the loaded image model's answer, or before it
+        loads, whether the profile names a few-step LoRA."""
+        if self._image is not None:
+            return self._image.fast_unavailable()
+        return None if self.profile.image.fast_lora else Message("fast_no_lora")
 
     def loaded_text_model(self) -> TextEngine | None:
         """The text model if it is loaded, without loading it."""

@@ -6,7 +6,7 @@ from core.content.clip_tokens import count_clip_tokens
 from core.content.visual_prompt import MAX_PROMPT_CHARS, window_warnings
 from core.errors import CoreError
 from core.files import file_stem
-from core.image.settings import SDXL_SIZES, SEED_MAX, ImageSettings
+from core.image.settings import QUALITIES, SDXL_SIZES, SEED_MAX, ImageSettings
 from core.studio.jobs import RenderResult, WriteResult
 from streamlit_app import resources, ui
 from core.labels import UI_LANGUAGES, t
@@ -39,17 +39,18 @@ def on_write() -> None:
     ui.submit("write", lambda owner: studio.write(brief, author, owner))
 
 
-def slider(column, name: str, key: str) -> None:
+def slider(column, name: str, key: str, disabled: bool = False) -> None:
     """A slider for a numeric image setting, its range, step and default read from the setting's field."""
     bound, kind = ImageSettings.bound(name), type(ImageSettings.default(name))
     column.slider(t(lang, name), kind(bound.low), kind(bound.high), value=ImageSettings.default(name),
-                  step=kind(bound.step), key=key)
+                  step=kind(bound.step), key=key, disabled=disabled)
 
 
 def settings_from_form(seed: int | None) -> ImageSettings:
     width, height = (int(v) for v in ss["i_size"].split("x"))
-    return ImageSettings(width=width, height=height, steps=ss["i_steps"], guidance=float(ss["i_guidance"]),
-                         seed=seed, use_refiner=ss["i_refiner"], candidates=ss["i_candidates"])
+    settings = ImageSettings(width=width, height=height, steps=ss["i_steps"], guidance=float(ss["i_guidance"]),
+                             seed=seed, use_refiner=ss["i_refiner"], candidates=ss["i_candidates"])
+    return settings.fast() if ss.get("i_quality") == "fast" else settings
 
 
 def on_render(seed_choice: str) -> None:
@@ -182,14 +183,18 @@ if ss.get("brief"):
             st.caption(f":material/info: {note.text(lang)}")
 
     with st.expander(t(lang, "image_settings")):
+        fast = False
+        if studio.fast_unavailable() is None:
+            fast = st.radio(t(lang, "quality"), QUALITIES, key="i_quality", horizontal=True,
+                            format_func=lambda v: t(lang, f"quality_{v}"), help=t(lang, "fast_help")) == "fast"
         a, b = st.columns(2)
         a.selectbox(t(lang, "size"), SIZES, key="i_size")
         b.radio(t(lang, "seed_mode"), ["random", "fixed"], key="i_seed_mode", horizontal=True,
                 format_func=lambda v: t(lang, f"seed_{v}"))
         b.number_input(t(lang, "seed"), min_value=0, max_value=SEED_MAX, value=42, step=1, key="i_seed")
-        slider(a, "steps", "i_steps")
-        slider(a, "guidance", "i_guidance")
-        b.checkbox(t(lang, "refiner"), value=ImageSettings.default("use_refiner"), key="i_refiner")
+        slider(a, "steps", "i_steps", disabled=fast)  # the fast mode takes its LoRA's steps, without these
+        slider(a, "guidance", "i_guidance", disabled=fast)
+        b.checkbox(t(lang, "refiner"), value=ImageSettings.default("use_refiner"), key="i_refiner", disabled=fast)
         slider(b, "candidates", "i_candidates")
     render_col, same_col, new_col = st.columns(3)
     render_col.button(t(lang, "render"), type="primary", disabled=busy, on_click=on_render, args=("form",))

@@ -8,7 +8,7 @@ from PIL import Image
 from core.content.brief import ContentType
 from core.errors import CoreError, SettingsError
 from core.image.editing import (DEFAULT_STRENGTH, FORMATS, MASK_THRESHOLD, STRENGTH, EditKind, edit_arguments,
-                                rectangle_mask)
+                                edit_settings, rectangle_mask)
 from core.image.settings import ImageSettings
 from core.image.uploads import read_upload
 from core.studio.export import export_zip
@@ -95,7 +95,7 @@ def on_edit(draft_id: str) -> None:
         edit = edit_arguments(kind, (parent.settings.width, parent.settings.height), ss.get(f"{key}_strength"),
                               ss.get(f"{key}_x", (0, 100)), ss.get(f"{key}_y", (0, 100)), ss.get(f"{key}_target"),
                               painted, keep)
-        settings = dataclasses.replace(parent.settings, seed=None, candidates=1)
+        settings = edit_settings(parent.settings)
     except CoreError as error:
         ss["error"] = error
         return
