@@ -10,6 +10,7 @@ import argparse
 import gc
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -607,9 +608,214 @@ def serve_phase(drafts=(1, 4, 16), new_tokens: int = 250):
         server.wait()
 
 
+# -- the user's path in fresh processes: start-up, posts through the studio's jobs, every size, the fast mode ----
+USERPATH_MODES = ("reference", "cold", "restart", "t4-fast", "regional")
+
+
+def since_process_start() -> float:
+    import psutil
+    return time.time() - psutil.Process().create_time()
+
+
+def userpath_phase(modes: list[str]):
+    """Each mode in a fresh process, as a user meets the studio: the reference approach's start and render, a cold
+    start (empty compile caches), a restart on a fresh machine with only the data folder's compile cache, the
+    fast mode under the T4 policy, and regional compilation as an experiment. Results merge into one file."""
+    import subprocess
+    if {"cold", "restart"} & set(modes):
+        ensure_llama(WORK / "llama3-8b")
+    spec = ensure_sdxl()
+    ensure_fp16_vae(spec)
+    if "t4-fast" in modes:
+        ensure_random_lora(spec)
+    data = WORK / "data-userpath"  # the studio's data folder: history and compile cache, as on a Drive
+    for mode in modes:
+        if mode == "cold":  # nothing compiled before, anywhere
+            shutil.rmtree(data / "compile-cache", ignore_errors=True)
+        caches = Path(tempfile.mkdtemp(prefix=f"caches-{mode}-", dir=WORK))  # every start: empty torch caches
+        env = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": str(caches / "inductor"),
+               "TRITON_CACHE_DIR": str(caches / "triton"), "USERPATH_DATA": str(data)}
+        started = time.perf_counter()
+        child = subprocess.run([sys.executable, __file__, "userpath-child", "--mode", mode,
+                                "--out", str(RESULTS_FILE.parent)], env=env, cwd=ROOT)
+        log(f"{mode}_process_s", round(time.perf_counter() - started, 1))
+        child_file = RESULTS_FILE.parent / f"bench-userpath-{mode}.json"
+        if child_file.exists():
+            child_results = json.loads(child_file.read_text())
+            child_file.unlink()
+            for key in ("gpu", "versions"):
+                child_results.pop(key, None)
+            log(mode, child_results)
+        if child.returncode:
+            log(f"{mode}_exit", child.returncode)
+
+
+def ensure_random_lora(spec: ImageModelSpec) -> Path:
+    """A LoRA for the SDXL base UNet with random factors at a few-step LoRA's size (attention and feed-forward
+    projections, rank 64), saved as SDXL LoRAs ship. Its second factor starts at zero, as peft initialises it, so
+    the picture is the base's while every low-rank product is computed: the timing is the real one."""
+    from diffusers import StableDiffusionXLPipeline, UNet2DConditionModel
+    from peft import LoraConfig
+    from peft.utils import get_peft_model_state_dict
+    folder = WORK / "sdxl-fast-lora"
+    if not (folder / "lora.safetensors").exists():
+        unet = UNet2DConditionModel.from_pretrained(spec.base, subfolder="unet", dtype=torch.float16)
+        unet.add_adapter(LoraConfig(r=64, lora_alpha=64, target_modules=[
+            "to_q", "to_k", "to_v", "to_out.0", "ff.net.0.proj", "ff.net.2", "proj_in", "proj_out"]))
+        layers = get_peft_model_state_dict(unet)
+        log("random_lora_parameters_m", round(sum(t.numel() for t in layers.values()) / 1e6, 1))
+        StableDiffusionXLPipeline.save_lora_weights(folder, unet_lora_layers=layers, weight_name="lora.safetensors")
+        del unet
+        gc.collect()
+    return folder
+
+
+def userpath_child(mode: str):
+    log("mode", mode)
+    if mode == "reference":
+        return reference_start()
+    if mode == "regional":
+        return regional_compile()
+    from core.content.brief import Brief
+    from core.profiles import Environment
+    from core.studio.root import Studio
+    from core.text.engine import SamplingSettings
+    spec = ensure_sdxl()
+    t4 = mode == "t4-fast"
+    environment = Environment(profile="full", text_model=str(WORK / "llama3-8b"), sdxl_base=spec.base,
+                              sdxl_refiner=spec.refiner, sdxl_vae=str(ensure_fp16_vae(spec)),
+                              fast_lora=str(WORK / "sdxl-fast-lora"), fast_lora_file="lora.safetensors",
+                              memory_policy=MemoryPolicy.MODEL_OFFLOAD if t4 else None,
+                              data_dir=Path(os.environ["USERPATH_DATA"]), model_cache=WORK)
+    studio = Studio(environment)
+    log("imports_s", round(since_process_start(), 1))
+    if t4:
+        return t4_fast(studio)
+    # 1. start-up: the full profile's warm-up on the worker, as the app runs it when the server starts
+    cache_file = studio.compile_cache.file
+    log("compile_cache_file_mb_before", round(cache_file.stat().st_size / 2**20, 1) if cache_file.exists() else 0)
+    warmup = studio.preload()
+    studio.worker.wait(warmup)
+    log("ready_s", round(since_process_start(), 1))
+    log("warmup_error", warmup.error)
+    log("compile_cache_restored_artifacts", studio.compile_cache.restored)
+    log("compile_cache_file_mb_after", round(cache_file.stat().st_size / 2**20, 1) if cache_file.exists() else 0)
+    # 2. three posts through the jobs, then the engine alone and the saving alone
+    brief = Brief(product="Café Serra Azul", audience="jovens profissionais", tone="divertido",
+                  call_to_action="Peça já o seu")
+    settings = ImageSettings(seed=0)
+
+    def job(submit):
+        started = time.perf_counter()
+        done = submit()
+        studio.worker.wait(done)
+        assert done.result is not None, done.error
+        return done.result, round(time.perf_counter() - started, 3)
+
+    posts = []
+    for attempt in range(4):  # the first pays the text lane's first draft
+        written, write_s = job(lambda: studio.write(brief, "bench", "bench", SamplingSettings(seed=attempt)))
+        _, render_s = job(lambda: studio.render(written.draft_id, written.visual.prompt,
+                                                written.visual.negative_prompt, settings, "bench", "bench"))
+        posts.append({"write_job": write_s, "render_job": render_s, "repair": written.copy.repair})
+    log("posts_through_jobs", posts)
+    model = studio.image_model()
+    engine = [round(timed(lambda: model.render(PROMPT, NEGATIVE, settings))[1], 3) for _ in range(3)]
+    log("engine_render_s", engine)
+    from core.image.png import save_png
+    rendered = model.render(PROMPT, NEGATIVE, settings)[0]
+    saving = []
+    for _ in range(3):
+        started = time.perf_counter()
+        studio.store.add_image_version(written.draft_id, rendered, "bench")
+        saving.append(round(time.perf_counter() - started, 3))
+    log("save_image_version_s", saving)
+    import io
+    for level in (6, 1):
+        started = time.perf_counter()
+        rendered.image.save(io.BytesIO(), format="PNG", compress_level=level)
+        log(f"png_encode_level{level}_s", round(time.perf_counter() - started, 3))
+    save_png(rendered, Path(os.environ.get("OUT", WORK)) / f"userpath-{mode}.png")
+    # 3. the first and second render of every other size, through the jobs
+    sizes = {}
+    for width, height in ((1152, 896), (896, 1152), (1344, 768), (768, 1344)):
+        size = ImageSettings(width=width, height=height, seed=0)
+        sizes[f"{width}x{height}"] = [job(lambda: studio.render(written.draft_id, PROMPT, NEGATIVE, size, "bench",
+                                                                "bench"))[1] for _ in range(2)]
+    log("sizes_first_second_s", sizes)
+    log("peak_gib", gib(torch.cuda.max_memory_allocated()))
+
+
+def t4_fast(studio):
+    """Under the T4 policy (fp16, SDXL offloaded per model, nothing compiled): the standard render and the fast
+    mode's, each twice; the fast mode's first also loads its LoRA."""
+    model, load_s = timed(lambda: studio.image_model())
+    log("image_load_s", round(load_s, 1))
+    log("policy", model.policy.value)
+    log("fast_unavailable", str(model.fast_unavailable()))
+    standard = ImageSettings(seed=0)
+    log("standard_40steps_s", [round(timed(lambda: model.render(PROMPT, NEGATIVE, standard))[1], 2)
+                               for _ in range(2)])
+    _, lora_s = timed(lambda: model.prepare_fast())
+    log("fast_lora_load_s", round(lora_s, 2))
+    fast = standard.fast()
+    log("fast_4steps_s", [round(timed(lambda: model.render(PROMPT, NEGATIVE, fast))[1], 2) for _ in range(3)])
+    log("peak_gib", gib(torch.cuda.max_memory_allocated()))
+    # the same fast render with the LoRA fused into the weights (what a dedicated fast UNet would cost)
+    model.base.enable_lora()
+    model.base.fuse_lora()
+    plain = ImageSettings(seed=0, steps=4, guidance=0.0, use_refiner=False)
+    log("fused_4steps_s", [round(timed(lambda: model.render(PROMPT, NEGATIVE, plain))[1], 2) for _ in range(2)])
+
+
+def reference_start():
+    """The reference approach: plain diffusers pipelines (VAE upcast to fp32, all on the GPU, nothing compiled),
+    from process start to its first image, then its render time."""
+    from diffusers import StableDiffusionXLImg2ImgPipeline, StableDiffusionXLPipeline
+    spec = ensure_sdxl()
+    base = StableDiffusionXLPipeline.from_pretrained(spec.base, dtype=torch.float16).to("cuda")
+    refiner = StableDiffusionXLImg2ImgPipeline.from_pretrained(spec.refiner, text_encoder_2=base.text_encoder_2,
+                                                               vae=base.vae, dtype=torch.float16).to("cuda")
+    log("ready_s", round(since_process_start(), 1))
+
+    def render():
+        latents = base(PROMPT, negative_prompt=NEGATIVE, num_inference_steps=40, guidance_scale=7.0,
+                       denoising_end=0.8, output_type="latent", generator=torch.Generator("cpu").manual_seed(0)).images
+        return refiner(PROMPT, negative_prompt=NEGATIVE, num_inference_steps=40, guidance_scale=7.0,
+                       denoising_start=0.8, image=latents, generator=torch.Generator("cpu").manual_seed(0)).images[0]
+    log("render_40steps_1024_s", [round(timed(render)[1], 2) for _ in range(3)])
+
+
+def regional_compile():
+    """An experiment for the next round: the UNets' repeated transformer blocks compiled with dynamic shapes
+    (diffusers' compile_repeated_blocks) instead of whole compiled UNets replayed as CUDA graphs: the compile
+    time, the 1024x1024 render, and the first render of every other size."""
+    spec = ensure_sdxl()
+    model = load_image_model(ImageModelSpec(spec.base, spec.refiner, vae=str(ensure_fp16_vae(spec))), "cuda",
+                             MemoryPolicy.GPU)
+    log("load_s", round(since_process_start(), 1))
+    model.accelerate(compile_unets=False)  # fused projections and channels-last, as the fast path has
+    for pipe in model.pipelines:
+        pipe.unet.compile_repeated_blocks(fullgraph=True, dynamic=True)
+    settings = ImageSettings(seed=0)
+    _, first_s = timed(lambda: model.render(PROMPT, NEGATIVE, settings))
+    log("first_render_with_compile_s", round(first_s, 1))
+    log("ready_s", round(since_process_start(), 1))
+    log("render_1024_s", [round(timed(lambda: model.render(PROMPT, NEGATIVE, settings))[1], 2) for _ in range(2)])
+    sizes = {}
+    for width, height in ((1152, 896), (896, 1152), (1344, 768), (768, 1344)):
+        size = ImageSettings(width=width, height=height, seed=0)
+        sizes[f"{width}x{height}"] = [round(timed(lambda: model.render(PROMPT, NEGATIVE, size))[1], 2)
+                                      for _ in range(2)]
+    log("sizes_first_second_s", sizes)
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("phase", choices=["llm", "sdxl", "post", "sdxl-profile", "llm-kernels", "serve", "edit"])
+    parser.add_argument("phase", choices=["llm", "sdxl", "post", "sdxl-profile", "llm-kernels", "serve", "edit",
+                                          "userpath", "userpath-child"])
+    parser.add_argument("--mode", action="append", choices=USERPATH_MODES,
+                        help="userpath: the fresh processes to run, in order (default: all)")
     parser.add_argument("--out", default=os.environ.get("OUT", ROOT / "bench" / "results"), type=Path)
     parser.add_argument("--no-compile", action="store_true", help="skip torch.compile of the UNets (sdxl)")
     parser.add_argument("--compile-unets", action="store_true", help="compile the UNets in the post phase")
@@ -618,7 +824,8 @@ def main():
     args = parser.parse_args()
     global RESULTS_FILE
     args.out.mkdir(parents=True, exist_ok=True)
-    RESULTS_FILE = args.out / f"bench-{args.phase}.json"
+    RESULTS_FILE = args.out / (f"bench-userpath-{args.mode[0]}.json" if args.phase == "userpath-child" else
+                               f"bench-{args.phase}.json")
     from importlib import metadata
 
     def version(name: str) -> str | None:
@@ -642,6 +849,10 @@ def main():
         sdxl_profile_phase()
     elif args.phase == "edit":
         edit_phase()
+    elif args.phase == "userpath":
+        userpath_phase(args.mode or list(USERPATH_MODES))
+    elif args.phase == "userpath-child":
+        userpath_child(args.mode[0])
     else:
         sdxl_phase(compile_unets=not args.no_compile, policies=not args.skip_policies)
 
