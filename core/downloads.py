@@ -6,6 +6,7 @@ it works the same for any way the files arrive (the hub, a mirror, a copy)."""
 from __future__ import annotations
 
 import fnmatch
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -85,14 +86,17 @@ class FolderWatch:
 
 
 def folder_bytes(folder: Path) -> int:
-    """Bytes in the files under folder, partial ones included; 0 for a folder not there yet."""
+    """Bytes in the files under folder, partial ones included; 0 for a folder not there yet. os.walk skips a
+    folder that vanishes while it is read (a download moving its partial files), where Path.rglob raises."""
     total = 0
-    for path in Path(folder).rglob("*"):
-        try:
-            if path.is_file() and not path.is_symlink():
-                total += path.stat().st_size
-        except OSError:  # a partial file renamed as we looked
-            continue
+    for parent, _, names in os.walk(folder):
+        for name in names:
+            try:
+                path = os.path.join(parent, name)
+                if not os.path.islink(path):
+                    total += os.stat(path).st_size
+            except OSError:  # a partial file renamed as we looked
+                continue
     return total
 
 
