@@ -771,8 +771,9 @@ def t4_fast(studio):
     log("fast_4steps_s", [round(timed(lambda: model.render(PROMPT, NEGATIVE, fast))[1], 2) for _ in range(3)])
     log("peak_gib", gib(torch.cuda.max_memory_allocated()))
     # the same fast render with the LoRA fused into the weights (what a dedicated fast UNet would cost)
-    model.base.enable_lora()
-    model.base.fuse_lora()
+    with torch.inference_mode():
+        model.base.enable_lora()
+        model.base.fuse_lora()
     plain = ImageSettings(seed=0, steps=4, guidance=0.0, use_refiner=False)
     log("fused_4steps_s", [round(timed(lambda: model.render(PROMPT, NEGATIVE, plain))[1], 2) for _ in range(2)])
 

@@ -1,4 +1,5 @@
-"""A real `streamlit run` of the studio on a free local port, for the browser and hostile-client tests."""
+"""Real servers on free local ports: `streamlit run` of the studio for the browser and hostile-client tests,
+`transformers serve` for the text-server tests, a classic Jupyter notebook server for the notebook face."""
 import os
 import socket
 import subprocess
@@ -73,3 +74,34 @@ def text_server(model_folder, cache_folder):
         if process.poll() is None:
             os.killpg(process.pid, 9)
         process.wait(timeout=20)
+
+
+@contextmanager
+def notebook_server(tmp_path, model_cache):
+    """The classic Jupyter notebook (nbclassic, which renders ipywidgets 7 as Colab does) serving tmp_path, its
+    kernels running the tiny profile; yields (base URL, token)."""
+    port, token = free_port(), "studio-test-token"
+    environment = {**os.environ, "STUDIO_PROFILE": "tiny", "STUDIO_MODEL_CACHE": str(model_cache),
+                   "STUDIO_DATA_DIR": str(tmp_path / "data"), "PYTHONPATH": str(ROOT),
+                   "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config"),
+                   "JUPYTER_RUNTIME_DIR": str(tmp_path / "jupyter-runtime")}
+    process = subprocess.Popen([sys.executable, "-m", "jupyter", "nbclassic", "--no-browser", "--allow-root",
+                                "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+                                f"--ServerApp.token={token}", f"--ServerApp.root_dir={tmp_path}"],
+                               cwd=tmp_path, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2).status == 200:
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        process.kill()
+        raise RuntimeError("the notebook server did not start: " + process.stdout.read().decode()[-2000:])
+    try:
+        yield url, token
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -269,7 +269,8 @@ class ImageModel(ImageEngine):
             self.base.load_lora_weights(source, weight_name=weights, adapter_name=FAST_ADAPTER, token=self._token)
         except (OSError, ValueError, RuntimeError, KeyError) as error:
             raise ModelLoadError(model=source, detail=f"{type(error).__name__}: {str(error)[:300]}") from error
-        self.base.disable_lora()
+        with torch.inference_mode():
+            self.base.disable_lora()
         from diffusers import EulerDiscreteScheduler
         # few-step LoRAs are distilled on timesteps spread to the schedule's very end ("trailing")
         self._fast_scheduler = EulerDiscreteScheduler.from_config(self.base.scheduler.config,
@@ -282,12 +283,16 @@ class ImageModel(ImageEngine):
             yield
             return
         standard = self.base.scheduler
-        self.base.enable_lora()
+        # offload hooks move weights inside inference mode, making them inference tensors, whose requires_grad
+        # flag (which peft sets when it switches adapters) may only be touched in inference mode
+        with torch.inference_mode():
+            self.base.enable_lora()
         self.base.scheduler = self._fast_scheduler
         try:
             yield
         finally:
-            self.base.disable_lora()
+            with torch.inference_mode():
+                self.base.disable_lora()
             self.base.scheduler = standard
 
     # -- edits of an existing image ------------------------------------------------------------------------
