@@ -8,7 +8,9 @@ from __future__ import annotations
 import dataclasses
 import html
 import io
+import logging
 import threading
+from collections import deque
 from pathlib import Path
 
 import ipywidgets as w
@@ -29,11 +31,50 @@ from core.studio.history import check_author
 from core.studio.root import Studio, get_studio
 from core.studio.worker import Job, JobState
 
+log = logging.getLogger(__name__)
 POLL_S = 0.25
 RECENT_CARDS = 8  # drafts shown as cards with their newest image, above the full list
 THUMB_PX = 120
 # light text on the notebook's own background: readable in Colab's dark theme and Jupyter's light one
 STYLE = "<style>.studio-note{opacity:.8;font-size:90%}.studio-bad{color:#e5484d}.studio-ok{color:#30a46c}</style>"
+
+
+class KernelThread:
+    """ipywidgets are not thread-safe, and the kernel's own thread applies the page's widget messages (typing, a
+    toggle) while a job's watcher would set widgets from its thread; an update lost in that race leaves the page
+    stale. So the watcher's updates are queued and run on the kernel's thread (its IOLoop, between cells and
+    messages). Outside a kernel (a script, a test) they run at once."""
+
+    def __init__(self):
+        try:
+            from IPython import get_ipython
+            kernel = getattr(get_ipython(), "kernel", None)
+        except ImportError:
+            kernel = None
+        self._loop = getattr(kernel, "io_loop", None)
+        self._pending: deque = deque()
+        self._lock = threading.Lock()
+
+    def run(self, update) -> None:
+        """update() on the kernel's thread, after every update queued before it."""
+        if self._loop is None:
+            update()
+            return
+        with self._lock:
+            self._pending.append(update)
+        self._loop.add_callback(self.drain)
+
+    def drain(self) -> None:
+        """Run the queued updates, in order; on the kernel's thread."""
+        while True:
+            with self._lock:
+                if not self._pending:
+                    return
+                update = self._pending.popleft()
+            try:
+                update()
+            except Exception:  # noqa: BLE001 - one broken update must not stop the ones behind it
+                log.exception("a widget update failed")
 
 
 class NotebookStudio:
@@ -51,6 +92,7 @@ class NotebookStudio:
         self.job: Job | None = None
         self._watcher: threading.Thread | None = None
         self._shown: tuple | None = None  # the draft (and version counts) whose copy and prompt the history shows
+        self._ui = KernelThread()
         self.widget = w.Tab(children=[self._generate_tab(), self._history_tab()])
         for index, key in enumerate(("nav_generate", "nav_history")):
             self.widget.set_title(index, self.t(key))
@@ -249,6 +291,8 @@ class NotebookStudio:
         this."""
         if self._watcher is not None:
             self._watcher.join(timeout)
+        if threading.current_thread() is threading.main_thread():  # a cell waiting: the kernel's loop cannot run
+            self._ui.drain()
         return self._watcher is None or not self._watcher.is_alive()
 
     def _start(self, job: Job, apply) -> None:
@@ -262,14 +306,22 @@ class NotebookStudio:
         found = self.studio.lane_of(job.id)
         lane = found[0] if found else None
         while not job.done:
-            self.status.value = html.escape(phase_text(job, lane.position(job) if lane else 0, self.language))
-            self.progress.value = min(max(job.progress, 0.0), 1.0)
-            if job.partial and job.label == "write":
-                self.copy.value = job.partial
-                self.result_box.layout.display = "flex"
+            self._ui.run(lambda: self._show_progress(job, lane))
             job.finished.wait(POLL_S)
         if lane is not None:
             lane.forget(job)
+        self._ui.run(lambda: self._show_outcome(job, apply))
+
+    def _show_progress(self, job: Job, lane) -> None:
+        if job.done:  # the outcome is on its way
+            return
+        self.status.value = html.escape(phase_text(job, lane.position(job) if lane else 0, self.language))
+        self.progress.value = min(max(job.progress, 0.0), 1.0)
+        if job.partial and job.label == "write":
+            self.copy.value = job.partial
+            self.result_box.layout.display = "flex"
+
+    def _show_outcome(self, job: Job, apply) -> None:
         self._busy(False)
         self.progress.value = 1.0 if job.state is JobState.DONE else 0.0
         if job.state is JobState.DONE:

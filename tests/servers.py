@@ -1,5 +1,5 @@
 """Real servers on free local ports: `streamlit run` of the studio for the browser and hostile-client tests,
-`transformers serve` for the text-server tests, a classic Jupyter notebook server for the notebook face."""
+`transformers serve` for the text-server tests."""
 import os
 import socket
 import subprocess
@@ -18,26 +18,38 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def start(command: list[str], log: Path, **popen) -> subprocess.Popen:
+    """A server process whose output (its kernels' too) goes to a log file: a pipe nobody reads fills after 64 KB
+    of log lines and then blocks the server mid-request."""
+    with open(log, "wb") as handle:
+        return subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, **popen)
+
+
+def wait_until_up(process: subprocess.Popen, answers, seconds: float, name: str, log: Path) -> None:
+    """Poll answers() until it is true; a server that never answers is killed and its log's end raised."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            if answers():
+                return
+        except OSError:
+            time.sleep(0.5)
+    process.kill()
+    raise RuntimeError(f"{name} did not start: " + log.read_text(errors="replace")[-2000:])
+
+
 @contextmanager
 def studio_server(tmp_path, model_cache, **env):
     """Yields the server's URL; extra env (STUDIO_PASSWORD, STUDIO_PUBLIC, ...) is passed to it."""
     port = free_port()
     environment = {**os.environ, "STUDIO_PROFILE": "tiny", "STUDIO_MODEL_CACHE": str(model_cache),
                    "STUDIO_DATA_DIR": str(tmp_path / "data"), **env}
-    process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app/serve.py",
-                                "--server.port", str(port), "--server.address", "127.0.0.1"],
-                               cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    log = tmp_path / f"streamlit-{port}.log"
+    process = start([sys.executable, "-m", "streamlit", "run", "streamlit_app/serve.py", "--server.port", str(port),
+                     "--server.address", "127.0.0.1"], log, cwd=ROOT, env=environment)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        process.kill()
-        raise RuntimeError("streamlit did not start: " + process.stdout.read().decode()[-2000:])
+    wait_until_up(process, lambda: urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok", 60,
+                  "streamlit", log)
     try:
         yield url
     finally:
@@ -50,24 +62,16 @@ def text_server(model_folder, cache_folder):
     """`transformers serve` (the OpenAI-compatible server inside transformers) on CPU, pinned to a local model
     folder; yields (base URL, process)."""
     port = free_port()
-    process = subprocess.Popen(["transformers", "serve", str(model_folder), "--port", str(port), "--host",
-                                "127.0.0.1", "--device", "cpu"], cwd=ROOT, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_CACHE": str(cache_folder)},
-                               start_new_session=True)
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            if b"ok" in urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2).read():
-                break
-        except OSError:
-            if process.poll() is not None:
-                break
-            time.sleep(0.5)
-    else:
-        process.kill()
-        raise RuntimeError("transformers serve did not start")
-    if process.poll() is not None:
-        raise RuntimeError("transformers serve exited: " + process.stdout.read().decode()[-2000:])
+    log = Path(cache_folder).parent / f"transformers-serve-{port}.log"
+    process = start(["transformers", "serve", str(model_folder), "--port", str(port), "--host", "127.0.0.1",
+                     "--device", "cpu"], log, cwd=ROOT, env={**os.environ, "HF_HUB_CACHE": str(cache_folder)},
+                    start_new_session=True)
+
+    def answers() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError("transformers serve exited: " + log.read_text(errors="replace")[-2000:])
+        return b"ok" in urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2).read()
+    wait_until_up(process, answers, 120, "transformers serve", log)
     try:
         yield f"http://127.0.0.1:{port}/v1", process
     finally:
@@ -75,33 +79,3 @@ def text_server(model_folder, cache_folder):
             os.killpg(process.pid, 9)
         process.wait(timeout=20)
 
-
-@contextmanager
-def notebook_server(tmp_path, model_cache):
-    """The classic Jupyter notebook (nbclassic, which renders ipywidgets 7 as Colab does) serving tmp_path, its
-    kernels running the tiny profile; yields (base URL, token)."""
-    port, token = free_port(), "studio-test-token"
-    environment = {**os.environ, "STUDIO_PROFILE": "tiny", "STUDIO_MODEL_CACHE": str(model_cache),
-                   "STUDIO_DATA_DIR": str(tmp_path / "data"), "PYTHONPATH": str(ROOT),
-                   "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config"),
-                   "JUPYTER_RUNTIME_DIR": str(tmp_path / "jupyter-runtime")}
-    process = subprocess.Popen([sys.executable, "-m", "jupyter", "nbclassic", "--no-browser", "--allow-root",
-                                "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-                                f"--ServerApp.token={token}", f"--ServerApp.root_dir={tmp_path}"],
-                               cwd=tmp_path, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2).status == 200:
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        process.kill()
-        raise RuntimeError("the notebook server did not start: " + process.stdout.read().decode()[-2000:])
-    try:
-        yield url, token
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
