@@ -11,13 +11,15 @@ CORE = ROOT / "core"
 UI_LIBRARIES = {"streamlit", "ipywidgets", "IPython", "gradio"}
 HEAVY = {"torch", "diffusers", "bitsandbytes", "accelerate", "PIL"}
 # What each package of core may import from the others. Content sees only the text engine's interface, which is
-# plain Python; engines never see the studio; nothing in core sees a face.
+# plain Python; engines never see the studio; nothing in core sees a face. The top-level helpers (errors, devices,
+# files, downloads, compile cache) serve every layer and import no layer themselves.
+HELPERS = {"core.errors", "core.messages", "core.devices", "core.memory", "core.files", "core.downloads"}
 MAY_IMPORT = {
     "content": {"core.errors", "core.messages", "core.content", "core.text.engine"},
-    "text": {"core.errors", "core.messages", "core.devices", "core.memory", "core.files", "core.content", "core.text"},
-    "image": {"core.errors", "core.messages", "core.devices", "core.memory", "core.files", "core.content", "core.image"},
-    "studio": {"core.errors", "core.messages", "core.devices", "core.memory", "core.files", "core.profiles", "core.content",
-               "core.text", "core.image", "core.studio"},
+    "text": {*HELPERS, "core.content", "core.text"},
+    "image": {*HELPERS, "core.content", "core.image"},
+    "studio": {*HELPERS, "core.compile_cache", "core.profiles", "core.content", "core.text", "core.image",
+               "core.studio"},
 }
 
 
@@ -48,6 +50,14 @@ def test_dependencies_point_one_way(package):
         for name in imports_of(path):
             if name.startswith("core."):
                 assert allowed(name, MAY_IMPORT[package]), f"{path.relative_to(ROOT)} imports {name}"
+
+
+def test_the_top_level_helpers_import_no_layer():
+    for helper in (*HELPERS, "core.compile_cache"):
+        path = ROOT / (helper.replace(".", "/") + ".py")
+        for name in imports_of(path):
+            assert not allowed(name, {"core.content", "core.text", "core.image", "core.studio", "core.profiles"}), \
+                f"{path.relative_to(ROOT)} imports {name}"
 
 
 def test_content_imports_no_torch():
