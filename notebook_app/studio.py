@@ -5,12 +5,12 @@ Model work goes through the Studio's one worker; a thread per job brings its pro
 widgets, so the notebook stays responsive while a job runs and a double click never runs two pipelines."""
 from __future__ import annotations
 
-import dataclasses
 import html
 import io
 import logging
 import threading
 from collections import deque
+from functools import lru_cache
 from pathlib import Path
 
 import ipywidgets as w
@@ -244,10 +244,9 @@ class NotebookStudio:
         size = (parent.settings.width, parent.settings.height)
         painted, keep = None, self.keep_region.value
         if kind == EditKind.INPAINT.value and self.region.value == "cutout":
-            if parent.edit != "upload" or not parent.mask_file:
+            painted, keep = self.store.cut_out(parent), True  # the product stays, its background is repainted
+            if painted is None:
                 return self._say(self.t("no_cutout"), "bad")
-            with Image.open(self.store.image_path(parent.mask_file)) as cut:
-                painted, keep = cut.convert("L"), True  # the product stays, its background is repainted
         try:
             edit = edit_arguments(kind, size, self.strength.value, self.region_x.value, self.region_y.value,
                                   self.target.value, painted, keep)
@@ -436,8 +435,7 @@ class NotebookStudio:
             draft = self.store.get(self.drafts.value)
         except CoreError as error:
             return self._history_error(error)
-        settings = draft.image_versions[-1].settings if draft.image_versions else ImageSettings()
-        settings = dataclasses.replace(settings, seed=None, candidates=1)
+        settings = draft.new_image_settings()
         self._start(self.studio.render(draft.id, self.history_prompt.value, self.history_negative.value, settings,
                                        self.author, "notebook"), lambda result: self.refresh_history())
 
@@ -497,12 +495,7 @@ class NotebookStudio:
         path = self.store.image_path(newest.file) if newest else None
         picture = w.HTML(f"<div class='studio-note' style='width:{THUMB_PX}px;height:{THUMB_PX}px'></div>")
         if path is not None and path.exists():
-            with Image.open(path) as image:
-                small = image.convert("RGB")
-            small.thumbnail((THUMB_PX, THUMB_PX))
-            buffer = io.BytesIO()
-            small.save(buffer, format="PNG")
-            picture = w.Image(value=buffer.getvalue(), format="png", layout=w.Layout(width=f"{THUMB_PX}px"))
+            picture = w.Image(value=thumbnail(path), format="png", layout=w.Layout(width=f"{THUMB_PX}px"))
         select = w.Button(description=draft.brief.product[:18], tooltip=draft.brief.product,
                           layout=w.Layout(width=f"{THUMB_PX}px"))
         select.on_click(lambda _: setattr(self.drafts, "value", draft.id))
@@ -538,6 +531,18 @@ class NotebookStudio:
         atomic_write(path, lambda handle: handle.write(data))
         self.history_status.value = f"<div class='studio-ok'>{html.escape(str(path))}</div>"
         return path
+
+
+@lru_cache(maxsize=4 * RECENT_CARDS)
+def thumbnail(path: Path) -> bytes:
+    """A small PNG of an image file, decoded once: image files are named by new ids and never rewritten, and the
+    recent cards are redrawn after every history action."""
+    with Image.open(path) as image:
+        small = image.convert("RGB")
+    small.thumbnail((THUMB_PX, THUMB_PX))
+    buffer = io.BytesIO()
+    small.save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def uploaded_files(value) -> list[tuple[str, bytes]]:

@@ -268,7 +268,7 @@ class ImageModel(ImageEngine):
         try:
             self.base.load_lora_weights(source, weight_name=weights, adapter_name=FAST_ADAPTER, token=self._token)
         except (OSError, ValueError, RuntimeError, KeyError) as error:
-            raise ModelLoadError(model=source, detail=f"{type(error).__name__}: {str(error)[:300]}") from error
+            raise ModelLoadError.from_error(source, error) from error
         with torch.inference_mode():
             self.base.disable_lora()
         from diffusers import EulerDiscreteScheduler

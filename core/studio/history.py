@@ -278,6 +278,16 @@ class HistoryStore:
         with Image.open(path) as image:
             return version, image.convert("RGB")
 
+    def cut_out(self, version: ImageVersion) -> Image.Image | None:
+        """An uploaded version's product cut-out (white where the photo was opaque), if it has one."""
+        if version.edit != "upload" or not version.mask_file:
+            return None
+        path = self.image_path(version.mask_file)
+        if not path.exists():
+            return None
+        with Image.open(path) as mask:
+            return mask.convert("L")
+
     def image_path(self, file_name: str) -> Path:
         """The path of an image file in the images folder; names that are not our generated ids are refused."""
         if not isinstance(file_name, str) or not IMAGE_NAME.match(file_name):

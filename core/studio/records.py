@@ -170,6 +170,12 @@ class Draft:
         """Image version n, if the draft has it."""
         return next((v for v in self.image_versions if v.n == n), None)
 
+    def new_image_settings(self) -> ImageSettings:
+        """Settings for one more image of the draft: its newest image's (the defaults where it has none), one
+        image, a new seed."""
+        settings = self.image_versions[-1].settings if self.image_versions else ImageSettings()
+        return dataclasses.replace(settings, seed=None, candidates=1)
+
     def matching_prompt_version(self, prompt: str, negative_prompt: str) -> int | None:
         """The newest prompt version with exactly this prompt pair, if any."""
         for version in reversed(self.prompt_versions):

@@ -1,5 +1,4 @@
 """History page: find drafts, review them, compare versions, edit copy and images and re-render, comment, export."""
-import dataclasses
 
 import numpy as np
 import streamlit as st
@@ -9,7 +8,6 @@ from core.content.brief import ContentType
 from core.errors import CoreError, SettingsError
 from core.image.editing import (DEFAULT_STRENGTH, FORMATS, MASK_THRESHOLD, STRENGTH, EditKind, edit_arguments,
                                 edit_settings, rectangle_mask)
-from core.image.settings import ImageSettings
 from core.image.uploads import read_upload
 from core.studio.export import export_zip
 from core.studio.records import ReviewState
@@ -39,8 +37,7 @@ def on_rerender(draft_id: str) -> None:
     except CoreError as error:
         ss["error"] = error
         return
-    settings = draft.image_versions[-1].settings if draft.image_versions else ImageSettings()
-    settings = dataclasses.replace(settings, seed=None, candidates=1)
+    settings = draft.new_image_settings()
     author, prompt, negative = ss["reviewer"], ss[f"h_prompt_{draft_id}"], ss[f"h_negative_{draft_id}"]
     ui.submit("rerender", lambda owner: studio.render(draft_id, prompt, negative, settings, author, owner))
 
@@ -91,7 +88,7 @@ def on_edit(draft_id: str) -> None:
             if painted is None:
                 raise SettingsError("mask", "", "mask_empty")
         elif kind == EditKind.INPAINT.value and region == "cutout":
-            painted, keep = cut_out(parent), True  # the product stays, its background is repainted
+            painted, keep = store.cut_out(parent), True  # the product stays, its background is repainted
         edit = edit_arguments(kind, (parent.settings.width, parent.settings.height), ss.get(f"{key}_strength"),
                               ss.get(f"{key}_x", (0, 100)), ss.get(f"{key}_y", (0, 100)), ss.get(f"{key}_target"),
                               painted, keep)
@@ -102,17 +99,6 @@ def on_edit(draft_id: str) -> None:
     author, prompt, negative = ss["reviewer"], ss[f"{key}_prompt"], draft.prompt_version(parent.prompt_version)
     ui.submit("edit", lambda owner: studio.edit(draft_id, parent.n, kind, prompt, negative.negative_prompt, settings,
                                                 author, owner, **edit))
-
-
-def cut_out(version) -> Image.Image | None:
-    """An uploaded version's product cut-out (white where the photo was opaque), if it has one."""
-    if version.edit != "upload" or not version.mask_file:
-        return None
-    path = store.image_path(version.mask_file)
-    if not path.exists():
-        return None
-    with Image.open(path) as mask:
-        return mask.convert("L")
 
 
 def on_upload(draft_id: str) -> None:
@@ -171,7 +157,7 @@ def edit_panel(draft) -> None:
 
 def region_controls(key: str, chosen) -> None:
     """How the region to repaint is marked: a rectangle, brush strokes, or an uploaded photo's cut-out."""
-    modes = ["rectangle", "brush"] + (["cutout"] if cut_out(chosen) is not None else [])
+    modes = ["rectangle", "brush"] + (["cutout"] if store.cut_out(chosen) is not None else [])
     if ss.get(f"{key}_region_of") != chosen.n or ss.get(f"{key}_region") not in modes:
         # another image chosen: an upload's cut-out first, else the mode in use
         ss[f"{key}_region"] = "cutout" if "cutout" in modes else ss.get(f"{key}_region", "rectangle")
