@@ -1,11 +1,13 @@
 """The marketing brief: what the team asks for, validated before any model runs."""
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from enum import Enum
 
+from core.content.brand import BrandKit
 from core.errors import BriefError
 
 
@@ -60,6 +62,7 @@ class Brief:
     brand_notes: str = ""
     key_facts: str = ""  # what the copy may state as fact: features, price, offer, dates
     link: str = ""  # where the post sends people; the copy may include it
+    kit: BrandKit | None = None  # the brand kit the copy and image are written under, as it was then
 
     def __post_init__(self):
         problems: list[BriefError] = []
@@ -80,6 +83,8 @@ class Brief:
                                                 multiline=name in MULTILINE))
         check(self._check_keywords)
         check(self._check_link)
+        if self.kit is not None and not isinstance(self.kit, BrandKit):
+            problems.append(BriefError("kit", self.kit, "not_one_of", allowed="BrandKit"))
         if problems:
             raise BriefError.combined(problems)
 
@@ -114,6 +119,7 @@ class Brief:
             "brand_notes": self.brand_notes,
             "key_facts": self.key_facts,
             "link": self.link,
+            "kit": self.kit.to_dict() if self.kit else None,
         }
 
     @classmethod
@@ -121,7 +127,14 @@ class Brief:
         """Rebuild a brief saved with to_dict, validating it again."""
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
         known["keywords"] = tuple(known.get("keywords", ()))
+        known["kit"] = BrandKit.from_dict(known["kit"]) if known.get("kit") else None
         return cls(**known)
+
+    def under_kit(self, kit: BrandKit | None) -> "Brief":
+        """This brief written under kit (None: under no kit): the kit's call to action where the brief has none."""
+        if kit is None:
+            return dataclasses.replace(self, kit=None)
+        return dataclasses.replace(self, kit=kit, call_to_action=self.call_to_action or kit.call_to_action)
 
 
 def parse_content_type(value: object) -> ContentType:

@@ -46,7 +46,7 @@ _X_LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
 
 # How much worse one broken rule makes a copy than another, to keep the better of two drafts. Length and hashtags
 # are cut to fit afterwards, so they weigh least; copy in the wrong language is unusable.
-SEVERITY = {"wrong_language": 10, "missing_cta": 4, "missing_subject": 4, "too_few_scenes": 3,
+SEVERITY = {"wrong_language": 10, "banned_words": 5, "missing_cta": 4, "missing_words": 3, "missing_subject": 4, "too_few_scenes": 3,
             "scene_without_visual": 2, "too_many_scenes": 2, "subject_too_long": 1, "preheader_too_long": 1,
             "too_long": 1, "too_many_hashtags": 1}
 # Quotation marks around a call to action mean the text talks about it rather than making it.
@@ -88,7 +88,7 @@ def parts_of(text: str, content_type: ContentType) -> CopyParts:
 class Measure:
     """One rule of the channel measured on a copy, kept or broken: what the rule badges show."""
 
-    rule: str  # length | hashtags | subject | preheader | scenes | cta | language
+    rule: str  # length | hashtags | subject | preheader | scenes | cta | kit_words | language
     actual: int
     limit: int | None
     violations: tuple[Violation, ...] = ()
@@ -133,10 +133,31 @@ def measure(text: str, brief: Brief) -> list[Measure]:
         present = contains_cta(text, brief.call_to_action)
         found.append(Measure("cta", int(present), 1, () if present else (
             Violation("missing_cta", 0, 1, {"value": brief.call_to_action.strip()}),)))
+    if brief.kit is not None and (brief.kit.banned_words or brief.kit.required_words):
+        found.append(_kit_words(text, brief))
     written_in = wrong_language(_prose_of(parts), brief.language)
     found.append(Measure("language", int(written_in is None), 1, () if written_in is None else (
         Violation("wrong_language", 0, 1, {"found": written_in.value, "expected": brief.language.value}),)))
     return found
+
+
+def _kit_words(text: str, brief: Brief) -> Measure:
+    """The brand kit's words held against the copy: every banned one found, every required one missing."""
+    kit = brief.kit
+    banned = [word for word in kit.banned_words if contains_word(text, word)]
+    missing = [word for word in kit.required_words if not contains_word(text, word)]
+    broken = ()
+    if banned:
+        broken += (Violation("banned_words", len(banned), 0, {"words": ", ".join(banned)}),)
+    if missing:
+        broken += (Violation("missing_words", len(missing), 0, {"words": ", ".join(missing)}),)
+    return Measure("kit_words", len(banned) + len(missing), 0, broken)
+
+
+def contains_word(text: str, word: str) -> bool:
+    """Whether text uses word (or phrase) as whole words, ignoring case, accents, spacing and a hashtag's #."""
+    wanted, _ = _folded(word)
+    return bool(wanted) and _find_words(_folded(text)[0], wanted, 0) != -1
 
 
 def _prose_of(parts: CopyParts) -> str:

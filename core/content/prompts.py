@@ -78,14 +78,18 @@ LABELS = {
                          key_facts="Fatos principais (use só estes fatos, sem inventar preços, datas ou números)",
                          link="Link (inclua no texto se couber no canal)", limit="Limite", characters="caracteres",
                          fix="Reescreva o texto em português do Brasil corrigindo estes problemas, mantendo o "
-                             "restante. Entregue só o texto novo:"),
+                             "restante. Entregue só o texto novo:",
+                         voice="Voz da marca {name}", always="Use sempre estas palavras, exatamente assim",
+                         never="Nunca use estas palavras", hashtags="Hashtags da marca (inclua no final)"),
     Language.EN: dict(product="Product", audience="Audience", tone="Tone", keywords="Keywords",
                       call_to_action="Call to action (use exactly this text, without quotes)", brand_notes="Brand notes",
                       key_facts="Key facts (use only these facts; never invent prices, dates or numbers)",
                       link="Link (include it in the copy where the channel allows)", limit="Limit",
                       characters="characters",
                       fix="Rewrite the copy in English fixing these problems and keeping the rest. Deliver only the "
-                          "new copy:"),
+                          "new copy:",
+                      voice="{name}'s brand voice", always="Always use these words, exactly as written",
+                      never="Never use these words", hashtags="Brand hashtags (add them at the end)"),
     Language.ES: dict(product="Producto", audience="Público", tone="Tono", keywords="Palabras clave",
                       call_to_action="Llamada a la acción (usa exactamente este texto, sin comillas)",
                       brand_notes="Notas de marca",
@@ -93,7 +97,9 @@ LABELS = {
                       link="Enlace (inclúyelo en el texto si el canal lo permite)", limit="Límite",
                       characters="caracteres",
                       fix="Reescribe el texto en español corrigiendo estos problemas y manteniendo el resto. "
-                          "Entrega solo el texto nuevo:"),
+                          "Entrega solo el texto nuevo:",
+                      voice="Voz de la marca {name}", always="Usa siempre estas palabras, tal como están",
+                      never="Nunca uses estas palabras", hashtags="Hashtags de la marca (añádelos al final)"),
 }
 
 
@@ -116,9 +122,29 @@ def copy_messages(brief: Brief) -> list[dict]:
         lines.append(f"{labels['link']}: {brief.link}")
     if brief.brand_notes.strip():
         lines.append(f"{labels['brand_notes']}: {brief.brand_notes.strip()}")
+    lines += _kit_lines(brief)
     if rules.max_chars:
         lines.append(f"{labels['limit']}: {rules.max_chars} {labels['characters']}")
     return [{"role": "system", "content": SYSTEM[brief.language]}, {"role": "user", "content": "\n".join(lines)}]
+
+
+# Channels whose posts carry hashtags: a kit's hashtags are asked for there and nowhere else.
+HASHTAG_CHANNELS = {ContentType.INSTAGRAM, ContentType.LINKEDIN, ContentType.X}
+
+
+def _kit_lines(brief: Brief) -> list[str]:
+    """What the brief's brand kit asks of the copy, in the brief's language."""
+    kit, labels = brief.kit, LABELS[brief.language]
+    if kit is None:
+        return []
+    lines = [f"{labels['voice'].format(name=kit.name)}: {kit.voice.strip()}"] if kit.voice.strip() else []
+    if kit.required_words:
+        lines.append(f"{labels['always']}: {', '.join(kit.required_words)}")
+    if kit.banned_words:
+        lines.append(f"{labels['never']}: {', '.join(kit.banned_words)}")
+    if kit.hashtags and brief.content_type in HASHTAG_CHANNELS:
+        lines.append(f"{labels['hashtags']}: {' '.join(kit.hashtags)}")
+    return lines
 
 
 def repair_messages(brief: Brief, draft: str, violations: list[Violation]) -> list[dict]:
@@ -149,6 +175,8 @@ def visual_messages(brief: Brief, copy_text: str) -> list[dict]:
         details.append(f"Key facts (language: {brief.language.value}): {brief.key_facts.strip()[:600]}")
     if brief.brand_notes.strip():
         details.append(f"Brand notes: {brief.brand_notes.strip()}")
+    if brief.kit is not None and brief.kit.visual_style.strip():
+        details.append(f"Brand visual style (keep to it): {brief.kit.visual_style.strip()}")
     details.append(f"Channel: {brief.content_type.value}")
     details.append(f"Marketing copy (language: {brief.language.value}):\n{copy_text.strip()[:1500]}")
     request = "\n".join(details) + "\n\nWrite the English image prompt for this post's main image."

@@ -6,6 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from core.content.brand import BrandKit
 from core.content.brief import Brief, ContentType, Language
 from core.content.clip_tokens import CLIP_WINDOW, clip_tokenizer, count_clip_tokens
 from core.content.language import detect
@@ -111,8 +112,24 @@ def visual_prompt_from_output(raw: str, brief: Brief, product_in_english: str | 
             negative = DEFAULT_NEGATIVE
             notes.append(Message("visual_no_negative"))
         result = VisualPrompt(prompt, negative, "model", notes, raw)
+    result.prompt, result.negative_prompt = kit_styled(result.prompt, result.negative_prompt, brief.kit)
     result.notes += result.window_warnings()
     return result
+
+
+def kit_styled(prompt: str, negative_prompt: str, kit: BrandKit | None) -> tuple[str, str]:
+    """The prompt pair with the brand kit's visual style and negative words added where they are not there yet:
+    written into the prompt itself, so every image of the kit keeps its look whatever the model wrote."""
+    if kit is None:
+        return prompt, negative_prompt
+    if kit.visual_style.strip() and kit.visual_style.strip().casefold() not in prompt.casefold():
+        prompt = f"{prompt.rstrip(' ,.')}, {kit.visual_style.strip()}"
+    have = {part.strip().casefold() for part in negative_prompt.split(",")}
+    extra = [part.strip() for part in kit.negative_prompt.split(",") if part.strip() and
+             part.strip().casefold() not in have]
+    if extra:
+        negative_prompt = ", ".join(filter(None, [negative_prompt.strip(" ,"), *extra]))
+    return prompt, negative_prompt
 
 
 def parse_visual_output(raw: str) -> tuple[tuple[str, str] | None, Message | None]:

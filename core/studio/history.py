@@ -17,6 +17,7 @@ from core.image.png import save_png
 from core.image.engine import RenderedImage
 from core.image.settings import ImageSettings
 from core.image.uploads import Upload
+from core.studio.kits import KitStore
 from core.studio.records import (Comment, CopyVersion, Draft, ImageVersion, PromptVersion, RecordError, ReviewState,
                                  StateChange, now)
 from core.studio.storage import (SHARDS, HistoryError, HistoryFiles, Recovery, StoreError, store_error,
@@ -49,6 +50,7 @@ class HistoryStore:
         self.files = HistoryFiles(folder)
         self.folder, self.images = self.files.folder, self.files.images
         self.files.open()
+        self.kits = KitStore(self.files)  # the brand kits live in the same folder, under the same lock
         # shard -> (file stamp, drafts by id, search text by id): parsed records of the shard's last contents
         self._parsed: dict[int, tuple[tuple, dict[str, Draft], dict[str, str]]] = {}
         self._unreadable: dict[int, list[RecordError]] = {}
