@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from core import files
+from core import campaign_cli, files
 from core.content.brief import Brief, ContentType, Language, parse_keywords
 from core.errors import CoreError, SettingsError
 from core.image import png
@@ -57,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--cta", default="", help="call to action, used word for word")
     gen.add_argument("--brand-notes", default="", help="brand rules the copy must follow")
     gen.add_argument("--key-facts", default="", help="features, price, offer, dates: the only facts the copy states")
+    gen.add_argument("--kit", help="the brand kit to write under, by name (see `kit list`)")
     gen.add_argument("--link", default="", help="the web address the post sends people to (http:// or https://)")
     gen.add_argument("--profile", choices=PROFILES, help="models to use (default: full with a GPU, else cpu-demo)")
     gen.add_argument("--out", default="outputs", type=Path, help="folder for the three files (default: outputs)")
@@ -124,13 +125,14 @@ def build_parser() -> argparse.ArgumentParser:
     upload.add_argument("--data-dir", type=Path, help="the team's history folder (default: $STUDIO_DATA_DIR or "
                                                       "studio_data)")
     upload.add_argument("--author", default="command line", help="name the new version is signed with")
+    campaign_cli.add_commands(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return {"edit": _edit, "upload": _upload}.get(args.command, _generate)(args)
+        return {"edit": _edit, "upload": _upload, **campaign_cli.handlers()}.get(args.command, _generate)(args)
     except CoreError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -189,6 +191,8 @@ def _generate(args) -> int:
     environment = Environment.read({**os.environ, **{k: str(v) for k, v in flags.items() if v}})
     studio = get_studio(environment)
     profile = studio.profile
+    if args.kit:
+        brief = brief.under_kit(studio.store.kits.named(args.kit))
     say(f"profile {profile.name} on {profile.device}" + (" — images come from random TEST weights"
                                                           if profile.test_images else ""))
     # 2. copy, streamed as it is written, and the English visual prompt: the same flow as the app's

@@ -14,12 +14,13 @@ from PIL import Image
 from core.content.brief import Brief
 from core.files import atomic_write, new_id
 from core.image.png import save_png
+from core.image.creative import Creative
 from core.image.engine import RenderedImage
 from core.image.settings import ImageSettings
 from core.image.uploads import Upload
 from core.studio.kits import KitStore
-from core.studio.records import (Comment, CopyVersion, Draft, ImageVersion, PromptVersion, RecordError, ReviewState,
-                                 StateChange, now)
+from core.studio.records import (Comment, CopyVersion, CreativeVersion, Draft, ImageVersion, PromptVersion,
+                                 RecordError, ReviewState, StateChange, now)
 from core.studio.storage import (SHARDS, HistoryError, HistoryFiles, Recovery, StoreError, store_error,
                                  shard_of)
 
@@ -101,14 +102,16 @@ class HistoryStore:
 
     # -- drafts -------------------------------------------------------------------------------------------
     def create_draft(self, brief: Brief, copy_text: str, prompt: str, negative_prompt: str, author: str,
-                     model: str = "") -> str:
-        """Save a new draft with its first copy and prompt versions (written by model, if given); returns its id."""
+                     model: str = "", origin: str = "") -> str:
+        """Save a new draft with its first copy and prompt versions (written by model, if given); returns its id.
+        origin marks a draft a batch wrote (see Draft.origin)."""
         author = check_author(author)
         _check_copy(copy_text)
         at = now()
         draft = Draft(id=new_id(), created_at=at, created_by=author, updated_at=at, brief=brief,
                       copy_versions=(CopyVersion(1, copy_text, author, at, model=model),),
-                      prompt_versions=(PromptVersion(1, prompt, negative_prompt, author, at, model=model),))
+                      prompt_versions=(PromptVersion(1, prompt, negative_prompt, author, at, model=model),),
+                      origin=origin)
         with self.files.locked():
             while self.files.documents(shard_of(draft.id)).get(draft.id):  # ids are random: this never loops long
                 draft = dataclasses.replace(draft, id=new_id())
@@ -146,7 +149,7 @@ class HistoryStore:
 
     def add_image_version(self, draft_id: str, rendered: RenderedImage, author: str, parent: int | None = None,
                           edit: str = "", strength: float | None = None,
-                          mask: Image.Image | None = None) -> ImageVersion:
+                          mask: Image.Image | None = None, scene: int | None = None) -> ImageVersion:
         """Save the PNG (named by a new id, prompt metadata inside) and record it as a new image version; an edit
         records the version it started from, its kind and strength, and its mask (saved beside the image)."""
         author = check_author(author)
@@ -172,7 +175,7 @@ class HistoryStore:
             image = ImageVersion(n=len(draft.image_versions) + 1, file=file_name, seed=seed,
                                  prompt_version=prompt_version, author=author, at=now(), settings=rendered.settings,
                                  models=tuple(rendered.model_names), test_weights=rendered.test_weights,
-                                 parent=parent, edit=edit, strength=strength, mask_file=mask_file)
+                                 parent=parent, edit=edit, strength=strength, mask_file=mask_file, scene=scene)
             return _reopened(draft.changed(image_versions=(*draft.image_versions, image)), author)
         try:
             return self._update(draft_id, change, "save the image version").image_versions[-1]
@@ -189,6 +192,42 @@ class HistoryStore:
                                  negative_prompt=prompt.negative_prompt, settings=settings, model_names=[],
                                  test_weights=False, metadata={"edit": "upload", "upload_name": upload.name})
         return self.add_image_version(draft_id, rendered, author, edit="upload", mask=upload.product)
+
+    def add_creative(self, draft_id: str, creative: Creative, image_version: int, headline: str, cta: str,
+                     template: str, author: str) -> CreativeVersion:
+        """Save a composed creative (PNG, named by a new id) as the draft's next creative version."""
+        author = check_author(author)
+        self.get(draft_id)
+        if self.read_only:
+            raise self.read_only
+        file_name = f"{new_id()}.png"
+        try:
+            atomic_write(self.image_path(file_name), lambda handle: creative.image.save(handle, format="PNG",
+                                                                                     compress_level=1))
+        except OSError as error:
+            self._remove_files(file_name)
+            raise store_error(error, "save the creative", self.images) from None
+
+        def change(draft: Draft) -> Draft:
+            version = CreativeVersion(len(draft.creative_versions) + 1, file_name, creative.format.name,
+                                      image_version, headline, cta, template, author, now(), creative.contrast,
+                                      creative.scrim)
+            return draft.changed(creative_versions=(*draft.creative_versions, version))
+        try:
+            return self._update(draft_id, change, "save the creative").creative_versions[-1]
+        except HistoryError:
+            self._remove_files(file_name)
+            raise
+
+    def set_favorite(self, draft_id: str, image_version: int | None, author: str) -> None:
+        """Mark image version image_version as the draft's favourite (None: no favourite)."""
+        check_author(author)
+
+        def change(draft: Draft) -> Draft:
+            if image_version is not None and draft.image_version(image_version) is None:
+                raise HistoryError("no_image_version", value=image_version)
+            return draft.changed(favorite=image_version)
+        self._update(draft_id, change, "save the favourite image")
 
     def set_state(self, draft_id: str, state: ReviewState | str, author: str) -> None:
         """Move a draft along the review flow; a change the flow does not allow is a HistoryError."""

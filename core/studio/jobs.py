@@ -40,9 +40,9 @@ class RenderResult:
 
 
 def write_post(progress: Progress, brief: Brief, text_model: Callable[[], TextEngine], store: HistoryStore,
-               author: str, sampling: SamplingSettings = SamplingSettings()) -> WriteResult:
+               author: str, sampling: SamplingSettings = SamplingSettings(), origin: str = "") -> WriteResult:
     """Copy, then the English visual prompt, then a saved draft. text_model() loads the engine on first use (and
-    enters the loading_text phase when it has to)."""
+    enters the loading_text phase when it has to); origin marks a batch's draft (Draft.origin)."""
     # 1. the engine (the first job of a server also loads it)
     engine = text_model()
     budget = RULES[brief.content_type].max_new_tokens * CHARS_PER_TOKEN
@@ -71,7 +71,8 @@ def write_post(progress: Progress, brief: Brief, text_model: Callable[[], TextEn
     draft, visual = retry_on_oom(run, make_room, "text generation")
     # 4. saved before anyone reads the result, so a closed tab loses nothing
     progress.enter("saving", 0.97)
-    draft_id = store.create_draft(brief, draft.text, visual.prompt, visual.negative_prompt, author, engine.name)
+    draft_id = store.create_draft(brief, draft.text, visual.prompt, visual.negative_prompt, author, engine.name,
+                                  origin)
     progress.progress = 1.0
     return WriteResult(draft_id, draft, visual)
 

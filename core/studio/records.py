@@ -89,6 +89,7 @@ class ImageVersion:
     strength: float | None = None  # a variation's strength
     mask_file: str = ""  # a PNG beside the image: an inpainting's mask (white repainted), an upload's cut-out
     # (white where the file was opaque: the product)
+    scene: int | None = None  # the video script's scene this image shows, for a storyboard
 
     def to_dict(self) -> dict:
         settings = {k: v for k, v in self.settings.to_dict().items() if k not in ("seed", "candidates")}
@@ -96,7 +97,7 @@ class ImageVersion:
                    "mask_file": self.mask_file} if self.edit else {}
         return {"n": self.n, "file": self.file, "seed": self.seed, **settings, "models": list(self.models),
                 "test_weights": self.test_weights, "prompt_version": self.prompt_version, "author": self.author,
-                "at": self.at, **lineage}
+                "at": self.at, **lineage, **({"scene": self.scene} if self.scene is not None else {})}
 
     @classmethod
     def from_dict(cls, data: dict) -> "ImageVersion":
@@ -105,7 +106,25 @@ class ImageVersion:
                        {k: v for k, v in data.items() if k not in ("seed", "candidates")}),
                    models=tuple(data.get("models", ())), test_weights=bool(data.get("test_weights", False)),
                    parent=data.get("parent"), edit=data.get("edit", ""), strength=data.get("strength"),
-                   mask_file=data.get("mask_file", ""))
+                   mask_file=data.get("mask_file", ""), scene=data.get("scene"))
+
+
+@dataclass(frozen=True)
+class CreativeVersion:
+    """A finished creative of a draft: an image version with the headline, CTA and logo laid over it at a channel's
+    size, and what was measured on it."""
+
+    n: int
+    file: str
+    format: str  # a name in core.image.creative.FORMATS
+    image_version: int
+    headline: str
+    cta: str
+    template: str
+    author: str
+    at: str
+    contrast: float  # the headline's WCAG contrast ratio, scrim included
+    scrim: bool
 
 
 @dataclass(frozen=True)
@@ -151,6 +170,9 @@ class Draft:
     image_versions: tuple[ImageVersion, ...] = ()
     state_history: tuple[StateChange, ...] = ()
     comments: tuple[Comment, ...] = field(default_factory=tuple)
+    creative_versions: tuple[CreativeVersion, ...] = ()
+    favorite: int | None = None  # the image version the team picked: what exports and reviews show first
+    origin: str = ""  # "BATCH_ID:ITEM" for a draft a catalog batch wrote, so a resumed batch never writes it twice
 
     @property
     def copy(self) -> CopyVersion:
@@ -198,6 +220,8 @@ class Draft:
             "image_versions": [v.to_dict() for v in self.image_versions],
             "state_history": [s.to_dict() for s in self.state_history],
             "comments": [dataclasses.asdict(c) for c in self.comments],
+            "creative_versions": [dataclasses.asdict(c) for c in self.creative_versions],
+            "favorite": self.favorite, "origin": self.origin,
         }
 
     @classmethod
@@ -217,7 +241,8 @@ class Draft:
                                    ("prompt_versions", lambda d: PromptVersion(**d)),
                                    ("image_versions", ImageVersion.from_dict),
                                    ("state_history", StateChange.from_dict),
-                                   ("comments", lambda d: Comment(**d))):
+                                   ("comments", lambda d: Comment(**d)),
+                                   ("creative_versions", lambda d: CreativeVersion(**d))):
                 items = data.get(current, [])
                 if not isinstance(items, list):
                     raise TypeError(f"must be a list, not {type(items).__name__}")
@@ -230,7 +255,7 @@ class Draft:
             return cls(id=data["id"], created_at=data["created_at"], created_by=data["created_by"],
                        updated_at=data["updated_at"], brief=brief, state=state,
                        archived=bool(data.get("archived", False)), deleted=bool(data.get("deleted", False)),
-                       **lists)
+                       favorite=data.get("favorite"), origin=str(data.get("origin") or ""), **lists)
         except KeyError as missing:
             raise RecordError(draft_id, str(missing).strip("'"), "is missing") from None
         except (TypeError, ValueError, AttributeError) as error:
