@@ -41,7 +41,7 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
     "too_many_items": ("{field} must hold at most {limit} items, not {count}",
                        "{field}: no máximo {limit} itens (tem {count})",
                        "{field}: como máximo {limit} elementos (tiene {count})"),
-    "bad_color": ("{field} must be colours written as #RRGGBB, such as #1A2B3C (got {value})",
+    "bad_color": ("{field} must be written as #RRGGBB, such as #1A2B3C (got {value})",
                   "{field}: escreva as cores como #RRGGBB, por exemplo #1A2B3C (recebido {value})",
                   "{field}: escribe los colores como #RRGGBB, por ejemplo #1A2B3C (recibido {value})"),
     "bad_hashtag": ("{field} must be hashtags such as #MinhaMarca, one word after the # (got {value})",

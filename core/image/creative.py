@@ -155,7 +155,7 @@ def cover(image: Image.Image, size: tuple[int, int], subject: Image.Image | None
 def _centre_of(weights: Image.Image) -> tuple[float, float] | None:
     """The weighted centre of a greyscale image, as fractions of its width and height."""
     small = weights.convert("L").resize((64, 64))
-    values = list(small.getdata())
+    values = list(small.get_flattened_data())
     total = sum(values)
     if not total:
         return None
@@ -262,8 +262,9 @@ def _with_scrim(canvas: Image.Image, box, palette, gap: int):
 
 
 def _tone_range(image: Image.Image) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
-    """The colours at the darkest and the lightest tenth of image's pixels, by luminance."""
-    pixels = sorted(image.resize((48, 48)).getdata(), key=relative_luminance)
+    """The colours at the darkest and the lightest tenth of image's pixels, by luminance: sampled, not averaged,
+    so stripes of black and white read as both, never as grey."""
+    pixels = sorted(image.resize((96, 96), Image.Resampling.NEAREST).get_flattened_data(), key=relative_luminance)
     return pixels[len(pixels) // 10], pixels[-(len(pixels) // 10) - 1]
 
 
