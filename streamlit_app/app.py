@@ -32,7 +32,9 @@ def main() -> None:
     sidebar(lang)
     pages = [st.Page(VIEWS / "generate.py", title=t(lang, "nav_generate"), icon=":material/edit_note:", url_path="generate",
                      default=True),
-             st.Page(VIEWS / "history.py", title=t(lang, "nav_history"), icon=":material/history:", url_path="history")]
+             st.Page(VIEWS / "history.py", title=t(lang, "nav_history"), icon=":material/history:", url_path="history"),
+             st.Page(VIEWS / "kits.py", title=t(lang, "nav_kits"), icon=":material/palette:", url_path="kits"),
+             st.Page(VIEWS / "batch.py", title=t(lang, "nav_batch"), icon=":material/table_view:", url_path="batch")]
     st.navigation(pages).run()
 
 

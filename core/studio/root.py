@@ -13,6 +13,7 @@ from core.image.settings import ImageSettings
 from core.messages import Message
 from core.profiles import Environment, load_images, load_text, resolve_profile
 from core.studio.access import AccessGuard, LoginTokens
+from core.studio.batch import Batches, run_batch
 from core.studio.history import HistoryStore
 from core.studio.jobs import edit_images, render_images, write_post
 from core.studio.progress import Progress
@@ -147,6 +148,14 @@ class Studio:
         return self.worker.submit(lambda job: edit_images(job, draft_id, parent, kind, prompt, negative_prompt,
                                                           settings, lambda: self.image_model(job), self.store,
                                                           author, self.loaded_text_model(), **edit), "edit", owner)
+
+
+    def batch(self, batch_id: str, author: str, owner: str, settings: ImageSettings = ImageSettings()) -> Job:
+        """Queue the rest of a catalog batch (core.studio.batch): each item written, and rendered where the batch
+        asks, saved as it finishes; the result is the Batch."""
+        return self.worker.submit(lambda job: run_batch(job, Batches(self.store), batch_id,
+                                                        lambda: self.text_model(job), lambda: self.image_model(job),
+                                                        author, settings), "batch", owner)
 
 
 _studios: dict[Environment, Studio] = {}

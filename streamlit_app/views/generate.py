@@ -8,7 +8,7 @@ from core.errors import CoreError
 from core.files import file_stem
 from core.image.settings import QUALITIES, SDXL_SIZES, SEED_MAX, ImageSettings
 from core.studio.jobs import RenderResult, WriteResult
-from streamlit_app import resources, ui
+from streamlit_app import creatives, resources, ui
 from core.labels import UI_LANGUAGES, t
 
 ss = st.session_state
@@ -24,9 +24,10 @@ TEXT_FIELDS = (("f_product", "product", "product", False), ("f_audience", "audie
 
 
 def brief_from_form() -> Brief:
-    return Brief(product=ss["f_product"], content_type=ss["f_type"], language=ss["f_language"],
-                 audience=ss["f_audience"], tone=ss["f_tone"], keywords=parse_keywords(ss["f_keywords"]),
-                 call_to_action=ss["f_cta"], brand_notes=ss["f_notes"], key_facts=ss["f_facts"], link=ss["f_link"])
+    brief = Brief(product=ss["f_product"], content_type=ss["f_type"], language=ss["f_language"],
+                  audience=ss["f_audience"], tone=ss["f_tone"], keywords=parse_keywords(ss["f_keywords"]),
+                  call_to_action=ss["f_cta"], brand_notes=ss["f_notes"], key_facts=ss["f_facts"], link=ss["f_link"])
+    return brief.under_kit(store.kits.get(ss["f_kit"]) if ss.get("f_kit") else None)
 
 
 def on_write() -> None:
@@ -136,6 +137,9 @@ with st.form("brief_form", enter_to_submit=False):
             container.text_input(t(lang, label), key=key, help=t(lang, "limit_help", n=limit) if name else None)
 
     text_field(st, "f_product")
+    kits = {kit.id: kit.label for kit in store.kits.list()}
+    st.selectbox(t(lang, "kit"), ["", *kits], key="f_kit", help=t(lang, "kit_help"),
+                 format_func=lambda kit_id: kits.get(kit_id, t(lang, "no_kit")))
     left, right = st.columns(2)
     left.selectbox(t(lang, "content_type"), [c.value for c in ContentType], key="f_type",
                    format_func=lambda v: t(lang, f"type_{v}"))
@@ -217,5 +221,6 @@ if ss.get("brief"):
                     st.download_button(t(lang, "download_png"), path.read_bytes(),
                                        file_name=f"{file_stem(brief.product)}-{seed}.png", mime="image/png",
                                        key=f"dl_{file_name}")
+    creatives.section(store, ss["draft_id"], lang, busy)
 else:
     st.info(t(lang, "write_first"))

@@ -11,7 +11,7 @@ from core.image.editing import (DEFAULT_STRENGTH, FORMATS, MASK_THRESHOLD, STREN
 from core.image.uploads import read_upload
 from core.studio.export import export_zip
 from core.studio.records import ReviewState
-from streamlit_app import resources, ui
+from streamlit_app import creatives, resources, ui
 from streamlit_app.brush import brush_mask
 from core.labels import UI_LANGUAGES, t
 
@@ -69,7 +69,8 @@ def show_brief(brief) -> None:
         rows = [("content_type", t(lang, f"type_{brief.content_type.value}")),
                 ("language", UI_LANGUAGES[brief.language.value]), ("audience", brief.audience),
                 ("tone", brief.tone), ("cta", brief.call_to_action), ("keywords", ", ".join(brief.keywords)),
-                ("link", brief.link), ("key_facts", brief.key_facts), ("brand_notes", brief.brand_notes)]
+                ("link", brief.link), ("key_facts", brief.key_facts), ("brand_notes", brief.brand_notes),
+                ("kit", brief.kit.label if brief.kit else "")]
         for label, value in rows:
             if value.strip():
                 st.markdown(f"**{t(lang, label)}:** {ui.md_escape(value)}")
@@ -297,11 +298,17 @@ def show_draft(draft_id: str) -> None:
                         else t(lang, "image_caption", n=image.n, seed=image.seed, prompt=image.prompt_version,
                                author=image.author) + lineage(image)
                     st.image(str(path), caption=caption)
+                    if image.n == draft.favorite:
+                        st.caption(t(lang, "favorite"))
+                    else:
+                        st.button(t(lang, "mark_favorite"), key=f"h_fav_{draft_id}_{image.n}", disabled=busy,
+                                  on_click=lambda n=image.n: safely(store.set_favorite, draft_id, n, ss["reviewer"]))
     upload_panel(draft)
     if images:
         edit_panel(draft)
     if len(images) > 1:
         compare_images(draft)
+    creatives.section(store, draft_id, lang, busy)
 
     # comments
     st.markdown(f"#### {t(lang, 'comments')}")

@@ -1,0 +1,62 @@
+"""The finished-creatives section of a draft, shared by the generate and history pages: pick an image version, a
+channel format and where the text goes, edit the headline and CTA, make the piece, download it as PNG or JPEG."""
+import streamlit as st
+
+from core.errors import CoreError
+from core.files import file_stem
+from core.image.creative import FORMATS, TEMPLATES
+from core.labels import t
+from core.studio.creatives import CHANNEL_FORMAT, creative_file, headline_of, make_creative
+from core.studio.history import HistoryStore
+
+
+def section(store: HistoryStore, draft_id: str, lang: str, busy: bool) -> None:
+    draft = store.get(draft_id)
+    if not draft.image_versions:
+        return
+    ss = st.session_state
+    st.subheader(t(lang, "creatives"))
+    versions = [v.n for v in reversed(draft.image_versions)]
+    key = f"cr_{draft_id}"
+    if ss.get(f"{key}_for") != draft.copy.n:  # the headline follows the copy until someone edits it
+        ss[f"{key}_headline"], ss[f"{key}_cta"] = headline_of(draft), draft.brief.call_to_action
+        ss[f"{key}_for"] = draft.copy.n
+    formats = list(FORMATS)
+    with st.form(f"{key}_form", enter_to_submit=False):
+        a, b, c = st.columns(3)
+        a.selectbox(t(lang, "creative_image"), versions, key=f"{key}_image",
+                    index=versions.index(draft.favorite) if draft.favorite in versions else 0,
+                    format_func=lambda n: f"v{n}")
+        b.selectbox(t(lang, "creative_format"), formats, key=f"{key}_format",
+                    index=formats.index(CHANNEL_FORMAT[draft.brief.content_type]),
+                    format_func=lambda name: t(lang, f"format_{name}"))
+        c.radio(t(lang, "creative_template"), TEMPLATES, key=f"{key}_template", horizontal=True,
+                format_func=lambda name: t(lang, f"template_{name}"))
+        st.text_input(t(lang, "headline"), key=f"{key}_headline")
+        st.text_input(t(lang, "cta"), key=f"{key}_cta")
+        st.form_submit_button(t(lang, "creative_make"), disabled=busy, on_click=_make,
+                              args=(store, draft_id, key))
+    pieces = list(reversed(draft.creative_versions))
+    for row in range(0, len(pieces), 3):
+        for column, piece in zip(st.columns(3), pieces[row:row + 3]):
+            path = store.image_path(piece.file)
+            if not path.exists():
+                continue
+            with column:
+                st.image(str(path), caption=t(lang, "creative_caption", format=t(lang, f"format_{piece.format}"),
+                                              contrast=piece.contrast,
+                                              scrim=t(lang, "with_scrim") if piece.scrim else ""))
+                name = f"{file_stem(draft.brief.product)}-{piece.format}-c{piece.n}"
+                st.download_button(t(lang, "download_png"), path.read_bytes(), file_name=f"{name}.png",
+                                   mime="image/png", key=f"crpng_{piece.file}")
+                st.download_button(t(lang, "download_jpeg"), creative_file(store, piece, "JPEG"),
+                                   file_name=f"{name}.jpg", mime="image/jpeg", key=f"crjpg_{piece.file}")
+
+
+def _make(store: HistoryStore, draft_id: str, key: str) -> None:
+    ss = st.session_state
+    try:
+        make_creative(store, draft_id, ss[f"{key}_image"], ss[f"{key}_format"], ss[f"{key}_headline"],
+                      ss[f"{key}_cta"], ss["reviewer"], ss[f"{key}_template"])
+    except CoreError as error:
+        ss["error"] = error

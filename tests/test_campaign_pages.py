@@ -1,0 +1,98 @@
+"""The campaign pages through AppTest with the tiny models: brand kits, a kit-shaped draft with its finished
+creative, a favourite image, and a catalog batch resumed from the batch page."""
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.content.brand import BrandKit
+from core.studio.batch import Batches, guess_columns, plan_batch, read_catalog
+from core.studio.history import HistoryStore
+from tests.test_campaigns import catalog_csv
+
+
+@pytest.fixture
+def app(app_env, app_file):
+    at = AppTest.from_file(app_file, default_timeout=300)
+    at.session_state["reviewer"] = "Ana"
+    return at.run()
+
+
+def button(at, label):
+    return next(b for b in at.button if b.label == label)
+
+
+def test_a_kit_is_saved_from_its_page_and_a_bad_colour_is_named(app, tmp_path):
+    app.switch_page("views/kits.py")
+    app.run()
+    assert not app.exception and [i.value for i in app.info] == ["Nenhum kit ainda: crie o primeiro abaixo."]
+    app.text_input(key="k_name").input("Café Serra")
+    app.text_input(key="k_colors").input("#3B2314, marrom")
+    button(app, "Salvar kit").click()
+    app.run()
+    assert [e.value for e in app.error] == ["Cores: escreva as cores como #RRGGBB, por exemplo #1A2B3C "
+                                            "(recebido “marrom”)"]
+    assert HistoryStore(tmp_path / "data").kits.list() == []
+    app.text_input(key="k_colors").input("#3B2314, #F2C14E")
+    app.text_input(key="k_banned").input("barato, oferta imperdível")
+    button(app, "Salvar kit").click()
+    app.run()
+    assert not app.exception and [s.value for s in app.success] == ["Kit Café Serra salvo (versão 1)."]
+    [kit] = HistoryStore(tmp_path / "data").kits.list()
+    assert kit.colors == ("#3B2314", "#F2C14E") and kit.banned_words == ("barato", "oferta imperdível")
+
+
+def test_a_draft_under_a_kit_gets_a_creative_and_a_favourite(app, tmp_path):
+    store = HistoryStore(tmp_path / "data")
+    kit = store.kits.save(BrandKit("Café Serra", call_to_action="Peça já", colors=("#FFFFFF", "#3B2314"),
+                                   visual_style="warm rustic tones"), "Ana")
+    store.close()
+    app.run()
+    app.selectbox(key="f_kit").set_value(kit.id)
+    app.text_input(key="f_product").input("Café Serra Azul")
+    button(app, "Escrever").click()
+    app.run()
+    assert not app.exception, app.exception
+    draft = HistoryStore(tmp_path / "data").list_drafts()[0]
+    assert draft.brief.kit.id == kit.id and draft.brief.call_to_action == "Peça já"
+    assert draft.prompt.prompt.endswith("warm rustic tones")
+    app.slider(key="i_steps").set_value(2)
+    button(app, "Gerar imagem").click()
+    app.run()
+    key = f"cr_{draft.id}"
+    app.selectbox(key=f"{key}_format").set_value("story")
+    app.text_input(key=f"{key}_headline").input("Um café que abraça")
+    button(app, "Criar peça").click()
+    app.run()
+    assert not app.exception, app.exception
+    [creative] = HistoryStore(tmp_path / "data").get(draft.id).creative_versions
+    assert (creative.format, creative.headline, creative.cta) == ("story", "Um café que abraça", "Peça já")
+    assert {"Baixar PNG", "Baixar JPEG"} <= {d.label for d in app.get("download_button")}
+    # the history marks a favourite image
+    app.switch_page("views/history.py")
+    app.run()
+    next(b for b in app.button if b.key == f"h_open_{draft.id}").click()
+    app.run()
+    next(b for b in app.button if b.key == f"h_fav_{draft.id}_1").click()
+    app.run()
+    assert not app.exception, app.exception
+    assert HistoryStore(tmp_path / "data").get(draft.id).favorite == 1
+    assert "★ Favorita" in [c.value for c in app.caption]
+
+
+def test_the_batch_page_lists_named_errors_and_resumes_a_batch(app, tmp_path):
+    store = HistoryStore(tmp_path / "data")
+    catalog = read_catalog(catalog_csv(4), "produtos.csv")
+    batch = Batches(store).create("produtos.csv", plan_batch(catalog, guess_columns(catalog.headers),
+                                                             ["x"]), "Ana", "pt-BR", None, images=False)
+    store.close()
+    app.switch_page("views/batch.py")
+    app.run()
+    assert not app.exception, app.exception
+    captions = [c.value for c in app.caption]
+    assert "0 prontos · 0 com erro · 4 faltando" in captions
+    button(app, "Retomar").click()
+    app.run()
+    assert not app.exception, app.exception
+    finished = Batches(HistoryStore(tmp_path / "data")).get(batch.id)
+    assert finished.count("done") == 4 and len(HistoryStore(tmp_path / "data").list_drafts()) == 4
+    assert "4 prontos · 0 com erro · 0 faltando" in [c.value for c in app.caption]
+    assert any(d.label == "Baixar ZIP do lote" for d in app.get("download_button"))
