@@ -96,3 +96,25 @@ def test_the_batch_page_lists_named_errors_and_resumes_a_batch(app, tmp_path):
     assert finished.count("done") == 4 and len(HistoryStore(tmp_path / "data").list_drafts()) == 4
     assert "4 prontos · 0 com erro · 0 faltando" in [c.value for c in app.caption]
     assert any(d.label == "Baixar ZIP do lote" for d in app.get("download_button"))
+
+
+def test_variants_make_a_draft_per_angle_with_images_and_a_favourite_each(app, tmp_path):
+    app.text_input(key="f_product").input("Café Serra Azul")
+    app.multiselect(key="v_angles").set_value(["urgency"])
+    button(app, "Gerar variantes").click()
+    app.run()
+    assert [e.value for e in app.error] == ["Ângulos: escolha de 2 a 4 ângulos diferentes (recebido “urgency”)"]
+    app.multiselect(key="v_angles").set_value(["social_proof", "urgency"])
+    app.slider(key="v_images").set_value(2)
+    button(app, "Gerar variantes").click()
+    app.run()
+    assert not app.exception, app.exception
+    drafts = HistoryStore(tmp_path / "data").list_drafts()
+    assert sorted(d.brief.angle for d in drafts) == ["social_proof", "urgency"]
+    assert all(len(d.image_versions) == 2 and d.origin.startswith("variants:") for d in drafts)
+    assert [m.value for m in app.markdown if m.value in ("**Prova social**", "**Urgência**")] == [
+        "**Urgência**", "**Prova social**"]  # side by side in the angles' order
+    chosen = next(d for d in drafts if d.brief.angle == "urgency")
+    next(b for b in app.button if b.key == f"v_fav_{chosen.id}_2").click()
+    app.run()
+    assert HistoryStore(tmp_path / "data").get(chosen.id).favorite == 2

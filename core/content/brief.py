@@ -46,6 +46,8 @@ MULTILINE = {"brand_notes", "key_facts"}
 URL = re.compile(r"https?://(?:[^\s/?#.]+\.)+[^\s/?#.]{2,}(?::\d+)?(?:[/?#]\S*)?|https?://localhost(?::\d+)?(?:[/?#]\S*)?",
                  re.IGNORECASE)
 MAX_KEYWORDS = 10
+# The angles a copy variant can take, each labelled for the team; "" is the plain brief.
+ANGLES = ("benefit", "emotion", "urgency", "social_proof")
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class Brief:
     key_facts: str = ""  # what the copy may state as fact: features, price, offer, dates
     link: str = ""  # where the post sends people; the copy may include it
     kit: BrandKit | None = None  # the brand kit the copy and image are written under, as it was then
+    angle: str = ""  # a variant's angle, one of ANGLES: what the copy leads with
 
     def __post_init__(self):
         problems: list[BriefError] = []
@@ -83,6 +86,8 @@ class Brief:
                                                 multiline=name in MULTILINE))
         check(self._check_keywords)
         check(self._check_link)
+        if self.angle not in ("", *ANGLES):
+            problems.append(BriefError("angle", self.angle, "not_one_of", allowed=", ".join(ANGLES)))
         if self.kit is not None and not isinstance(self.kit, BrandKit):
             problems.append(BriefError("kit", self.kit, "not_one_of", allowed="BrandKit"))
         if problems:
@@ -120,6 +125,7 @@ class Brief:
             "key_facts": self.key_facts,
             "link": self.link,
             "kit": self.kit.to_dict() if self.kit else None,
+            "angle": self.angle,
         }
 
     @classmethod

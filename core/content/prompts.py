@@ -123,10 +123,37 @@ def copy_messages(brief: Brief) -> list[dict]:
     if brief.brand_notes.strip():
         lines.append(f"{labels['brand_notes']}: {brief.brand_notes.strip()}")
     lines += _kit_lines(brief)
+    if brief.angle:
+        lines.append(ANGLE_LINES[brief.language][brief.angle])
     if rules.max_chars:
         lines.append(f"{labels['limit']}: {rules.max_chars} {labels['characters']}")
     return [{"role": "system", "content": SYSTEM[brief.language]}, {"role": "user", "content": "\n".join(lines)}]
 
+
+# What each variant angle asks of the copy, per language.
+ANGLE_LINES = {
+    Language.PT_BR: {
+        "benefit": "Ângulo: benefício. Abra com o ganho concreto que o produto traz para o público.",
+        "emotion": "Ângulo: emoção. Abra com um sentimento ou uma cena com que o público se identifique.",
+        "urgency": "Ângulo: urgência. Mostre por que agir agora, usando só prazos e ofertas dos fatos principais.",
+        "social_proof": "Ângulo: prova social. Apoie-se no que outras pessoas vivem com o produto, sem inventar "
+                        "números nem depoimentos.",
+    },
+    Language.EN: {
+        "benefit": "Angle: benefit. Open with the concrete gain the product brings the audience.",
+        "emotion": "Angle: emotion. Open with a feeling or a scene the audience recognises.",
+        "urgency": "Angle: urgency. Show why to act now, using only deadlines and offers from the key facts.",
+        "social_proof": "Angle: social proof. Lean on what other people experience with the product, without "
+                        "inventing numbers or testimonials.",
+    },
+    Language.ES: {
+        "benefit": "Ángulo: beneficio. Abre con la ganancia concreta que el producto da al público.",
+        "emotion": "Ángulo: emoción. Abre con un sentimiento o una escena con la que el público se identifique.",
+        "urgency": "Ángulo: urgencia. Muestra por qué actuar ahora, usando solo plazos y ofertas de los datos clave.",
+        "social_proof": "Ángulo: prueba social. Apóyate en lo que otras personas viven con el producto, sin inventar "
+                        "cifras ni testimonios.",
+    },
+}
 
 # Channels whose posts carry hashtags: a kit's hashtags are asked for there and nowhere else.
 HASHTAG_CHANNELS = {ContentType.INSTAGRAM, ContentType.LINKEDIN, ContentType.X}

@@ -17,6 +17,7 @@ from core.studio.batch import Batches, run_batch
 from core.studio.history import HistoryStore
 from core.studio.jobs import edit_images, render_images, write_post
 from core.studio.progress import Progress
+from core.studio.variants import check_variants, make_variants
 from core.studio.worker import GPUWorker, Job
 from core.text.engine import SamplingSettings
 from core.text.engine import TextEngine
@@ -149,6 +150,16 @@ class Studio:
                                                           settings, lambda: self.image_model(job), self.store,
                                                           author, self.loaded_text_model(), **edit), "edit", owner)
 
+
+    def variants(self, brief: Brief, angles: list[str], images: int, settings: ImageSettings, author: str,
+                 owner: str) -> Job:
+        """Queue a variant set (core.studio.variants): a draft per angle with its images; the result is a
+        VariantsResult. Bad angles or counts are refused here, before anything is queued."""
+        check_variants(angles, images)
+        return self.worker.submit(lambda job: make_variants(job, brief, angles, images, settings,
+                                                            lambda: self.text_model(job),
+                                                            lambda: self.image_model(job), self.store, author),
+                                  "variants", owner)
 
     def batch(self, batch_id: str, author: str, owner: str, settings: ImageSettings = ImageSettings()) -> Job:
         """Queue the rest of a catalog batch (core.studio.batch): each item written, and rendered where the batch

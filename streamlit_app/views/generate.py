@@ -1,13 +1,14 @@
 """Generate page: brief → streamed copy → editable English visual prompt → rendered image."""
 import streamlit as st
 
-from core.content.brief import FIELD_LIMITS, Brief, ContentType, Language, parse_keywords
+from core.content.brief import ANGLES, FIELD_LIMITS, Brief, ContentType, Language, parse_keywords
 from core.content.clip_tokens import count_clip_tokens
 from core.content.visual_prompt import MAX_PROMPT_CHARS, window_warnings
 from core.errors import CoreError
 from core.files import file_stem
 from core.image.settings import QUALITIES, SDXL_SIZES, SEED_MAX, ImageSettings
 from core.studio.jobs import RenderResult, WriteResult
+from core.studio.variants import MAX_ANGLES, check_variants, variant_set
 from streamlit_app import creatives, resources, ui
 from core.labels import UI_LANGUAGES, t
 
@@ -38,6 +39,46 @@ def on_write() -> None:
         return
     author = ss["reviewer"]
     ui.submit("write", lambda owner: studio.write(brief, author, owner))
+
+
+def on_variants() -> None:
+    try:
+        brief = brief_from_form()
+        settings = settings_from_form(None) if "i_size" in ss else ImageSettings()  # the image form comes later
+    except CoreError as error:
+        ss["error"] = error
+        return
+    author, angles, count = ss["reviewer"], list(ss["v_angles"]), int(ss["v_images"])
+    try:
+        check_variants(angles, count)  # refused before a job is queued, named in the page's language
+    except CoreError as error:
+        ss["error"] = error
+        return
+    ui.submit("variants", lambda owner: studio.variants(brief, angles, count, settings, author, owner))
+
+
+def apply_variants(result) -> None:
+    ss["variant_set"] = result.set_id
+
+
+def variant_grid(set_id: str) -> None:
+    """The set's drafts side by side: angle, copy, images with a favourite each, and a button to open one."""
+    drafts = variant_set(store, set_id)
+    st.subheader(t(lang, "variants"))
+    for column, draft in zip(st.columns(len(drafts) or 1), drafts):
+        with column:
+            st.markdown(f"**{t(lang, 'angle_' + draft.brief.angle)}**")
+            st.text(draft.copy.text[:600])
+            for image in draft.image_versions:
+                path = store.image_path(image.file)
+                if path.exists():
+                    st.image(str(path), caption=t(lang, "seed_used", seed=image.seed))
+                if image.n == draft.favorite:
+                    st.caption(t(lang, "favorite"))
+                else:
+                    st.button(t(lang, "mark_favorite"), key=f"v_fav_{draft.id}_{image.n}",
+                              on_click=lambda d=draft.id, n=image.n: store.set_favorite(d, n, ss["reviewer"]))
+            st.button(t(lang, "open_variant"), key=f"v_open_{draft.id}", on_click=open_draft, args=(draft.id,))
 
 
 def slider(column, name: str, key: str, disabled: bool = False) -> None:
@@ -152,9 +193,17 @@ with st.form("brief_form", enter_to_submit=False):
     text_field(st, "f_link")
     text_field(st, "f_facts")
     text_field(st, "f_notes")
+    with st.expander(t(lang, "variants")):  # in the form: the brief typed above goes with the request
+        st.caption(t(lang, "variants_help"))
+        st.multiselect(t(lang, "variant_angles"), list(ANGLES), default=["benefit", "emotion"], key="v_angles",
+                       format_func=lambda angle: t(lang, f"angle_{angle}"), max_selections=MAX_ANGLES)
+        st.slider(t(lang, "variant_images"), 0, 4, 1, key="v_images")
+        st.form_submit_button(t(lang, "variants_make"), disabled=busy, on_click=on_variants)
     st.form_submit_button(t(lang, "write"), type="primary", disabled=busy, on_click=on_write)
 
-ui.watch({"write": apply_write})
+ui.watch({"write": apply_write, "variants": apply_variants})
+if ss.get("variant_set"):
+    variant_grid(ss["variant_set"])
 if incomplete := ss.get("incomplete_copy"):
     st.text_area(t(lang, "incomplete_copy"), incomplete, height=150, disabled=True)
 
