@@ -151,6 +151,10 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
     "variant_angles": ("{field}: choose from {low} to {high} different angles (got {value})",
                        "{field}: escolha de {low} a {high} ângulos diferentes (recebido {value})",
                        "{field}: elige de {low} a {high} ángulos distintos (recibido {value})"),
+    "storyboard_no_scenes": ("the draft {value} is not a video script with scenes; a storyboard needs scenes",
+                             "o rascunho {value} não é um roteiro de vídeo com cenas; um storyboard precisa de cenas",
+                             "el borrador {value} no es un guion de video con escenas; un storyboard necesita "
+                             "escenas"),
     "not_found": ("{field}: no readable file at {value}", "{field}: não há arquivo legível em {value}",
                   "{field}: no hay un archivo legible en {value}"),
     "no_batch": ("no batch {value}", "não há lote {value}", "no hay lote {value}"),

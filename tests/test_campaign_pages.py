@@ -118,3 +118,25 @@ def test_variants_make_a_draft_per_angle_with_images_and_a_favourite_each(app, t
     next(b for b in app.button if b.key == f"v_fav_{chosen.id}_2").click()
     app.run()
     assert HistoryStore(tmp_path / "data").get(chosen.id).favorite == 2
+
+
+def test_a_video_script_gets_a_frame_per_scene_and_a_storyboard_pdf(app, tmp_path):
+    from core.content.brief import Brief
+    store = HistoryStore(tmp_path / "data")
+    script = "Cena 1: Manhã na serra\nVisual: neblina sobre o cafezal\nCena 2: O primeiro gole\nVisual: xícara fumegante"
+    draft_id = store.create_draft(Brief("Café Serra Azul", content_type="video_script"), script, "coffee", "blurry",
+                                  "Ana")
+    store.close()
+    app.switch_page("views/history.py")
+    app.run()
+    next(b for b in app.button if b.key == f"h_open_{draft_id}").click()
+    app.run()
+    next(b for b in app.button if b.key == f"h_sb_{draft_id}").click()
+    app.run()
+    assert not app.exception, app.exception
+    draft = HistoryStore(tmp_path / "data").get(draft_id)
+    assert [(v.scene, v.settings.size) for v in draft.image_versions] == [(1, "768x1344"), (2, "768x1344")]
+    assert draft.prompt_versions[-1].prompt != "coffee"  # each scene got a prompt of its own
+    captions = {e.proto.imgs[0].caption for e in app.main if type(e).__name__ == "Image"}
+    assert {"Cena 1", "Cena 2"} <= captions
+    assert any(d.label == "Baixar storyboard em PDF" for d in app.get("download_button"))

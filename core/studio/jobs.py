@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from core.content.brief import Brief
+from core.content import channels
+from core.content.brief import Brief, ContentType
 from core.content.channels import RULES
 from core.content.copywriting import CopyDraft, write_copy
 from core.content.visual_prompt import VisualPrompt, write_visual_prompt
@@ -17,6 +18,7 @@ from core.image.settings import ImageSettings
 from core.memory import free_gpu_memory, retry_on_oom
 from core.studio.history import HistoryStore
 from core.studio.progress import Progress
+from core.studio.storage import HistoryError
 from core.studio.worker import Handoff
 from core.text.engine import SamplingSettings, TextEngine
 
@@ -155,3 +157,30 @@ def edit_post(progress: Progress, draft_id: str, parent: int, kind: str, prompt:
     """edit_images(), then the result saved as a new image version."""
     return edit_images(progress, draft_id, parent, kind, prompt, negative_prompt, settings, image_model, store,
                        author, text_model, strength, mask, target).finish()
+
+
+STORYBOARD_SIZE = (768, 1344)  # 9:16, the shape of Reels, TikTok and Shorts
+
+
+def render_storyboard(progress: Progress, draft_id: str, settings: ImageSettings, text_model: Callable[[], TextEngine],
+                      image_model: Callable[[], ImageEngine], store: HistoryStore, author: str) -> RenderResult:
+    """An image for each scene of a video script draft, from the scene's own visual idea (an English prompt written
+    for it, in the draft's kit style), each saved as an image version marked with its scene."""
+    # 1. the scenes, checked before a model loads
+    draft = store.get(draft_id)
+    scenes = channels.parts_of(draft.copy.text, ContentType.VIDEO_SCRIPT).scenes
+    if draft.brief.content_type is not ContentType.VIDEO_SCRIPT or not scenes:
+        raise HistoryError("storyboard_no_scenes", value=draft.brief.product)
+    engine = text_model()
+    result = RenderResult(draft_id)
+    for scene in scenes:
+        # 2. the scene's English prompt, then its image
+        progress.enter("visual_prompt")
+        visual = write_visual_prompt(draft.brief, f"{scene.text}\nVisual: {scene.visual}", engine)
+        unsaved = render_images(progress, draft_id, visual.prompt, visual.negative_prompt, settings, image_model,
+                                store, author, engine)
+        unsaved.lineage = {"scene": scene.number}
+        done = unsaved.finish()
+        result.image_files += done.image_files
+        result.images += done.images
+    return result

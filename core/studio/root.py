@@ -15,7 +15,7 @@ from core.profiles import Environment, load_images, load_text, resolve_profile
 from core.studio.access import AccessGuard, LoginTokens
 from core.studio.batch import Batches, run_batch
 from core.studio.history import HistoryStore
-from core.studio.jobs import edit_images, render_images, write_post
+from core.studio.jobs import edit_images, render_images, render_storyboard, write_post
 from core.studio.progress import Progress
 from core.studio.variants import check_variants, make_variants
 from core.studio.worker import GPUWorker, Job
@@ -150,6 +150,13 @@ class Studio:
                                                           settings, lambda: self.image_model(job), self.store,
                                                           author, self.loaded_text_model(), **edit), "edit", owner)
 
+
+    def storyboard(self, draft_id: str, settings: ImageSettings, author: str, owner: str) -> Job:
+        """Queue an image per scene of a video script draft (core.studio.jobs.render_storyboard)."""
+        return self.worker.submit(lambda job: render_storyboard(job, draft_id, settings,
+                                                                lambda: self.text_model(job),
+                                                                lambda: self.image_model(job), self.store, author),
+                                  "storyboard", owner)
 
     def variants(self, brief: Brief, angles: list[str], images: int, settings: ImageSettings, author: str,
                  owner: str) -> Job:

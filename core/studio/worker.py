@@ -75,7 +75,7 @@ class Handoff:
 # a post seconds on a big GPU and a few minutes on a T4 with offloading.
 # a catalog batch writes (and renders) up to 500 drafts in one job
 TIME_LIMITS_S = {"warmup": 45 * 60, "write": 15 * 60, "render": 20 * 60, "edit": 20 * 60, "batch": 8 * 3600,
-                 "variants": 60 * 60}
+                 "variants": 60 * 60, "storyboard": 60 * 60}
 DEFAULT_LIMIT_S = 20 * 60
 GRACE_S = 30.0  # after the limit, how long a job has to notice it was stopped before it is abandoned
 FINISHED_TTL_S = 3600.0  # a finished job nobody collected is forgotten after this long

@@ -1,4 +1,5 @@
 """History page: find drafts, review them, compare versions, edit copy and images and re-render, comment, export."""
+import dataclasses
 
 import numpy as np
 import streamlit as st
@@ -8,8 +9,11 @@ from core.content.brief import ContentType
 from core.errors import CoreError, SettingsError
 from core.image.editing import (DEFAULT_STRENGTH, FORMATS, MASK_THRESHOLD, STRENGTH, EditKind, edit_arguments,
                                 edit_settings, rectangle_mask)
+from core.files import file_stem
 from core.image.uploads import read_upload
+from core.studio.creatives import storyboard_pdf
 from core.studio.export import export_zip
+from core.studio.jobs import STORYBOARD_SIZE
 from core.studio.records import ReviewState
 from streamlit_app import creatives, resources, ui
 from streamlit_app.brush import brush_mask
@@ -226,6 +230,26 @@ def compare_images(draft) -> None:
                 column.image(str(path), caption=f"v{n}{lineage(draft.image_version(n))}")
 
 
+def storyboard(draft, busy: bool) -> None:
+    """A video script's scenes as a strip of 9:16 frames, the newest image of each scene, and the PDF."""
+    st.markdown(f"#### {t(lang, 'storyboard')}")
+    scenes = {v.scene: v for v in draft.image_versions if v.scene is not None}
+    if scenes:
+        for column, (number, version) in zip(st.columns(len(scenes)), sorted(scenes.items())):
+            path = store.image_path(version.file)
+            if path.exists():
+                column.image(str(path), caption=t(lang, "scene_n", n=number))
+        st.download_button(t(lang, "storyboard_pdf"), storyboard_pdf(store, [draft.id]),
+                           file_name=f"{file_stem(draft.brief.product)}-storyboard.pdf", mime="application/pdf",
+                           key=f"h_sb_pdf_{draft.id}")
+    settings = dataclasses.replace(draft.new_image_settings(), width=STORYBOARD_SIZE[0], height=STORYBOARD_SIZE[1])
+    author = ss["reviewer"]
+    st.button(t(lang, "storyboard_make"), key=f"h_sb_{draft.id}", disabled=busy,
+              on_click=lambda: ui.submit("storyboard", lambda owner: resources.studio().storyboard(
+                  draft.id, settings, author, owner)))
+    ui.watch({"storyboard": lambda result: None})
+
+
 def version_label(version) -> str:
     return f"v{version.n} — {version.author} — {version.at[:16].replace('T', ' ')}"
 
@@ -308,6 +332,8 @@ def show_draft(draft_id: str) -> None:
         edit_panel(draft)
     if len(images) > 1:
         compare_images(draft)
+    if draft.brief.content_type.value == "video_script":
+        storyboard(draft, busy)
     creatives.section(store, draft_id, lang, busy)
 
     # comments
