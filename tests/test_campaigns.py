@@ -270,3 +270,26 @@ def test_the_command_line_saves_a_kit_and_refuses_a_bad_one_in_one_line(tmp_path
     assert main(["kit", "save", "--name", "Outra", "--colors", "azul", "--data-dir", data]) == 2
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert error.startswith("error: colours must be written as #RRGGBB") and "azul" in error
+
+
+def test_the_export_carries_the_creatives_the_kit_and_the_favourite(tmp_path):
+    import json
+    import zipfile
+
+    from core.studio.export import export_zip
+    store = HistoryStore(tmp_path)
+    kit = store.kits.save(KIT, "ana", logo=KitAsset(logo_png(), "logo.png"))
+    draft_id = store.create_draft(Brief("Sérum facial").under_kit(kit), GOOD_COPY, "serum", "blurry", "ana")
+    for seed in (1, 2):
+        store.add_image_version(draft_id, RenderedImage(busy_picture(), seed, "serum", "blurry", ImageSettings(), [],
+                                                        True), "ana")
+    store.set_favorite(draft_id, 2, "bia")
+    make_creative(store, draft_id, 2, "linkedin", "Pele nova", "Compre já", "ana")
+    with zipfile.ZipFile(io.BytesIO(export_zip(store, [draft_id]))) as archive:
+        names = archive.namelist()
+        manifest = json.loads(archive.read("manifest.json"))
+        copy_md = archive.read(next(n for n in names if n.endswith("copy.md"))).decode()
+    assert any(n.endswith("creative-c1-linkedin.png") for n in names)
+    assert {"kits/natura-viva-v1/kit.json", "kits/natura-viva-v1/logo.png"} <= set(names)
+    assert [(m["image_version"], m["favorite"]) for m in manifest] == [(1, False), (2, True)]
+    assert "- kit da marca: Natura Viva (v1)" in copy_md

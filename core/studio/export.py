@@ -25,7 +25,9 @@ HEADINGS = {"channel": ("canal", "channel", "canal"), "language": ("idioma", "la
             "brief": ("Briefing", "Brief", "Brief"), "audience": ("público", "audience", "público"),
             "tone": ("tom", "tone", "tono"), "cta": ("chamada para ação", "call to action", "llamada a la acción"),
             "keywords": ("palavras-chave", "keywords", "palabras clave"), "link": ("link", "link", "enlace"),
-            "key_facts": ("fatos principais", "key facts", "datos clave")}
+            "key_facts": ("fatos principais", "key facts", "datos clave"), "kit": ("kit da marca", "brand kit",
+                                                                                    "kit de marca"),
+            "angle": ("ângulo", "angle", "ángulo")}
 COLUMN = {"pt-BR": 0, "en": 1, "es": 2}
 
 
@@ -40,6 +42,14 @@ def export_zip(store: HistoryStore, draft_ids: list[str], language: str = "pt-BR
             draft = store.get(draft_id)
             folder = f"{file_stem(draft.brief.product, 50)}-{draft_id[-8:]}"  # readable, and never two alike
             archive.writestr(f"{folder}/copy.md", markdown(draft, language))
+            for creative in draft.creative_versions:  # the finished pieces, at their channels' sizes
+                path = store.image_path(creative.file)
+                if path.exists():
+                    archive.write(path, f"{folder}/creative-c{creative.n}-{creative.format}.png")
+            kit = draft.brief.kit
+            if kit is not None and f"kits/{file_stem(kit.name, 40)}-v{kit.version}/kit.json" not in archive.namelist():
+                for name, data in store.kits.export(kit).items():  # the kit as the draft used it
+                    archive.writestr(f"kits/{file_stem(kit.name, 40)}-v{kit.version}/{name}", data)
             for image in draft.image_versions:
                 name = f"{folder}/image-v{image.n}.png"
                 path = store.image_path(image.file)
@@ -50,7 +60,9 @@ def export_zip(store: HistoryStore, draft_ids: list[str], language: str = "pt-BR
                                  "image_version": image.n, "file": name, "prompt": prompt.prompt,
                                  "negative_prompt": prompt.negative_prompt, "seed": image.seed,
                                  "size": image.settings.size, "steps": image.settings.steps,
-                                 "guidance": image.settings.guidance, "test_weights": image.test_weights})
+                                 "guidance": image.settings.guidance, "test_weights": image.test_weights,
+                                 "favorite": image.n == draft.favorite, "scene": image.scene,
+                                 "kit": kit.label if kit else ""})
         archive.writestr("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))
         table = io.StringIO()
         writer = csv.DictWriter(table, fieldnames=list(manifest[0]) if manifest else ["draft_id"],
@@ -74,7 +86,8 @@ def markdown(draft: Draft, language: str = "pt-BR") -> str:
              f"## {said['copy']}", "", copy.text, "", f"## {said['visual_prompt']}", "", prompt.prompt, "",
              f"{said['negative']}: {prompt.negative_prompt}", "", f"## {said['brief']}", ""]
     for key, value in (("audience", brief.audience), ("tone", brief.tone), ("cta", brief.call_to_action),
-                       ("keywords", ", ".join(brief.keywords)), ("link", brief.link), ("key_facts", brief.key_facts)):
+                       ("keywords", ", ".join(brief.keywords)), ("link", brief.link), ("key_facts", brief.key_facts),
+                       ("kit", brief.kit.label if brief.kit else ""), ("angle", brief.angle)):
         if value.strip():
             lines.append(f"- {said[key]}: {value.strip()}")
     if draft.comments:
