@@ -63,7 +63,8 @@ def add_commands(commands) -> None:
                                                "kit's logo over image --version, at --format's size, and save it "
                                                "as the draft's next creative; a copy goes to --out.")
     creative.add_argument("--draft", required=True)
-    creative.add_argument("--version", type=int, required=True, help="the image version to use")
+    creative.add_argument("--version", type=int, help="the image version to use (default: the favourite or newest "
+                                                      "at the format's shape, else the favourite, cropped)")
     creative.add_argument("--format", required=True, choices=list(FORMATS))
     creative.add_argument("--headline", help="default: the copy's first sentence (an email's subject)")
     creative.add_argument("--cta", help="default: the brief's call to action")

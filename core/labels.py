@@ -157,6 +157,13 @@ STRINGS: dict[str, tuple[str, str, str]] = {
     "mark_favorite": ("Marcar como favorita", "Mark as favourite", "Marcar como favorita"),
     "creatives": ("Peças finalizadas", "Finished creatives", "Piezas finales"),
     "creative_image": ("Imagem", "Image", "Imagen"),
+    "creative_auto": ("automática", "automatic", "automática"),
+    "creative_auto_help": ("Automática: a favorita ou a mais nova com a proporção do formato (estenda a imagem para "
+                           "ele em Editar); sem nenhuma, a favorita recortada em volta do produto.",
+                           "Automatic: the favourite or newest image in the format's shape (extend an image to it "
+                           "under Edit); with none, the favourite cropped around the product.",
+                           "Automática: la favorita o la más nueva con la proporción del formato (extiende la imagen "
+                           "a él en Editar); sin ninguna, la favorita recortada alrededor del producto."),
     "creative_format": ("Formato", "Format", "Formato"),
     "creative_template": ("Posição do texto", "Text position", "Posición del texto"),
     "template_bottom": ("embaixo", "bottom", "abajo"),

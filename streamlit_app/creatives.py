@@ -16,7 +16,7 @@ def section(store: HistoryStore, draft_id: str, lang: str, busy: bool) -> None:
         return
     ss = st.session_state
     st.subheader(t(lang, "creatives"))
-    versions = [v.n for v in reversed(draft.image_versions)]
+    versions = [None, *(v.n for v in reversed(draft.image_versions))]
     key = f"cr_{draft_id}"
     if ss.get(f"{key}_for") != draft.copy.n:  # the headline follows the copy until someone edits it
         ss[f"{key}_headline"], ss[f"{key}_cta"] = headline_of(draft), draft.brief.call_to_action
@@ -25,8 +25,8 @@ def section(store: HistoryStore, draft_id: str, lang: str, busy: bool) -> None:
     with st.form(f"{key}_form", enter_to_submit=False):
         a, b, c = st.columns(3)
         a.selectbox(t(lang, "creative_image"), versions, key=f"{key}_image",
-                    index=versions.index(draft.favorite) if draft.favorite in versions else 0,
-                    format_func=lambda n: f"v{n}")
+                    format_func=lambda n: t(lang, "creative_auto") if n is None else f"v{n}",
+                    help=t(lang, "creative_auto_help"))
         b.selectbox(t(lang, "creative_format"), formats, key=f"{key}_format",
                     index=formats.index(CHANNEL_FORMAT[draft.brief.content_type]),
                     format_func=lambda name: t(lang, f"format_{name}"))

@@ -293,3 +293,19 @@ def test_the_export_carries_the_creatives_the_kit_and_the_favourite(tmp_path):
     assert {"kits/natura-viva-v1/kit.json", "kits/natura-viva-v1/logo.png"} <= set(names)
     assert [(m["image_version"], m["favorite"]) for m in manifest] == [(1, False), (2, True)]
     assert "- kit da marca: Natura Viva (v1)" in copy_md
+
+
+def test_a_creative_starts_from_the_image_in_its_formats_shape_else_the_favourite(tmp_path):
+    from core.studio.creatives import source_for
+    store = HistoryStore(tmp_path)
+    draft_id = store.create_draft(Brief("Sérum facial"), GOOD_COPY, "serum", "blurry", "ana")
+    for size in ((1024, 1024), (768, 1344), (1024, 1024)):
+        store.add_image_version(draft_id, RenderedImage(busy_picture(size), 1, "serum", "blurry",
+                                                        ImageSettings(width=size[0], height=size[1]), [], True), "ana")
+    store.set_favorite(draft_id, 1, "ana")
+    draft = store.get(draft_id)
+    assert source_for(draft, "story") == 2  # the extension to 9:16, not a crop
+    assert source_for(draft, "instagram_square") == 1  # the favourite among the square ones
+    assert source_for(draft, "linkedin") == 1  # none at 1344x768: the favourite, cropped
+    made = make_creative(store, draft_id, None, "story", "Título", "", "ana")
+    assert made.image_version == 2

@@ -10,9 +10,10 @@ from PIL import Image, ImageDraw
 from core.content.brief import ContentType
 from core.content.channels import HASHTAG, parts_of
 from core.image.brand_assets import SHIPPED_FONT_REGULAR, load_font
-from core.image.creative import compose
+from core.image.creative import FORMATS, compose
 from core.studio.history import HistoryStore
 from core.studio.records import CreativeVersion, Draft
+from core.studio.storage import HistoryError
 
 MAX_HEADLINE = 90
 EXPORT_FORMATS = ("PNG", "JPEG")
@@ -35,11 +36,27 @@ def headline_of(draft: Draft) -> str:
     return first
 
 
-def make_creative(store: HistoryStore, draft_id: str, image_version: int, format_name: str, headline: str,
+def source_for(draft: Draft, format_name: str) -> int:
+    """The image version a creative in format_name starts from: of the versions at the format's SDXL shape (an
+    extension to it, or a render at that size), the favourite, else the newest; with none, the favourite, else
+    the newest version (cropped to the format around its subject)."""
+    wanted = FORMATS[format_name].sdxl if format_name in FORMATS else None
+    for versions in ([v for v in draft.image_versions if (v.settings.width, v.settings.height) == wanted],
+                     list(draft.image_versions)):
+        if versions:
+            favourite = next((v for v in versions if v.n == draft.favorite), None)
+            return (favourite or versions[-1]).n
+    raise HistoryError("no_image_version", value=1)
+
+
+def make_creative(store: HistoryStore, draft_id: str, image_version: int | None, format_name: str, headline: str,
                   cta: str, author: str, template: str = "bottom") -> CreativeVersion:
-    """Compose image version image_version of the draft into format_name under the draft's brand kit (its logo,
-    colours and font as they were when the draft was written) and save it as the draft's next creative version."""
+    """Compose image version image_version of the draft (None: source_for the format) into format_name under the
+    draft's brand kit (its logo, colours and font as they were when the draft was written) and save it as the
+    draft's next creative version."""
     draft = store.get(draft_id)
+    if image_version is None:
+        image_version = source_for(draft, format_name)
     version, image = store.source_image(draft_id, image_version)
     kit = draft.brief.kit
     creative = compose(image, format_name, headline, cta, kit.colors if kit else (),
