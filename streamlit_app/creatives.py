@@ -29,7 +29,7 @@ def section(store: HistoryStore, draft_id: str, lang: str, busy: bool) -> None:
                     help=t(lang, "creative_auto_help"))
         b.selectbox(t(lang, "creative_format"), formats, key=f"{key}_format",
                     index=formats.index(CHANNEL_FORMAT[draft.brief.content_type]),
-                    format_func=lambda name: t(lang, f"format_{name}"))
+                    format_func=lambda name: t(lang, f"creative_format_{name}"))
         c.radio(t(lang, "creative_template"), TEMPLATES, key=f"{key}_template", horizontal=True,
                 format_func=lambda name: t(lang, f"template_{name}"))
         st.text_input(t(lang, "headline"), key=f"{key}_headline")
@@ -43,9 +43,9 @@ def section(store: HistoryStore, draft_id: str, lang: str, busy: bool) -> None:
             if not path.exists():
                 continue
             with column:
-                st.image(str(path), caption=t(lang, "creative_caption", format=t(lang, f"format_{piece.format}"),
-                                              contrast=piece.contrast,
-                                              scrim=t(lang, "with_scrim") if piece.scrim else ""))
+                caption = t(lang, "creative_caption", format=t(lang, f"creative_format_{piece.format}"),
+                            contrast=piece.contrast, scrim=t(lang, "with_scrim") if piece.scrim else "")
+                st.image(str(path), caption=caption)
                 name = f"{file_stem(draft.brief.product)}-{piece.format}-c{piece.n}"
                 st.download_button(t(lang, "download_png"), path.read_bytes(), file_name=f"{name}.png",
                                    mime="image/png", key=f"crpng_{piece.file}")

@@ -140,3 +140,15 @@ def test_a_video_script_gets_a_frame_per_scene_and_a_storyboard_pdf(app, tmp_pat
     captions = {e.proto.imgs[0].caption for e in app.main if type(e).__name__ == "Image"}
     assert {"Cena 1", "Cena 2"} <= captions
     assert any(d.label == "Baixar storyboard em PDF" for d in app.get("download_button"))
+
+
+def test_no_label_or_message_key_is_written_twice():
+    """A dict literal keeps the last of two equal keys silently: one face's label would show another's words."""
+    import ast
+    from pathlib import Path
+    root = Path(__file__).parents[1]
+    for module in ("core/labels.py", "core/messages.py"):
+        for node in ast.walk(ast.parse((root / module).read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Dict):
+                keys = [k.value for k in node.keys if isinstance(k, ast.Constant)]
+                assert len(keys) == len(set(keys)), (module, sorted({k for k in keys if keys.count(k) > 1}))
