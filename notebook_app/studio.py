@@ -109,6 +109,8 @@ class NotebookStudio:
         text = lambda key, name: w.Text(description=self.t(key), placeholder=self.t("limit_help", n=FIELD_LIMITS[name]),
                                         layout=w.Layout(width="98%"), style={"description_width": "180px"})
         self.product = text("product", "product")
+        self.kit = w.Dropdown(options=[(self.t("no_kit"), "")] + [(k.label, k.id) for k in self.store.kits.list()],
+                              description=self.t("kit"), style={"description_width": "180px"})
         self.content_type = w.Dropdown(options=[(self.t(f"type_{c.value}"), c.value) for c in ContentType],
                                        description=self.t("content_type"), style={"description_width": "180px"})
         self.copy_language = w.Dropdown(options=[(UI_LANGUAGES[lg.value], lg.value) for lg in Language],
@@ -191,7 +193,7 @@ class NotebookStudio:
             w.HBox([self.size, self.seed, self.fixed_seed]), w.HBox([self.steps, self.guidance]),
             w.HBox([self.candidates, self.refiner]), w.HBox([self.render_button, self.same_button, self.new_button]),
             self.gallery, edit_box], layout=w.Layout(display="none"))
-        form = w.VBox([w.HTML(STYLE + f"<h3>{self.t('brief')}</h3>"), self.product,
+        form = w.VBox([w.HTML(STYLE + f"<h3>{self.t('brief')}</h3>"), self.product, self.kit,
                        w.HBox([self.content_type, self.copy_language]), self.audience, self.tone, self.keywords,
                        self.cta, self.link, self.key_facts, self.brand_notes])
         return w.VBox([form, w.HBox([self.write_button, self.cancel_button]), self.status, self.progress,
@@ -203,10 +205,11 @@ class NotebookStudio:
                     description=self.t(name))
 
     def brief_from_form(self) -> Brief:
-        return Brief(product=self.product.value, content_type=self.content_type.value,
-                     language=self.copy_language.value, audience=self.audience.value, tone=self.tone.value,
-                     keywords=parse_keywords(self.keywords.value), call_to_action=self.cta.value,
-                     brand_notes=self.brand_notes.value, key_facts=self.key_facts.value, link=self.link.value)
+        brief = Brief(product=self.product.value, content_type=self.content_type.value,
+                      language=self.copy_language.value, audience=self.audience.value, tone=self.tone.value,
+                      keywords=parse_keywords(self.keywords.value), call_to_action=self.cta.value,
+                      brand_notes=self.brand_notes.value, key_facts=self.key_facts.value, link=self.link.value)
+        return brief.under_kit(self.store.kits.get(self.kit.value) if self.kit.value else None)
 
     def write(self) -> None:
         """Queue the copy and visual prompt for the brief in the form."""

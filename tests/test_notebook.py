@@ -200,3 +200,19 @@ def test_the_colab_notebook_runs_headless_and_keeps_the_drafts_on_drive(model_ca
     assert Path(result["folder"]).resolve().is_relative_to((drive / "MyDrive" / "content-studio").resolve())
 
 
+
+
+def test_a_brand_kit_is_chosen_in_the_notebook_and_its_rules_show_as_badges(app_env, tmp_path):
+    from core.content.brand import BrandKit
+    kit = get_studio().store.kits.save(BrandKit("Café Serra", banned_words=("barato",), call_to_action="Peça já"),
+                                       "Ana")
+    notebook = NotebookStudio("Ana", studio=get_studio())
+    notebook.kit.value = kit.id
+    notebook.product.value = "Café Serra Azul"
+    brief = notebook.brief_from_form()
+    assert (brief.kit.id, brief.kit.version, brief.call_to_action) == (kit.id, 1, "Peça já")
+    notebook.write_button.click()
+    assert notebook.wait(300)
+    notebook.copy.value = "Um café barato e bom. Peça já"
+    assert "o kit da marca proíbe estas palavras, usadas no texto: barato" in notebook.rules.value
+    assert HistoryStore(tmp_path / "data").list_drafts()[0].brief.kit.name == "Café Serra"
