@@ -53,6 +53,27 @@ class BriefError(FieldError):
         return "; ".join(render(problem.code, problem.params, language) for problem in self.problems)
 
 
+class Problems:
+    """The bad fields found while validating a form, so it hears of all of them at once: check(step) runs one
+    field's check and keeps its BriefErrors; add() keeps one found directly; raise_all() raises them combined."""
+
+    def __init__(self):
+        self.found: list[BriefError] = []
+
+    def check(self, step) -> None:
+        try:
+            step()
+        except BriefError as problem:
+            self.found.extend(problem.problems)
+
+    def add(self, problem: BriefError) -> None:
+        self.found.extend(problem.problems)
+
+    def raise_all(self, kind: type[BriefError]) -> None:
+        if self.found:
+            raise kind.combined(self.found)
+
+
 class SettingsError(FieldError):
     """A generation setting (steps, size, seed, ...) is out of its bounds."""
 

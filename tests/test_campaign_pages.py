@@ -1,23 +1,10 @@
 """The campaign pages through AppTest with the tiny models: brand kits, a kit-shaped draft with its finished
 creative, a favourite image, and a catalog batch resumed from the batch page."""
-import pytest
-from streamlit.testing.v1 import AppTest
-
 from core.content.brand import BrandKit
 from core.studio.batch import Batches, guess_columns, plan_batch, read_catalog
 from core.studio.history import HistoryStore
+from tests.test_app import app, button  # noqa: F401 (app is a fixture)
 from tests.test_campaigns import catalog_csv
-
-
-@pytest.fixture
-def app(app_env, app_file):
-    at = AppTest.from_file(app_file, default_timeout=300)
-    at.session_state["reviewer"] = "Ana"
-    return at.run()
-
-
-def button(at, label):
-    return next(b for b in at.button if b.label == label)
 
 
 def test_a_kit_is_saved_from_its_page_and_a_bad_colour_is_named(app, tmp_path):

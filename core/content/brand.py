@@ -9,7 +9,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from core.errors import BriefError
+from core.errors import BriefError, Problems
 
 # Upper bounds on each field, in characters (lists: in items). The faces build their inputs from these.
 KIT_LIMITS = {
@@ -51,23 +51,15 @@ class BrandKit:
     version: int = 0  # each save of a kit is a new version; drafts keep the one they used
 
     def __post_init__(self):
-        problems: list[BriefError] = []
-
-        def check(step) -> None:
-            try:
-                step()
-            except BriefError as problem:
-                problems.extend(problem.problems)
-
+        problems = Problems()
         if not isinstance(self.name, str) or not self.name.strip():
-            problems.append(KitError("kit_name", self.name, "empty"))
+            problems.add(KitError("kit_name", self.name, "empty"))
         for name, key in (("name", "kit_name"), ("voice", "voice"), ("call_to_action", "call_to_action"),
                           ("visual_style", "visual_style"), ("negative_prompt", "kit_negative")):
-            check(lambda name=name, key=key: _check_text(key, getattr(self, name), KIT_LIMITS[key]))
+            problems.check(lambda name=name, key=key: _check_text(key, getattr(self, name), KIT_LIMITS[key]))
         for name in ("required_words", "banned_words", "hashtags", "colors"):
-            check(lambda name=name: self._check_list(name))
-        if problems:
-            raise KitError.combined(problems)
+            problems.check(lambda name=name: self._check_list(name))
+        problems.raise_all(KitError)
         object.__setattr__(self, "name", self.name.strip())
 
     def _check_list(self, name: str) -> None:

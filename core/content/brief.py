@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from core.content.brand import BrandKit
-from core.errors import BriefError
+from core.errors import BriefError, Problems
 
 
 class ContentType(str, Enum):
@@ -68,30 +68,22 @@ class Brief:
     angle: str = ""  # a variant's angle, one of ANGLES: what the copy leads with
 
     def __post_init__(self):
-        problems: list[BriefError] = []
-
-        def check(step) -> None:
-            try:
-                step()
-            except BriefError as problem:
-                problems.extend(problem.problems)
-
         # every field is checked, so a form with several mistakes hears of all of them at once
-        check(lambda: object.__setattr__(self, "content_type", parse_content_type(self.content_type)))
-        check(lambda: object.__setattr__(self, "language", parse_language(self.language)))
+        problems = Problems()
+        problems.check(lambda: object.__setattr__(self, "content_type", parse_content_type(self.content_type)))
+        problems.check(lambda: object.__setattr__(self, "language", parse_language(self.language)))
         if not isinstance(self.product, str) or not self.product.strip():
-            problems.append(BriefError("product", self.product, "empty"))
+            problems.add(BriefError("product", self.product, "empty"))
         for name in ("product", "audience", "tone", "call_to_action", "brand_notes", "key_facts", "link"):
-            check(lambda name=name: _check_text(name, getattr(self, name), FIELD_LIMITS[name],
-                                                multiline=name in MULTILINE))
-        check(self._check_keywords)
-        check(self._check_link)
+            problems.check(lambda name=name: _check_text(name, getattr(self, name), FIELD_LIMITS[name],
+                                                         multiline=name in MULTILINE))
+        problems.check(self._check_keywords)
+        problems.check(self._check_link)
         if self.angle not in ("", *ANGLES):
-            problems.append(BriefError("angle", self.angle, "not_one_of", allowed=", ".join(ANGLES)))
+            problems.add(BriefError("angle", self.angle, "not_one_of", allowed=", ".join(ANGLES)))
         if self.kit is not None and not isinstance(self.kit, BrandKit):
-            problems.append(BriefError("kit", self.kit, "not_one_of", allowed="BrandKit"))
-        if problems:
-            raise BriefError.combined(problems)
+            problems.add(BriefError("kit", self.kit, "not_one_of", allowed="BrandKit"))
+        problems.raise_all(BriefError)
 
     def _check_keywords(self) -> None:
         if isinstance(self.keywords, str):
