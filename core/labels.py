@@ -164,6 +164,14 @@ STRINGS: dict[str, tuple[str, str, str]] = {
                            "under Edit); with none, the favourite cropped around the product.",
                            "Automática: la favorita o la más nueva con la proporción del formato (extiende la imagen "
                            "a él en Editar); sin ninguna, la favorita recortada alrededor del producto."),
+    "creative_extend": ("Estender a imagem para o formato antes (SDXL)", "Extend the image to the format first (SDXL)",
+                        "Extender la imagen al formato antes (SDXL)"),
+    "creative_extend_help": ("Em vez de recortar, pinta o que falta da imagem para ela ter a proporção do formato; "
+                             "vira uma nova versão da imagem.",
+                             "Instead of cropping, paints what the image lacks to reach the format's shape; it "
+                             "becomes a new image version.",
+                             "En vez de recortar, pinta lo que le falta a la imagen para tener la proporción del "
+                             "formato; queda como una nueva versión de la imagen."),
     "creative_format": ("Formato", "Format", "Formato"),
     "creative_template": ("Posição do texto", "Text position", "Posición del texto"),
     "template_bottom": ("embaixo", "bottom", "abajo"),

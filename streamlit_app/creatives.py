@@ -5,9 +5,11 @@ import streamlit as st
 from core.errors import CoreError
 from core.files import file_stem
 from core.image.creative import FORMATS, TEMPLATES
+from core.image.editing import EditKind, edit_settings
 from core.labels import t
-from core.studio.creatives import CHANNEL_FORMAT, creative_file, headline_of, make_creative
+from core.studio.creatives import CHANNEL_FORMAT, creative_file, headline_of, make_creative, source_for
 from core.studio.history import HistoryStore
+from streamlit_app import resources, ui
 
 
 def section(store: HistoryStore, draft_id: str, lang: str, busy: bool) -> None:
@@ -34,8 +36,10 @@ def section(store: HistoryStore, draft_id: str, lang: str, busy: bool) -> None:
                 format_func=lambda name: t(lang, f"template_{name}"))
         st.text_input(t(lang, "headline"), key=f"{key}_headline")
         st.text_input(t(lang, "cta"), key=f"{key}_cta")
+        st.checkbox(t(lang, "creative_extend"), key=f"{key}_extend", help=t(lang, "creative_extend_help"))
         st.form_submit_button(t(lang, "creative_make"), disabled=busy, on_click=_make,
                               args=(store, draft_id, key))
+    ui.watch({"creative": lambda result: _finish(store, draft_id, key, result)})
     pieces = list(reversed(draft.creative_versions))
     for row in range(0, len(pieces), 3):
         for column, piece in zip(st.columns(3), pieces[row:row + 3]):
@@ -54,9 +58,36 @@ def section(store: HistoryStore, draft_id: str, lang: str, busy: bool) -> None:
 
 
 def _make(store: HistoryStore, draft_id: str, key: str) -> None:
+    """Make the creative now, or first extend its image to the format's SDXL shape on the GPU worker (the
+    creative is made from the extension when that job is done)."""
     ss = st.session_state
     try:
-        make_creative(store, draft_id, ss[f"{key}_image"], ss[f"{key}_format"], ss[f"{key}_headline"],
-                      ss[f"{key}_cta"], ss["reviewer"], ss[f"{key}_template"])
+        draft = store.get(draft_id)
+        fmt = FORMATS[ss[f"{key}_format"]]
+        source = ss[f"{key}_image"] or source_for(draft, fmt.name)
+        parent = draft.image_version(source)
+        if ss.get(f"{key}_extend") and parent is not None and (parent.settings.width, parent.settings.height) \
+                != fmt.sdxl:
+            prompt = draft.prompt_version(parent.prompt_version)
+            settings = edit_settings(parent.settings)
+            author = ss["reviewer"]
+            ui.submit("creative", lambda owner: resources.studio().edit(
+                draft_id, parent.n, EditKind.EXTEND.value, prompt.prompt, prompt.negative_prompt, settings, author,
+                owner, target=fmt.sdxl))
+            return
+        make_creative(store, draft_id, source, fmt.name, ss[f"{key}_headline"], ss[f"{key}_cta"], ss["reviewer"],
+                      ss[f"{key}_template"])
+    except CoreError as error:
+        ss["error"] = error
+
+
+def _finish(store: HistoryStore, draft_id: str, key: str, result) -> None:
+    """The extension is saved: make the creative from it, with the form's text as it was sent."""
+    ss = st.session_state
+    [(file_name, _)] = result.image_files
+    version = next(v for v in store.get(draft_id).image_versions if v.file == file_name)
+    try:
+        make_creative(store, draft_id, version.n, ss[f"{key}_format"], ss[f"{key}_headline"], ss[f"{key}_cta"],
+                      ss["reviewer"], ss[f"{key}_template"])
     except CoreError as error:
         ss["error"] = error

@@ -139,3 +139,32 @@ def test_no_label_or_message_key_is_written_twice():
             if isinstance(node, ast.Dict):
                 keys = [k.value for k in node.keys if isinstance(k, ast.Constant)]
                 assert len(keys) == len(set(keys)), (module, sorted({k for k in keys if keys.count(k) > 1}))
+
+
+def test_a_creative_can_extend_its_image_to_the_format_first(app, tmp_path):
+    from core.content.brief import Brief
+    from core.image.engine import RenderedImage
+    from core.image.settings import ImageSettings
+    from PIL import Image
+    store = HistoryStore(tmp_path / "data")
+    draft_id = store.create_draft(Brief("Café Serra Azul"), "Um café que abraça. Peça já", "a cup of coffee",
+                                  "blurry", "Ana")
+    picture = Image.new("RGB", (1024, 1024), (120, 80, 40))
+    store.add_image_version(draft_id, RenderedImage(picture, 7, "a cup of coffee", "blurry", ImageSettings(steps=2),
+                                                    [], True), "Ana")
+    store.close()
+    app.switch_page("views/history.py")
+    app.run()
+    next(b for b in app.button if b.key == f"h_open_{draft_id}").click()
+    app.run()
+    key = f"cr_{draft_id}"
+    app.selectbox(key=f"{key}_format").set_value("story")
+    app.checkbox(key=f"{key}_extend").check()
+    button(app, "Criar peça").click()
+    app.run()
+    assert not app.exception, app.exception
+    draft = HistoryStore(tmp_path / "data").get(draft_id)
+    extension = draft.image_versions[-1]
+    assert (extension.edit, extension.parent, extension.settings.size) == ("extend", 1, "768x1344")
+    [creative] = draft.creative_versions
+    assert (creative.format, creative.image_version) == ("story", extension.n)
