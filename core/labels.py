@@ -432,6 +432,15 @@ def phase_text(job, position: int, language: str) -> str:
     """What a job (a Progress) is doing, in words: its place in the queue, or its phase (with why, for a repair)."""
     if position > 0:
         return t(language, "phase_queued", n=position)
+    words = _phase_words(job, language)
+    if getattr(job, "items", None) is not None:  # a batch: its items so far, then what the current one is doing
+        done, failed, left = job.items
+        return f"{t(language, 'batch_status', done=done, failed=failed, left=left)} — {words}"
+    return words
+
+
+def _phase_words(job, language: str) -> str:
+    """What a running job's phase is doing, in words."""
     if job.phase == "repairing":
         return t(language, "phase_repairing", why="; ".join(v.text(language) for v in job.reasons))
     if job.phase == "rendering":

@@ -209,7 +209,11 @@ def test_a_catalog_with_two_bad_rows_gives_eighteen_drafts_and_two_named_errors_
     stopped.items[fifth].status, stopped.items[fifth].draft_id = "pending", ""
     batches.save(stopped)
     # 3. resumed: nothing written twice, nothing lost
-    finished = run_batch(Progress(), batches, batch.id, lambda: engine, None, "ana")
+    resumed = Progress()
+    finished = run_batch(resumed, batches, batch.id, lambda: engine, None, "ana")
+    assert resumed.items == (18, 2, 0)
+    from core.labels import phase_text
+    assert phase_text(resumed, 0, "pt-BR").startswith("18 prontos · 2 com erro · 0 faltando — ")
     drafts = store.list_drafts()
     assert len(drafts) == 18 and finished.count("done") == 18 and finished.count("failed") == 2
     assert len({d.origin for d in drafts}) == 18 and engine.answers == [GOOD_COPY, VISUAL]

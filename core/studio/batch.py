@@ -280,12 +280,15 @@ def run_batch(progress: Progress, batches: Batches, batch_id: str, text_model: C
         if item.status == "pending" and f"{batch.id}:{index}" in origins:
             item.status, item.draft_id = "written", origins[f"{batch.id}:{index}"]
     batches.save(batch)
-    total = len(batch.items)
+
+    def count() -> None:
+        done, failed = batch.count("done"), batch.count("failed")
+        progress.items = (done, failed, len(batch.items) - done - failed)
     for index, item in enumerate(batch.items):
         if item.status in ("done", "failed"):
             continue
         progress.check_cancelled()
-        progress.progress = sum(i.status in ("done", "failed") for i in batch.items) / total
+        count()
         try:
             # 2. the copy and visual prompt, saved as a draft marked with the item
             if item.status == "pending":
@@ -307,6 +310,7 @@ def run_batch(progress: Progress, batches: Batches, batch_id: str, text_model: C
             item.status = "failed"
             item.error = {"code": error.code, "params": _plain(error.params)}
         batches.save(batch)
+        count()
         if on_item:
             on_item(batch)
     progress.progress = 1.0

@@ -36,6 +36,7 @@ class Progress:
     reasons: list = field(default_factory=list)  # while repairing: the broken rules that caused it
     step: tuple[int, int] = (0, 0)  # while rendering: denoising steps done, of how many
     download: object = None  # while downloading: the model's core.downloads.DownloadStatus
+    items: tuple[int, int, int] | None = None  # a batch's items done, failed and left, shown beside the phase
     cancel_requested: threading.Event = field(default_factory=threading.Event)
 
     def check_cancelled(self) -> None:
