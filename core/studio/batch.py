@@ -22,7 +22,7 @@ from core.files import new_id, write_json
 from core.image.settings import ImageSettings
 from core.messages import Message
 from core.studio.export import CSV_SEPARATORS, export_zip
-from core.studio.history import HistoryStore
+from core.studio.history import DRAFT_ID, HistoryStore
 from core.studio.jobs import render_post, write_post
 from core.studio.progress import Progress
 from core.studio.records import now
@@ -46,7 +46,6 @@ COLUMN_NAMES = {
     "content_type": ("canal", "channel", "formato", "content type"),
 }
 PRICE_LABEL = {Language.PT_BR: "Preço", Language.EN: "Price", Language.ES: "Precio"}
-STATUSES = ("pending", "written", "done", "failed")
 
 
 @dataclass(frozen=True)
@@ -246,7 +245,7 @@ class Batches:
             raise store_error(error, "save the batch", self.folder) from None
 
     def get(self, batch_id: str) -> Batch:
-        if not re.fullmatch(r"[0-9]{8}-[0-9]{6}-[0-9a-f]{8}", str(batch_id)):
+        if not isinstance(batch_id, str) or not DRAFT_ID.match(batch_id):  # ids from core.files.new_id, as drafts
             raise HistoryError("no_batch", value=str(batch_id))
         path = self.folder / f"{batch_id}.json"
         try:

@@ -16,7 +16,6 @@ from core.studio.records import CreativeVersion, Draft
 from core.studio.storage import HistoryError
 
 MAX_HEADLINE = 90
-EXPORT_FORMATS = ("PNG", "JPEG")
 # The creative format each channel is published in first; the faces offer every format
 CHANNEL_FORMAT = {ContentType.INSTAGRAM: "instagram_square", ContentType.LINKEDIN: "linkedin", ContentType.X: "x",
                   ContentType.EMAIL: "email_header", ContentType.PRODUCT_DESCRIPTION: "instagram_square",
@@ -83,7 +82,7 @@ def storyboard_pdf(store: HistoryStore, draft_ids: list[str], frame: int = 360) 
     font = load_font(SHIPPED_FONT_REGULAR, max(12, frame // 18))
     for draft_id in draft_ids:
         draft = store.get(draft_id)
-        frames = [(scene_text, image) for scene_text, image in _scene_frames(store, draft)]
+        frames = list(_scene_frames(store, draft))
         columns = max(1, min(4, len(frames)))
         height = frame * 16 // 9
         caption = frame // 2
