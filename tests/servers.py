@@ -1,5 +1,5 @@
 """Real servers on free local ports: `streamlit run` of the studio for the browser and hostile-client tests,
-`transformers serve` for the text-server tests."""
+`transformers serve` for the text-server tests, the classic Jupyter notebook for the notebook face's browser test."""
 import os
 import socket
 import subprocess
@@ -79,3 +79,26 @@ def text_server(model_folder, cache_folder):
             os.killpg(process.pid, 9)
         process.wait(timeout=20)
 
+
+
+@contextmanager
+def notebook_server(tmp_path, model_cache):
+    """The classic Jupyter notebook (nbclassic, which draws ipywidgets 7 as Colab does) serving tmp_path, its
+    kernels running the tiny profile; yields (base URL, token)."""
+    port, token = free_port(), "studio-test-token"
+    environment = {**os.environ, "STUDIO_PROFILE": "tiny", "STUDIO_MODEL_CACHE": str(model_cache),
+                   "STUDIO_DATA_DIR": str(tmp_path / "data"), "PYTHONPATH": str(ROOT),
+                   "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config"),
+                   "JUPYTER_RUNTIME_DIR": str(tmp_path / "jupyter-runtime")}
+    log = tmp_path / f"notebook-{port}.log"
+    process = start([sys.executable, "-m", "jupyter", "nbclassic", "--no-browser", "--allow-root",
+                     "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", f"--ServerApp.token={token}",
+                     f"--ServerApp.root_dir={tmp_path}"], log, cwd=tmp_path, env=environment)
+    url = f"http://127.0.0.1:{port}"
+    wait_until_up(process, lambda: urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2).status == 200,
+                  90, "the notebook server", log)
+    try:
+        yield url, token, log
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
