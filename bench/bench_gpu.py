@@ -609,7 +609,7 @@ def serve_phase(drafts=(1, 4, 16), new_tokens: int = 250):
 
 
 # -- the user's path in fresh processes: start-up, posts through the studio's jobs, every size, the fast mode ----
-USERPATH_MODES = ("reference", "cold", "restart", "t4-fast", "regional")
+USERPATH_MODES = ("reference", "cold", "restart", "t4-fast", "regional", "every-size", "render-path")
 
 
 def since_process_start() -> float:
@@ -676,6 +676,8 @@ def userpath_child(mode: str):
         return reference_start()
     if mode == "regional":
         return regional_compile()
+    if mode == "every-size":
+        return every_size_compile()
     from core.content.brief import Brief
     from core.profiles import Environment
     from core.studio.root import Studio
@@ -691,6 +693,8 @@ def userpath_child(mode: str):
     log("imports_s", round(since_process_start(), 1))
     if t4:
         return t4_fast(studio)
+    if mode == "render-path":
+        return render_path(studio)
     # 1. start-up: the full profile's warm-up on the worker, as the app runs it when the server starts
     cache_file = studio.compile_cache.file
     log("compile_cache_file_mb_before", round(cache_file.stat().st_size / 2**20, 1) if cache_file.exists() else 0)
@@ -752,6 +756,46 @@ def userpath_child(mode: str):
         sizes[f"{width}x{height}"] = [job(lambda: studio.render(draft_id, PROMPT, NEGATIVE, size, "bench",
                                                                 "bench"))[1] for _ in range(2)]
     log("sizes_first_second_s", sizes)
+    log("peak_gib", gib(torch.cuda.max_memory_allocated()))
+
+
+def render_path(studio):
+    """The image side alone (no text model): SDXL loaded and compiled as the studio serves it, then render jobs
+    through the worker against the engine alone and the saving alone; then what a static compile for one more size
+    costs, the price of warming each size ahead of its first user."""
+    model, load_s = timed(lambda: studio.image_model())
+    log("image_load_and_compile_s", round(load_s, 1))
+    log("ready_s", round(since_process_start(), 1))
+    from core.content.brief import Brief
+    brief = Brief(product="Café Serra Azul", audience="jovens profissionais", tone="divertido",
+                  call_to_action="Peça já o seu")
+    settings = ImageSettings(seed=0)
+    draft_id = studio.store.create_draft(brief, "copy", PROMPT, NEGATIVE, "bench")
+    jobs = []
+    for _ in range(4):
+        started = time.perf_counter()
+        done = studio.render(draft_id, PROMPT, NEGATIVE, settings, "bench", "bench")
+        studio.worker.wait(done)
+        assert done.result is not None, done.error
+        jobs.append(round(time.perf_counter() - started, 3))
+    log("render_jobs_s", jobs)
+    log("engine_render_s", [round(timed(lambda: model.render(PROMPT, NEGATIVE, settings))[1], 3) for _ in range(4)])
+    rendered = model.render(PROMPT, NEGATIVE, settings)[0]
+    from core.image.png import COMPRESS_LEVEL, encode_png, png_metadata
+    log("encode_png_s", [round(timed(lambda: encode_png(rendered.image, png_metadata(rendered)))[1], 4)
+                         for _ in range(3)])
+    import io
+    log("pillow_png_level1_s", [round(timed(lambda: rendered.image.save(io.BytesIO(), format="PNG",
+                                                                       compress_level=COMPRESS_LEVEL))[1], 4)
+                                for _ in range(3)])
+    log("save_image_version_s", [round(timed(lambda: studio.store.add_image_version(draft_id, rendered, "bench"))[1],
+                                       3) for _ in range(3)])
+    # one more size compiled statically (its own graphs, no dynamic shapes), as a background warm-up would
+    torch._dynamo.config.automatic_dynamic_shapes = False
+    size = ImageSettings(width=1152, height=896, seed=0)
+    model.warm_shapes.add((1152, 896, True))
+    log("static_size_first_second_third_s", [round(timed(lambda: model.render(PROMPT, NEGATIVE, size))[1], 2)
+                                             for _ in range(3)])
     log("peak_gib", gib(torch.cuda.max_memory_allocated()))
 
 
@@ -818,6 +862,39 @@ def regional_compile():
         sizes[f"{width}x{height}"] = [round(timed(lambda: model.render(PROMPT, NEGATIVE, size))[1], 2)
                                       for _ in range(2)]
     log("sizes_first_second_s", sizes)
+
+
+def every_size_compile():
+    """An experiment: the whole UNets and the VAE decoder compiled for dynamic shapes (one compile for every size)
+    and replayed as CUDA graphs, recorded per size on its first render: the compile time, the 1024x1024 render
+    against the static compile's, and the first and second render of every other size."""
+    spec = ensure_sdxl()
+    model = load_image_model(ImageModelSpec(spec.base, spec.refiner, vae=str(ensure_fp16_vae(spec))), "cuda",
+                             MemoryPolicy.GPU)
+    log("load_s", round(since_process_start(), 1))
+    model.accelerate(compile_unets=False)  # fused projections and channels-last, as the fast path has
+
+    def compile_and_warm_up():
+        for pipe in model.pipelines:  # left in place: these serve every size, not only a warmed-up one
+            pipe.unet = torch.compile(pipe.unet, mode="reduce-overhead", fullgraph=True, dynamic=True)
+        model.base.vae.decoder = torch.compile(model.base.vae.decoder, fullgraph=True, dynamic=True)
+        model.render("warm-up", "", ImageSettings(steps=15, seed=0))
+    _, accelerate_s = timed(compile_and_warm_up)
+    log("compile_and_warm_up_s", round(accelerate_s, 1))
+    log("ready_s", round(since_process_start(), 1))
+    settings = ImageSettings(seed=0)
+    log("render_1024_s", [round(timed(lambda: model.render(PROMPT, NEGATIVE, settings))[1], 3) for _ in range(3)])
+    sizes = {}
+    for width, height in ((1152, 896), (896, 1152), (1344, 768), (768, 1344)):
+        size = ImageSettings(width=width, height=height, seed=0)
+        sizes[f"{width}x{height}"] = [round(timed(lambda: model.render(PROMPT, NEGATIVE, size))[1], 3)
+                                      for _ in range(2)]
+    log("sizes_first_second_s", sizes)
+    log("render_1024_after_sizes_s", round(timed(lambda: model.render(PROMPT, NEGATIVE, settings))[1], 3))
+    log("peak_gib", gib(torch.cuda.max_memory_allocated()))
+    from core.image.png import save_png
+    save_png(model.render(PROMPT, NEGATIVE, ImageSettings(width=1344, height=768, seed=0))[0],
+             Path(os.environ.get("OUT", WORK)) / "every-size-1344x768.png")
 
 
 def main():

@@ -10,12 +10,12 @@ import font_source_sans_pro
 from PIL import Image, ImageFont
 
 from core.errors import SettingsError
+from core.image.png import PNG_SIGNATURE
 from core.image.uploads import OPAQUE, megabytes, read_image
 
 MAX_LOGO_BYTES = 5 * 1024 * 1024
 MAX_LOGO_PIXELS = 16_000_000
 MAX_FONT_BYTES = 10 * 1024 * 1024
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 FONT_SIGNATURES = {b"\x00\x01\x00\x00": ".ttf", b"true": ".ttf", b"OTTO": ".otf"}
 # The characters a font must draw for the studio's languages; a font lacking them would print boxes on a creative
 SAMPLE_TEXT = "AaÁáÂâÃãÇçÉéÊêÍíÓóÔôÕõÚúÑñ¿¡"

@@ -66,12 +66,12 @@ def make_creative(store: HistoryStore, draft_id: str, image_version: int | None,
 
 def creative_file(store: HistoryStore, version: CreativeVersion, file_format: str = "PNG") -> bytes:
     """A creative's file for download: its PNG, or a JPEG (quality 92) for channels that want one."""
-    with Image.open(store.image_path(version.file)) as image:
+    path = store.image_path(version.file)
+    if file_format.upper() != "JPEG":
+        return path.read_bytes()
+    with Image.open(path) as image:
         buffer = io.BytesIO()
-        if file_format.upper() == "JPEG":
-            image.convert("RGB").save(buffer, format="JPEG", quality=92, optimize=True)
-        else:
-            image.save(buffer, format="PNG")
+        image.convert("RGB").save(buffer, format="JPEG", quality=92, optimize=True)
     return buffer.getvalue()
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 from PIL import Image
 
 from core.content.brief import Brief
-from core.files import atomic_write, new_id
-from core.image.png import save_png
+from core.files import new_id
+from core.image.png import save_png, write_png
 from core.image.creative import Creative
 from core.image.engine import RenderedImage
 from core.image.settings import ImageSettings
@@ -161,7 +161,7 @@ class HistoryStore:
         try:
             save_png(rendered, self.image_path(file_name))
             if mask is not None:
-                atomic_write(self.image_path(mask_file), lambda handle: mask.save(handle, format="PNG"))
+                write_png(self.image_path(mask_file), mask)
         except OSError as error:
             self._remove_files(file_name, mask_file)
             raise store_error(error, "save the image", self.images) from None
@@ -202,8 +202,7 @@ class HistoryStore:
             raise self.read_only
         file_name = f"{new_id()}.png"
         try:
-            atomic_write(self.image_path(file_name), lambda handle: creative.image.save(handle, format="PNG",
-                                                                                     compress_level=1))
+            write_png(self.image_path(file_name), creative.image)
         except OSError as error:
             self._remove_files(file_name)
             raise store_error(error, "save the creative", self.images) from None

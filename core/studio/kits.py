@@ -19,6 +19,7 @@ from tinydb.table import Document
 from core.content.brand import BrandKit
 from core.files import atomic_write, new_id
 from core.image.brand_assets import read_font, read_logo
+from core.image.png import write_png
 from core.studio.records import now
 from core.studio.storage import AtomicJSONStorage, HistoryError, HistoryFiles, doc_id_of, store_error
 
@@ -79,8 +80,7 @@ class KitStore:
             try:
                 if logo_image is not None:
                     saved = dataclasses.replace(saved, logo_file=f"{kit_id}-v{version}-logo.png")
-                    written.append(atomic_write(self.folder / saved.logo_file,
-                                                lambda handle: logo_image.save(handle, format="PNG")))
+                    written.append(write_png(self.folder / saved.logo_file, logo_image))
                 if font is not None:
                     saved = dataclasses.replace(saved, font_file=f"{kit_id}-v{version}-font{font_extension}")
                     written.append(atomic_write(self.folder / saved.font_file,
