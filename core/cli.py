@@ -11,6 +11,7 @@ from pathlib import Path
 
 from core import campaign_cli, files
 from core.content.brief import Brief, ContentType, Language, parse_keywords
+from core.downloads import hush_libraries
 from core.errors import CoreError, SettingsError
 from core.image import png
 from core.image.editing import STRENGTH, Edit, EditKind, edit_arguments, edit_settings
@@ -162,13 +163,7 @@ class ConsoleProgress(Progress):
 def _hush_libraries() -> None:
     """No progress bars or library warnings for --quiet."""
     import warnings
-
-    import diffusers
-    import transformers
-    os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
-    for library in (transformers, diffusers):
-        library.utils.logging.disable_progress_bar()
-        library.utils.logging.set_verbosity_error()
+    hush_libraries()
     warnings.filterwarnings("ignore")
 
 

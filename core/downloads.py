@@ -6,6 +6,7 @@ it works the same for any way the files arrive (the hub, a mirror, a copy)."""
 from __future__ import annotations
 
 import fnmatch
+import logging
 import os
 import threading
 import time
@@ -25,6 +26,19 @@ TEXT_FILES = (["*.json", "*.safetensors", "tokenizer*", "*.txt"], ["original/*"]
 PIPELINE_FILES = (["*.json", "*.txt", "tokenizer*/*", "*/*.fp16.safetensors"], [])  # SDXL base and refiner, fp16
 VAE_FILES = (["*.json", "*.safetensors"], [])
 UNET_FILES = (["unet/*.json", "unet/*.fp16.safetensors"], [])  # an inpainting checkpoint: only its UNet is used
+
+
+def hush_libraries() -> None:
+    """The model libraries' own progress bars and warnings off, for a face that shows its own progress and words
+    its own errors (the notebook, the CLI's --quiet): a marketer reading the notebook should not meet a red block
+    about an optional kernel package. Errors still come through."""
+    import diffusers
+    import transformers
+    os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+    for library in (transformers, diffusers):
+        library.utils.logging.disable_progress_bar()
+        library.utils.logging.set_verbosity_error()
+    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from core.content.brief import FIELD_LIMITS, Brief, ContentType, Language, parse
 from core.content.channels import measure
 from core.content.clip_tokens import count_clip_tokens
 from core.content.visual_prompt import window_warnings
+from core.downloads import hush_libraries
 from core.errors import CoreError
 from core.files import atomic_write, file_stem
 from core.image.editing import DEFAULT_STRENGTH, FORMATS, STRENGTH, EditKind, edit_arguments, edit_settings
@@ -35,8 +36,25 @@ log = logging.getLogger(__name__)
 POLL_S = 0.25
 RECENT_CARDS = 8  # drafts shown as cards with their newest image, above the full list
 THUMB_PX = 120
+LABELLED_MIN_WIDTH = "400px"
 # light text on the notebook's own background: readable in Colab's dark theme and Jupyter's light one
 STYLE = "<style>.studio-note{opacity:.8;font-size:90%}.studio-bad{color:#e5484d}.studio-ok{color:#30a46c}</style>"
+
+
+def _fit_labels(widget: w.Widget) -> None:
+    """Labels in full: pt-BR and Spanish labels run longer than the widths ipywidgets cuts them at, so buttons
+    grow to their label and a description with no width of its own takes its text's (the brief's aligned 180 px
+    column stays as it is)."""
+    if isinstance(widget, (w.Button, w.FileUpload)):
+        widget.layout.width = "max-content"
+    elif getattr(widget, "description", "") and not getattr(widget.style, "description_width", "x"):
+        widget.style.description_width = "initial"
+        if isinstance(widget, w.ToggleButtons):
+            widget.style.button_width = "auto"
+        elif not isinstance(widget, w.Checkbox):  # room for the control beside a long label
+            widget.layout.min_width = LABELLED_MIN_WIDTH
+    for child in getattr(widget, "children", ()):
+        _fit_labels(child)
 
 
 class KernelThread:
@@ -82,6 +100,7 @@ class NotebookStudio:
     interface's (pt-BR, en or es); author signs drafts and versions."""
 
     def __init__(self, author: str, language: str = "pt-BR", studio: Studio | None = None):
+        hush_libraries()  # the face shows its own progress: no library bars or warnings in the cell's output
         self.studio = studio or get_studio()
         self.store = self.studio.store
         self.author = check_author(author)
@@ -94,6 +113,7 @@ class NotebookStudio:
         self._shown: tuple | None = None  # the draft (and version counts) whose copy and prompt the history shows
         self._ui = KernelThread()
         self.widget = w.Tab(children=[self._generate_tab(), self._history_tab()])
+        _fit_labels(self.widget)
         for index, key in enumerate(("nav_generate", "nav_history")):
             self.widget.set_title(index, self.t(key))
 

@@ -50,6 +50,8 @@ def test_the_notebook_studio_renders_in_a_real_browser_and_makes_a_post(chromium
             image = page.locator(".widget-image").first
             expect(image).to_be_visible(timeout=300_000)
             assert page.evaluate("el => el.naturalWidth", image.element_handle()) > 0  # decoded, not broken
+            # the models loaded in this kernel without a library's progress bar or warning in the cell's output
+            assert page.locator(".output_stderr").count() == 0, page.locator(".output_stderr").all_inner_texts()
             SCREENSHOTS.mkdir(exist_ok=True)  # the whole output, not the notebook's scrolled box
             page.evaluate("Jupyter.notebook.get_cells().forEach(cell => cell.output_area.unscroll_area())")
             page.screenshot(path=SCREENSHOTS / "notebook.png", full_page=True)
