@@ -58,8 +58,9 @@ def choose_file(upload, name: str, data: bytes) -> None:
         upload.data = [data]
         upload._counter += 1
     else:
+        from datetime import datetime, timezone
         upload.value = ({"name": name, "type": "image/png", "size": len(data), "content": memoryview(data),
-                         "last_modified": 0},)
+                         "last_modified": datetime.now(timezone.utc)},)
 
 
 def test_a_photo_uploaded_in_the_notebook_keeps_its_product_while_the_background_is_repainted(notebook, tmp_path):
