@@ -102,6 +102,7 @@ class NotebookStudio:
     def __init__(self, author: str, language: str = "pt-BR", studio: Studio | None = None):
         hush_libraries()  # the face shows its own progress: no library bars or warnings in the cell's output
         self.studio = studio or get_studio()
+        self.studio.warm_checks()
         self.store = self.studio.store
         self.author = check_author(author)
         self.language = language if language in UI_LANGUAGES else "pt-BR"

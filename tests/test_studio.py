@@ -108,3 +108,22 @@ def test_a_write_job_reports_each_phase_and_why_it_repairs_in_the_pages_words(ap
                          "do texto, não entre aspas)…"
     assert english.startswith("Rewriting the copy, because the call to action “Corra” is missing")
     assert "loading_text" not in phases  # the model was already loaded: no teammate is told it is loading
+
+
+def test_the_first_draft_finds_the_copy_checks_already_loaded(app_env):
+    """Every page's preload reads the language detector and the CLIP tokenizer in the background once, so the first
+    check uses them rather than loading them on a teammate's draft (counted, not timed)."""
+    from core.content import language
+    from core.content.clip_tokens import clip_tokenizer
+    from core.studio.root import Studio
+    language._detector.cache_clear()  # as in a fresh process, whatever earlier tests loaded
+    clip_tokenizer.cache_clear()
+    studio = Studio(get_studio().environment)  # a new server's Studio, not the shared one
+    studio.preload()
+    studio.warm_checks().join(60)
+    assert studio.warm_checks() is studio.warm_checks()  # read once per process, however many pages ask
+    loads = language._detector.cache_info().misses, clip_tokenizer.cache_info().misses
+    language.detect("Um café encorpado para começar o dia com energia e sabor de verdade")
+    language.detect("A rich coffee to start the day with energy and real flavour, order yours")
+    assert (language._detector.cache_info().misses, clip_tokenizer.cache_info().misses) == loads
+    assert language._detector.cache_info().currsize == 1

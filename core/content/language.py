@@ -25,6 +25,13 @@ def _detector():
     return LanguageDetectorBuilder.from_languages(*(getattr(Lingua, name) for name in LINGUA_NAMES.values())).build()
 
 
+def warm_up() -> None:
+    """Load the detector's language models now (half a second or more) rather than on the first check; a check
+    that comes meanwhile waits for this load instead of starting a second one."""
+    with _lock:
+        _detector()
+
+
 def confidences(text: str) -> dict[Language, float]:
     """Each language's share (0 to 1, summing to 1) of the detector's belief about text, or {} when the text has
     too few words to tell. Links, hashtags, mentions and e-mail addresses are left out first: they are the same in

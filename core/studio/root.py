@@ -7,7 +7,9 @@ import threading
 from core import devices
 from core.compile_cache import FOLDER as COMPILE_CACHE, CompileCache
 from core.files import model_label
+from core.content import language
 from core.content.brief import Brief
+from core.content.clip_tokens import clip_tokenizer
 from core.image.sdxl import ImageModel
 from core.image.settings import ImageSettings
 from core.messages import Message
@@ -46,6 +48,7 @@ class Studio:
         self._text: TextEngine | None = None
         self._image: ImageModel | None = None
         self._warmup: Job | None = None
+        self._checks: threading.Thread | None = None
 
     # -- engines, loaded on first use (on the worker thread, one job at a time) -----------------------------
     def text_model(self, progress: Progress | None = None) -> TextEngine:
@@ -101,9 +104,20 @@ class Studio:
             names.append(f"SDXL ({where})")
         return names
 
+    def warm_checks(self) -> threading.Thread:
+        """Read the copy checks' language models and the CLIP tokenizer once, in a background thread, so the first
+        draft does not pay for them on its way (about 0.6 s on a laptop's CPU)."""
+        with self._warming:
+            if self._checks is None:
+                self._checks = threading.Thread(target=lambda: (language.warm_up(), clip_tokenizer()),
+                                                name="warm-checks", daemon=True)
+                self._checks.start()
+            return self._checks
+
     def preload(self) -> Job | None:
         """With the full profile, load and warm up (compile) both models on the worker once, as soon as the server
-        starts, so the first teammate does not pay minutes of compile time."""
+        starts, so the first teammate does not pay minutes of compile time; with every profile, warm the checks."""
+        self.warm_checks()
         with self._warming:  # not a loading lock: every page asks, and must not wait while a model loads
             if self.profile.name != "full" or self._warmup is not None:
                 return self._warmup
