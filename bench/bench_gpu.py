@@ -840,6 +840,16 @@ def reference_start():
     log("render_40steps_1024_s", [round(timed(render)[1], 2) for _ in range(3)])
 
 
+def other_sizes(model) -> dict:
+    """The first and second render of every SDXL size but 1024x1024, straight on the engine."""
+    sizes = {}
+    for width, height in ((1152, 896), (896, 1152), (1344, 768), (768, 1344)):
+        size = ImageSettings(width=width, height=height, seed=0)
+        sizes[f"{width}x{height}"] = [round(timed(lambda: model.render(PROMPT, NEGATIVE, size))[1], 3)
+                                      for _ in range(2)]
+    return sizes
+
+
 def regional_compile():
     """An experiment for the next round: the UNets' repeated transformer blocks compiled with dynamic shapes
     (diffusers' compile_repeated_blocks) instead of whole compiled UNets replayed as CUDA graphs: the compile
@@ -856,12 +866,7 @@ def regional_compile():
     log("first_render_with_compile_s", round(first_s, 1))
     log("ready_s", round(since_process_start(), 1))
     log("render_1024_s", [round(timed(lambda: model.render(PROMPT, NEGATIVE, settings))[1], 2) for _ in range(2)])
-    sizes = {}
-    for width, height in ((1152, 896), (896, 1152), (1344, 768), (768, 1344)):
-        size = ImageSettings(width=width, height=height, seed=0)
-        sizes[f"{width}x{height}"] = [round(timed(lambda: model.render(PROMPT, NEGATIVE, size))[1], 2)
-                                      for _ in range(2)]
-    log("sizes_first_second_s", sizes)
+    log("sizes_first_second_s", other_sizes(model))
 
 
 def every_size_compile():
@@ -884,12 +889,7 @@ def every_size_compile():
     log("ready_s", round(since_process_start(), 1))
     settings = ImageSettings(seed=0)
     log("render_1024_s", [round(timed(lambda: model.render(PROMPT, NEGATIVE, settings))[1], 3) for _ in range(3)])
-    sizes = {}
-    for width, height in ((1152, 896), (896, 1152), (1344, 768), (768, 1344)):
-        size = ImageSettings(width=width, height=height, seed=0)
-        sizes[f"{width}x{height}"] = [round(timed(lambda: model.render(PROMPT, NEGATIVE, size))[1], 3)
-                                      for _ in range(2)]
-    log("sizes_first_second_s", sizes)
+    log("sizes_first_second_s", other_sizes(model))
     log("render_1024_after_sizes_s", round(timed(lambda: model.render(PROMPT, NEGATIVE, settings))[1], 3))
     log("peak_gib", gib(torch.cuda.max_memory_allocated()))
     from core.image.png import save_png
