@@ -41,7 +41,11 @@ def _compressed_in_strips(raw: bytes, row_bytes: int, level: int) -> bytes:
         last = index == len(strips) - 1
         return compressor.compress(strips[index]) + compressor.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
     header = b"\x78\x01"  # deflate with a 32 KB window; the level hint does not affect decoding
-    return header + b"".join(_compressors.map(compress, range(len(strips)))) + struct.pack(">I", zlib.adler32(raw))
+    try:
+        pieces = list(_compressors.map(compress, range(len(strips))))
+    except RuntimeError:  # the interpreter is shutting down (a server stopped mid-save): no new pool work, so here
+        pieces = [compress(index) for index in range(len(strips))]
+    return header + b"".join(pieces) + struct.pack(">I", zlib.adler32(raw))
 
 
 def encode_png(image: Image.Image, text: dict[str, str], level: int = COMPRESS_LEVEL) -> bytes:
