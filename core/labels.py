@@ -24,6 +24,16 @@ STRINGS: dict[str, tuple[str, str, str]] = {
     "vram": ("VRAM em uso", "VRAM in use", "VRAM en uso"),
     "models_loaded": ("Modelos carregados", "Models loaded", "Modelos cargados"),
     "none_loaded": ("nenhum ainda", "none yet", "ninguno aún"),
+    "compiling_text": (
+        "Otimizando o modelo de texto em segundo plano: os textos já saem agora e ficam mais rápidos em alguns "
+        "minutos.",
+        "Optimizing the text model in the background: copy is written now and gets faster in a few minutes.",
+        "Optimizando el modelo de texto en segundo plano: los textos ya salen ahora y serán más rápidos en unos "
+        "minutos."),
+    "compiling_images": (
+        "Otimizando o SDXL em segundo plano: as imagens já saem agora e ficam mais rápidas em alguns minutos.",
+        "Optimizing SDXL in the background: images render now and get faster in a few minutes.",
+        "Optimizando SDXL en segundo plano: las imágenes ya salen ahora y serán más rápidas en unos minutos."),
     "test_images_warning": (
         "As imagens deste perfil vêm de pesos aleatórios de teste: não são imagens reais.",
         "Images in this profile come from random test weights: they are not real images.",

@@ -231,9 +231,11 @@ def smollm2_gguf() -> tuple[Path, str]:
     return path.parent, path.name
 
 
-def load_text(profile: Profile, on_download: Callable[[DownloadStatus], None] | None = None) -> TextEngine:
+def load_text(profile: Profile, on_download: Callable[[DownloadStatus], None] | None = None,
+              compile_later: bool = False) -> TextEngine:
     """The profile's text engine: a model server, checked, where one is configured; else the local model, the
-    tiny one built first where the profile uses it, or its files fetched first (on_download hears how far)."""
+    tiny one built first where the profile uses it, or its files fetched first (on_download hears how far).
+    compile_later: serve uncompiled at once, leaving the compiling to core.studio.acceleration."""
     if profile.server:
         engine = OpenAIEngine(profile.server)
         engine.check()
@@ -242,12 +244,14 @@ def load_text(profile: Profile, on_download: Callable[[DownloadStatus], None] | 
     if tiny:
         ensure_built(Path(profile.text.source), build_tiny_llama)
     fetch(profile.text.source, TEXT_FILES, profile.token, on_download)
-    return load_text_model(profile.text, profile.device, token=profile.token)
+    return load_text_model(profile.text, profile.device, token=profile.token, compile_later=compile_later)
 
 
-def load_images(profile: Profile, on_download: Callable[[DownloadStatus], None] | None = None) -> ImageModel:
+def load_images(profile: Profile, on_download: Callable[[DownloadStatus], None] | None = None,
+                compile_later: bool = False) -> ImageModel:
     """The profile's SDXL base + refiner, building the random-weight ones first where the profile uses them, or
-    fetching their files first (on_download hears how far)."""
+    fetching their files first (on_download hears how far). compile_later: serve with the eager modules at once,
+    leaving the compiling to core.studio.acceleration."""
     spec = profile.image
     if spec.test_weights and profile.build_folder:
         folder = Path(spec.base).parent
@@ -261,5 +265,5 @@ def load_images(profile: Profile, on_download: Callable[[DownloadStatus], None] 
     model = load_image_model(profile.image, profile.device, profile.memory_policy, token=profile.token)
     if profile.name == "full" and profile.accelerate:
         # compiling pays on Ampere and newer; on a T4 the one-off compile costs more than it saves
-        model.accelerate(compile_unets=torch.cuda.get_device_capability()[0] >= 8)
+        model.accelerate(compile_unets=torch.cuda.get_device_capability()[0] >= 8, later=compile_later)
     return model

@@ -85,6 +85,8 @@ def models_panel(lang: str) -> None:
         warming_panel(lang)
     else:
         loaded_models(lang)
+        if resources.studio().facts()["accelerating"]:
+            accelerating_panel(lang)
 
 
 @st.fragment(run_every=2)
@@ -97,6 +99,14 @@ def warming_panel(lang: str) -> None:
         st.caption(phase_text(warmup, 0, lang))
         st.progress(min(max(warmup.progress, 0.0), 1.0))
     loaded_models(lang)
+
+
+@st.fragment(run_every=5)
+def accelerating_panel(lang: str) -> None:
+    """What the server compiles in the background while it already serves; gone once it is all in."""
+    stage = resources.studio().facts()["accelerating"]
+    if stage:
+        st.caption(t(lang, stage))
 
 
 def loaded_models(lang: str) -> None:

@@ -67,3 +67,36 @@ def test_random_numbers_survive_a_failed_capture():
     done = subprocess.run([sys.executable, "-c", FAILED_CAPTURE], capture_output=True, text=True, timeout=300,
                           cwd=Path(__file__).parents[1])
     assert "capture failed" in done.stdout and "random numbers work" in done.stdout, done.stderr[-2000:]
+
+
+def test_the_compiled_paths_swap_in_while_the_lane_serves(gpu_tiny_profile, tmp_path):
+    from core.compile_cache import CompileCache
+    from core.studio.acceleration import Acceleration
+    from core.text.engine import SamplingSettings
+
+    worker, store = GPUWorker(), HistoryStore(tmp_path)
+    text, images = run(worker, lambda job: (load_text(gpu_tiny_profile, compile_later=True),
+                                            load_images(gpu_tiny_profile)))
+    run(worker, lambda job: images.accelerate(compile_unets=True, later=True))
+    assert text.compile_pending and images.compile_pending and text.fast is not None
+    plain_decoder = text.fast
+    acceleration = Acceleration(worker, CompileCache(tmp_path / "cache"), text, images).start()
+    # served meanwhile, on the plain paths
+    messages = [{"role": "user", "content": "Diga olá"}]
+    assert run(worker, lambda job: "".join(text.stream(messages, 24)))
+    draft_id = store.create_draft(Brief(product="Café Serra Azul"), "copy", "a cup of coffee", "", "Ana")
+    settings = ImageSettings(steps=6, seed=7)
+    run(worker, lambda job: render_post(job, draft_id, "a cup of coffee", "", settings, lambda: images, store, "Ana",
+                                        text))
+    assert acceleration.wait(900) and acceleration.applied == ["text", "images"], acceleration.failed
+    assert text.fast is not plain_decoder and text.fast.compile_step and not text.compile_pending
+    assert images.warm_shapes and not images.compile_pending
+    # the compiled paths serve: the same seed gives the same copy and the same picture twice
+    copies = [run(worker, lambda job: "".join(text.stream(messages, 24, SamplingSettings(seed=3))))
+              for _ in range(2)]
+    assert copies[0] == copies[1]
+    first, again = (run(worker, lambda job: render_post(job, draft_id, "a cup of coffee", "", settings, lambda: images,
+                                                        store, "Ana", text)) for _ in range(2))
+    files = [name for name, _ in first.image_files + again.image_files]
+    assert store.image_path(files[0]).read_bytes() == store.image_path(files[1]).read_bytes()
+    assert (tmp_path / "cache").exists()  # what was compiled is saved for the next start

@@ -1,7 +1,9 @@
 """SDXL base + refiner as an ensemble of expert denoisers, with seeds, sizes, progress and memory policies."""
 from __future__ import annotations
 
+import logging
 import math
+import threading
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,6 +23,7 @@ from core.image.settings import SEED_MAX, ImageSettings, check_prompts
 from core.memory import retry_on_oom
 from core.messages import Message
 
+log = logging.getLogger(__name__)
 # The shape compiled modules are warmed up for: (width, height, classifier-free guidance on). Guidance above 1
 # doubles the UNet batch, which is a different shape to a compiled module.
 WARM_SHAPE = (1024, 1024, True)
@@ -107,6 +110,11 @@ class ImageModel(ImageEngine):
         # (module owner, attribute) -> (eager module, compiled module), swapped in for warmed-up shapes only
         self._swaps: dict[tuple, tuple] = {}
         self.warm_shapes: set[tuple[int, int, bool]] = set()  # (width, height, classifier-free guidance)
+        # compiled modules planned by accelerate(later=True), warmed off the lane by compile_planned(), with the
+        # pipelines of their own that warm them; None once published or dropped
+        self._planned: dict[tuple, tuple] | None = None
+        self._warm_pipes: tuple | None = None
+        self._publishing = threading.Lock()  # publishing compiled modules against place() dropping them
         self._editors: dict[str, tuple] = {}  # "img2img" | "inpaint" -> (base, refiner) sharing the loaded weights
         self._fast_scheduler = None  # the fast mode's scheduler, once its LoRA is loaded
         self._token = token
@@ -151,14 +159,16 @@ class ImageModel(ImageEngine):
             else:
                 pipe.enable_sequential_cpu_offload(device=self.device)
 
-    def accelerate(self, compile_unets: bool = True, warm_up: bool = True) -> list[str]:
+    def accelerate(self, compile_unets: bool = True, warm_up: bool = True, later: bool = False) -> list[str]:
         """Speed-ups that leave the settings and the output function alone; returns what was applied.
 
         Fused attention projections and channels-last memory help every GPU. Where compile_unets, the UNets
         are compiled and replayed as CUDA graphs and the VAE decoder is compiled, then warmed up at 1024x1024
         with guidance so no user pays the minutes of compile time. Those compiled modules serve only the
         warmed-up shape; other sizes render with the eager modules rather than stalling for a recompile. A
-        failed compile falls back to the eager modules.
+        failed compile falls back to the eager modules. With later, the compiling is only planned: the model
+        serves with its eager modules at once, and compile_planned() (run beside the lane) swaps the compiled
+        ones in once they are warm.
         """
         if not self.device.startswith("cuda") or self.policy is not MemoryPolicy.GPU:
             return []
@@ -172,11 +182,15 @@ class ImageModel(ImageEngine):
                 import torch._inductor.config as inductor
                 inductor.conv_1x1_as_mm = True
                 # default inductor mode: max-autotune found faster kernels but spent over 8 minutes compiling
-                for pipe in self.pipelines:
-                    self._swaps[(pipe, "unet")] = (pipe.unet, torch.compile(pipe.unet, mode="reduce-overhead",
-                                                                               fullgraph=True))
+                swaps = {(pipe, "unet"): (pipe.unet, torch.compile(pipe.unet, mode="reduce-overhead",
+                                                                    fullgraph=True, dynamic=False))
+                         for pipe in self.pipelines}
                 vae = self.base.vae
-                self._swaps[(vae, "decoder")] = (vae.decoder, torch.compile(vae.decoder, fullgraph=True))
+                swaps[(vae, "decoder")] = (vae.decoder, torch.compile(vae.decoder, fullgraph=True, dynamic=False))
+                if later:
+                    self._plan(swaps)
+                    return applied + ["compile_planned"]
+                self._swaps.update(swaps)
                 self.warm_shapes.add(WARM_SHAPE)
                 if warm_up:  # 15 steps give the refiner 3: compile, record its graph, replay it
                     with generator_kept_through_capture(self.device):
@@ -187,15 +201,71 @@ class ImageModel(ImageEngine):
                 applied.append(f"compile_failed: {type(error).__name__}")
         return applied
 
+    def _plan(self, swaps: dict[tuple, tuple]) -> None:
+        """Keep the compiled modules for compile_planned(), with pipelines of their own that share every weight
+        (built here, on the lane: from_pipe touches the shared modules) and a scheduler each, so warming them
+        never touches what the lane's renders use."""
+        compiled = {key: pair[1] for key, pair in swaps.items()}
+        dtype = self.base.unet.dtype
+        pipes = []
+        for pipe in self.pipelines:
+            scheduler = type(pipe.scheduler).from_config(pipe.scheduler.config)
+            warm = type(pipe).from_pipe(pipe, unet=compiled[(pipe, "unet")], scheduler=scheduler, dtype=dtype)
+            warm.set_progress_bar_config(disable=True)
+            pipes.append(warm)
+        self._planned, self._warm_pipes = swaps, tuple(pipes)
+
+    @property
+    def compile_pending(self) -> bool:
+        """Whether compiled modules are planned and not yet published (or dropped)."""
+        return self._planned is not None
+
+    def compile_planned(self) -> bool:
+        """Off the lane, beside the renders it serves meanwhile: compile the planned modules by running each once at
+        the warm shape through the pipelines of their own (the minutes), then publish them, so the lane's next
+        render at that shape uses them (recording their CUDA graphs on its first steps). Returns whether they were
+        published: not where compiling failed or place() dropped them meanwhile."""
+        planned, pipes = self._planned, self._warm_pipes
+        if planned is None:
+            return False
+        width, height, _ = WARM_SHAPE
+        common = dict(prompt="warm-up", guidance_scale=7.0, output_type="latent")
+        try:
+            with torch.inference_mode():
+                latents = pipes[0](**common, num_inference_steps=1, width=width, height=height,
+                                   generator=torch.Generator("cpu").manual_seed(0)).images
+                if len(pipes) > 1:  # 5 steps from 0.8: the refiner's UNet runs once
+                    latents = pipes[1](**common, image=latents, num_inference_steps=5, denoising_start=0.8,
+                                       generator=torch.Generator("cpu").manual_seed(0)).images
+                # the pipelines decode as vae.decode does: scaled latents through post_quant_conv, then the decoder
+                vae = self.base.vae
+                z = vae.post_quant_conv((latents / vae.config.scaling_factor).to(vae.dtype))
+                planned[(vae, "decoder")][1](z)
+        except Exception as error:  # noqa: BLE001 - the eager modules go on serving
+            log.warning("compiling SDXL beside the lane failed: %s: %s", type(error).__name__, error)
+            with self._publishing:
+                if self._planned is planned:
+                    self._planned = self._warm_pipes = None
+            return False
+        with self._publishing:
+            if self._planned is not planned:  # place() dropped them meanwhile
+                return False
+            self._swaps = dict(planned)  # one assignment: the lane reads the old dict or the new one
+            self.warm_shapes = {WARM_SHAPE}
+            self._planned = self._warm_pipes = None
+        return True
+
     def _use_compiled(self, on: bool) -> None:
         for (owner, name), (eager, compiled) in self._swaps.items():
             setattr(owner, name, compiled if on else eager)
 
     def _drop_compiled(self) -> None:
-        """Put the eager modules back for good."""
-        self._use_compiled(False)
-        self._swaps.clear()
-        self.warm_shapes.clear()
+        """Put the eager modules back for good, planned compiled ones included."""
+        with self._publishing:
+            self._use_compiled(False)
+            self._swaps = {}
+            self.warm_shapes = set()
+            self._planned = self._warm_pipes = None
 
     def _denoise(self, common: dict, settings: ImageSettings, use_refiner: bool) -> Image.Image:
         self._use_compiled((settings.width, settings.height, settings.guidance > 1) in self.warm_shapes)
@@ -252,7 +322,7 @@ class ImageModel(ImageEngine):
         while their modules stay as compiled, and a LoRA adapter changes them, so they go without it."""
         if not self.spec.fast_lora:
             return Message("fast_no_lora")
-        if self._swaps:
+        if self._swaps or self._planned is not None:
             return Message("fast_compiled")
         return None
 

@@ -14,6 +14,7 @@ from core.image.sdxl import ImageModel
 from core.image.settings import ImageSettings
 from core.messages import Message
 from core.profiles import Environment, load_images, load_text, resolve_profile
+from core.studio.acceleration import Acceleration
 from core.studio.access import AccessGuard, LoginTokens
 from core.studio.batch import Batches, run_batch
 from core.studio.history import HistoryStore
@@ -48,6 +49,9 @@ class Studio:
         self._text: TextEngine | None = None
         self._image: ImageModel | None = None
         self._warmup: Job | None = None
+        # a server (preload) serves with the plain paths as soon as the models load, and compiles beside its lane
+        self._compile_later = False
+        self.acceleration: Acceleration | None = None
         self._checks: threading.Thread | None = None
 
     # -- engines, loaded on first use (on the worker thread, one job at a time) -----------------------------
@@ -58,7 +62,8 @@ class Studio:
             progress.enter("loading_text")
         with self._text_loading:
             if self._text is None:
-                self._text = self._compiled(lambda: load_text(self.profile, _downloads(progress, "loading_text")))
+                self._text = self._compiled(lambda: load_text(self.profile, _downloads(progress, "loading_text"),
+                                                              self._compile_later))
             return self._text
 
     def image_model(self, progress: Progress | None = None) -> ImageModel:
@@ -68,7 +73,8 @@ class Studio:
         with self._image_loading:
             if self._image is None:
                 self._image = self._compiled(lambda: load_images(self.profile,
-                                                                 _downloads(progress, "loading_images")))
+                                                                 _downloads(progress, "loading_images"),
+                                                                 self._compile_later))
             return self._image
 
     def _compiled(self, load):
@@ -115,15 +121,20 @@ class Studio:
             return self._checks
 
     def preload(self) -> Job | None:
-        """With the full profile, load and warm up (compile) both models on the worker once, as soon as the server
-        starts, so the first teammate does not pay minutes of compile time; with every profile, warm the checks."""
+        """With the full profile, load both models on the worker once, as soon as the server starts, then compile
+        them beside the worker (self.acceleration) while they already serve, so no teammate waits minutes for a
+        compile; with every profile, warm the checks."""
         self.warm_checks()
         with self._warming:  # not a loading lock: every page asks, and must not wait while a model loads
             if self.profile.name != "full" or self._warmup is not None:
                 return self._warmup
-            self._warmup = self.worker.submit(lambda job: (self.text_model(job), self.image_model(job)), "warmup",
-                                              "server")
+            self._compile_later = True
+            self._warmup = self.worker.submit(self._load_and_accelerate, "warmup", "server")
             return self._warmup
+
+    def _load_and_accelerate(self, job: Job) -> None:
+        text, image = self.text_model(job), self.image_model(job)
+        self.acceleration = Acceleration(self.worker, self.compile_cache, text, image).start()
 
     def lane_of(self, job_id: str) -> tuple[GPUWorker, Job] | None:
         """The lane holding a job, and the job, or None once it is forgotten (or the server restarted)."""
@@ -139,7 +150,10 @@ class Studio:
                 "vram_gib": devices.vram_in_use_gib(self.profile.device), "test_images": self.profile.test_images,
                 # the demo profiles' own text model writes nonsense: every face says so
                 "demo_text": self.profile.name != "full" and self.profile.server is None,
-                "text_model": self.profile.text.gguf_file or model_label(self.profile.text.source)}
+                "text_model": self.profile.text.gguf_file or model_label(self.profile.text.source),
+                # what is being compiled beside the lane meanwhile ("compiling_text", "compiling_images"), or None
+                "accelerating": self.acceleration.stage.value if self.acceleration and self.acceleration.pending
+                else None}
 
     # -- the post flow, queued on the one worker -------------------------------------------------------------
     def write(self, brief: Brief, author: str, owner: str,

@@ -54,6 +54,7 @@ class GraphDecoder:
         self.prompt_length = torch.zeros((), dtype=torch.long, device=self.device)
         self.last_index = torch.zeros((1,), dtype=torch.long, device=self.device)
         self.prefill_graphs: dict[int, torch.cuda.CUDAGraph] = {}
+        self._step_forward = self._forward  # compiled by prepare() where asked
         # sampling state read by the captured step: set per request, noise drawn per token
         self.temperature = torch.ones((), device=self.device)
         self.top_p = torch.ones((), device=self.device)
@@ -85,6 +86,30 @@ class GraphDecoder:
             log.warning("CUDA graph decoding unavailable, using generate: %s: %s", type(error).__name__, error)
             return None
 
+    @classmethod
+    def try_prepare(cls, model, max_len: int = DEFAULT_MAX_LEN) -> "GraphDecoder | None":
+        """A decoder with its step compiled and run once but nothing captured yet (see prepare()), for a thread
+        beside the model's lane; None where that fails, which leaves the model's current decoder in place."""
+        if model.device.type != "cuda":
+            return None
+        try:
+            decoder = cls(model, max_len, compile_step=True)
+            decoder.prepare()
+            return decoder
+        except Exception as error:  # the plain decoder goes on serving
+            log.warning("compiling the decoding step failed: %s: %s", type(error).__name__, error)
+            return None
+
+    def try_capture(self) -> bool:
+        """capture(), on the model's lane; False (and the GPU's random generator put back) where it fails."""
+        try:
+            with generator_kept_through_capture(self.device):
+                self.capture()
+            return True
+        except Exception as error:
+            log.warning("capturing the compiled decoding step failed: %s: %s", type(error).__name__, error)
+            return False
+
     def _reset(self) -> None:
         for layer in self.cache.layers:
             if getattr(layer, "is_initialized", False):
@@ -114,12 +139,20 @@ class GraphDecoder:
             layer.cumulative_length.copy_(self.prompt_length)
         self.position.copy_(self.prompt_length)
 
-    @torch.inference_mode()
     def warm_up(self) -> None:
         """Run each step eagerly once, then capture decoding and the prefill buckets as CUDA graphs; the decode
         forward is compiled first where asked (a minute or two at load)."""
+        self.prepare()
+        self.capture()
+
+    @torch.inference_mode()
+    def prepare(self) -> None:
+        """Run each step once on a side stream, compiling the decode forward first where asked: the minutes of the
+        warm-up. It touches this decoder's own cache and buffers only, so another thread may decode with the same
+        model meanwhile (capture() may not run beside other work, so it waits for the model's own lane)."""
         prompt = torch.zeros((1, 8), dtype=torch.long, device=self.device)
         forward = torch.compile(self._forward, dynamic=False) if self.compile_step else self._forward
+        self._step_forward = forward
         self._start(prompt, 1.0, 1.0, 1.0, None)
         stream = torch.cuda.Stream()
         stream.wait_stream(torch.cuda.current_stream())
@@ -132,6 +165,12 @@ class GraphDecoder:
                 self._bucket_prefill(bucket)
                 self._choose()
         torch.cuda.current_stream().wait_stream(stream)
+
+    @torch.inference_mode()
+    def capture(self) -> None:
+        """Capture decoding and the prefill buckets as CUDA graphs, once prepare() has run (about a second)."""
+        forward = self._step_forward
+        prompt = torch.zeros((1, 8), dtype=torch.long, device=self.device)
         self._start(prompt, 1.0, 1.0, 1.0, None)
         pool = torch.cuda.graph_pool_handle()
         graph = torch.cuda.CUDAGraph()

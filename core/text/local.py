@@ -41,10 +41,13 @@ class TextModelSpec:
 
 
 def load_text_model(spec: TextModelSpec, device: str, token: str | None = None,
-                    dtype: torch.dtype | None = None, compile_step: bool | None = None) -> "TextModel":
+                    dtype: torch.dtype | None = None, compile_step: bool | None = None,
+                    compile_later: bool = False) -> "TextModel":
     """Load tokenizer and model for spec onto device; raises ModelLoadError with the cause.
 
-    dtype overrides the compute dtype chosen for the device (bf16 where native, else fp16; fp32 on CPU)."""
+    dtype overrides the compute dtype chosen for the device (bf16 where native, else fp16; fp32 on CPU).
+    compile_later serves at once with an uncompiled decoding step where a compiled one would be built, leaving
+    that to compile_decoder() and take_decoder() (the studio runs them beside its lane)."""
     # 1. tokenizer: carries the chat template and the end-of-turn tokens
     extra = {"gguf_file": spec.gguf_file} if spec.gguf_file else {}
     try:
@@ -75,10 +78,18 @@ def load_text_model(spec: TextModelSpec, device: str, token: str | None = None,
             log.warning("int4 kernel unavailable, loading NF4 instead: %s", error)
             del model
             free_gpu_memory()
-            return load_text_model(dataclasses.replace(spec, int4_kernel=False), device, token, dtype, compile_step)
+            return load_text_model(dataclasses.replace(spec, int4_kernel=False), device, token, dtype, compile_step,
+                                   compile_later)
     use_grouped_decode_attention(model)
+    if compile_step is None and model.device.type == "cuda":
+        compile_step = torch.cuda.get_device_capability(model.device)[0] >= 8
+    later = bool(compile_later and compile_step and spec.graph_decode)
+    if later:
+        compile_step = False
     fast = GraphDecoder.try_build(model, compile_step=compile_step) if spec.graph_decode else None
-    return TextModel(model, tokenizer, spec, fast, compile_step)
+    engine = TextModel(model, tokenizer, spec, fast, compile_step)
+    engine.compile_later = later and fast is not None
+    return engine
 
 
 class TextModel(TextEngine):
@@ -94,6 +105,7 @@ class TextModel(TextEngine):
         self.home = model.device
         self.parked = False
         self._compile_step = compile_step
+        self.compile_later = False  # serving uncompiled until take_decoder() swaps the compiled step in
         self.name = model_label(spec.source) if not spec.gguf_file else spec.gguf_file
         self.stop_token_ids = _stop_token_ids(model, tokenizer)
 
@@ -120,6 +132,27 @@ class TextModel(TextEngine):
         self.parked = False
         if self.spec.graph_decode:
             self.fast = GraphDecoder.try_build(self.model, compile_step=self._compile_step)
+
+    # -- the compiled decoding step, built beside the lane once the model serves ---------------------------
+    @property
+    def compile_pending(self) -> bool:
+        """Whether this model serves with an uncompiled decoding step that compile_decoder() could replace."""
+        return self.compile_later and self.fast is not None and not self.parked
+
+    def compile_decoder(self) -> GraphDecoder | None:
+        """The decoding step compiled and run once, off the model's lane (the minutes); None where it fails."""
+        return GraphDecoder.try_prepare(self.model)
+
+    def take_decoder(self, decoder: GraphDecoder) -> bool:
+        """On the model's lane, between two jobs: capture the compiled decoder's graphs and serve with it from the
+        next request on; False leaves the current decoder serving (the weights moved meanwhile, or capture
+        failed)."""
+        if self.parked or decoder.model is not self.model or not decoder.try_capture():
+            return False
+        self.fast = decoder
+        self._compile_step = True  # an unpark rebuilds the compiled one (from the in-process compile cache)
+        self.compile_later = False
+        return True
 
     def stream(self, messages: list[dict], max_new_tokens: int,
                sampling: SamplingSettings = SamplingSettings(), prefill: str = "") -> Iterator[str]:

@@ -1,0 +1,87 @@
+"""The compiled paths, built beside the GPU lane once the models serve: a server takes jobs as soon as its models are
+loaded (the plain paths, a few seconds slower per post), while a background thread compiles the decoding step and
+the SDXL modules (the minutes) and each compiled path replaces its plain one between two jobs."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from enum import Enum
+
+from core.compile_cache import CompileCache
+from core.image.sdxl import ImageModel
+from core.studio.worker import GPUWorker
+from core.text.engine import TextEngine
+from core.text.local import TextModel
+
+log = logging.getLogger(__name__)
+
+
+class Stage(str, Enum):
+    COMPILING_TEXT = "compiling_text"
+    COMPILING_IMAGES = "compiling_images"
+    DONE = "done"
+
+
+class Acceleration:
+    """One background run over the loaded engines: the text model's compiled decoding step, then SDXL's compiled
+    UNets and VAE decoder, the compile cache saved after each (so the next start restores them)."""
+
+    def __init__(self, worker: GPUWorker, compile_cache: CompileCache, text: TextEngine | None,
+                 image: ImageModel | None):
+        self.worker = worker
+        self.compile_cache = compile_cache
+        self.text = text if isinstance(text, TextModel) and text.compile_pending else None
+        self.image = image if image is not None and image.compile_pending else None
+        self.stage = Stage.COMPILING_TEXT if self.text else Stage.COMPILING_IMAGES if self.image else Stage.DONE
+        self.applied: list[str] = []  # "text", "images": the compiled paths now serving
+        self.failed: list[str] = []  # the ones that stay on the plain path
+        self.seconds: dict[str, float] = {}  # how long each took, for the benchmark and the log
+        self._thread: threading.Thread | None = None
+
+    @property
+    def pending(self) -> bool:
+        return self.stage is not Stage.DONE
+
+    def start(self) -> "Acceleration":
+        if self.pending and self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="accelerate", daemon=True)
+            self._thread.start()
+        return self
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until every compiled path is in (or failed); whether it finished within timeout."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return not self.pending
+
+    def _run(self) -> None:
+        try:
+            if self.text is not None:
+                self._timed("text", self._text)
+            self.stage = Stage.COMPILING_IMAGES
+            if self.image is not None:
+                self._timed("images", self.image.compile_planned)
+        finally:
+            self.stage = Stage.DONE
+
+    def _timed(self, name: str, step) -> None:
+        started = time.perf_counter()
+        try:
+            ok = step()
+        except Exception as error:  # noqa: BLE001 - the plain path goes on serving; the log says why
+            log.warning("compiling %s in the background failed: %s: %s", name, type(error).__name__, error)
+            ok = False
+        self.seconds[name] = round(time.perf_counter() - started, 1)
+        (self.applied if ok else self.failed).append(name)
+        if ok:
+            self.compile_cache.save()
+
+    def _text(self) -> bool:
+        """The compiled step built here; its CUDA graphs captured on the lane, between two jobs."""
+        decoder = self.text.compile_decoder()
+        if decoder is None:
+            return False
+        swap = self.worker.submit(lambda job: self.text.take_decoder(decoder), "accelerate", "server")
+        self.worker.wait(swap)
+        return bool(swap.result)

@@ -1,0 +1,132 @@
+"""Compiling beside the lane: a server serves with the eager modules at once, compiled modules are warmed in another
+thread while renders go on, and they serve only from the render after they are published (never under an offload
+policy, never after a failed compile). The compiler here is dynamo with a backend that runs the traced graph as it
+is: real tracing and guards, without inductor's minutes on the CPU."""
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from core.compile_cache import CompileCache
+from core.errors import SettingsError
+from core.image.placement import MemoryPolicy
+from core.image.settings import ImageSettings
+from core.profiles import load_images
+from core.studio.acceleration import Acceleration, Stage
+from core.studio.worker import GPUWorker
+
+PROMPT = "a cup of coffee on a wooden table"
+WARM = ImageSettings(steps=3, seed=5)  # 1024x1024 with guidance: the shape the compiled modules are warmed for
+
+
+class Compiler:
+    """torch.compile with a backend that records each graph it is handed and runs it unchanged."""
+
+    def __init__(self, fail: bool = False):
+        self.compiled: list[tuple] = []  # the first input's shape of every graph compiled
+        self.calls = 0  # calls into compiled graphs
+        self.fail = fail
+
+    def backend(self, graph, example_inputs):
+        if self.fail:
+            raise RuntimeError("no compiler here")
+        self.compiled.append(tuple(example_inputs[0].shape))
+
+        def run(*args):
+            self.calls += 1
+            return graph.forward(*args)
+        return run
+
+    def plan(self, model) -> None:
+        """What accelerate(later=True) plans on a GPU, with this backend."""
+        swaps = {(pipe, "unet"): (pipe.unet, torch.compile(pipe.unet, backend=self.backend, dynamic=False))
+                 for pipe in model.pipelines}
+        vae = model.base.vae
+        swaps[(vae, "decoder")] = (vae.decoder, torch.compile(vae.decoder, backend=self.backend, dynamic=False))
+        model._plan(swaps)
+
+
+@pytest.fixture
+def model(tiny_profile):
+    torch._dynamo.reset()
+    return load_images(tiny_profile)  # its own instance: the shared one stays as it is
+
+
+def fast_refused_for_compiling(model) -> bool:
+    reason = model.fast_unavailable()
+    return reason is not None and reason.code == "fast_compiled"
+
+
+def pixels(result) -> np.ndarray:
+    return np.asarray(result[0].image)
+
+
+def test_planned_modules_serve_only_after_they_are_warmed_and_published(model):
+    compiler = Compiler()
+    eager_image = pixels(model.render(PROMPT, "", WARM))
+    compiler.plan(model)
+    assert model.compile_pending and fast_refused_for_compiling(model)
+    with pytest.raises(SettingsError):  # a LoRA loaded now would change the modules being compiled
+        model.prepare_fast()
+    # 1. planned, not published: renders stay eager
+    model.render(PROMPT, "", WARM)
+    assert compiler.calls == 0 and model.base.unet is model._planned[(model.base, "unet")][0]
+    # 2. warmed in another thread while the lane renders (each on pipelines of its own)
+    published: list[bool] = []
+    warming = threading.Thread(target=lambda: published.append(model.compile_planned()))
+    warming.start()
+    during = [pixels(model.render(PROMPT, "", WARM)) for _ in range(2)]
+    warming.join(300)
+    assert published == [True] and not model.compile_pending
+    assert len(compiler.compiled) == 3  # base UNet, refiner UNet, VAE decoder: once each, at the warm shape
+    assert all(np.array_equal(image, eager_image) for image in during)  # the lane's renders were untouched
+    # 3. the next render at the warm shape runs the compiled modules, with nothing compiled again
+    calls = compiler.calls
+    assert np.array_equal(pixels(model.render(PROMPT, "", WARM)), eager_image)
+    assert compiler.calls > calls and len(compiler.compiled) == 3
+    # 4. other sizes keep the eager modules
+    calls = compiler.calls
+    model.render(PROMPT, "", ImageSettings(width=1152, height=896, steps=2, seed=5))
+    assert compiler.calls == calls and len(compiler.compiled) == 3
+
+
+def test_an_offload_policy_taken_meanwhile_drops_what_was_planned(model):
+    compiler = Compiler()
+    compiler.plan(model)
+    model.place(MemoryPolicy.MODEL_OFFLOAD)  # e.g. the lane ran out of memory: compiled modules assume resident ones
+    assert not model.compile_pending and model.compile_planned() is False
+    model.render(PROMPT, "", WARM)
+    assert compiler.calls == 0 and not model.warm_shapes
+    assert not fast_refused_for_compiling(model)
+
+
+def test_a_failed_compile_leaves_the_eager_modules_serving(model):
+    compiler = Compiler(fail=True)
+    eager_image = pixels(model.render(PROMPT, "", WARM))
+    compiler.plan(model)
+    assert model.compile_planned() is False
+    assert not model.compile_pending and not model.warm_shapes
+    assert np.array_equal(pixels(model.render(PROMPT, "", WARM)), eager_image)
+    assert not fast_refused_for_compiling(model)
+
+
+def test_acceleration_runs_beside_the_lane_and_reports_each_stage(model, tmp_path):
+    compiler, worker = Compiler(), GPUWorker("test-lane")
+    compiler.plan(model)
+    acceleration = Acceleration(worker, CompileCache(tmp_path), None, model)
+    assert acceleration.stage is Stage.COMPILING_IMAGES and acceleration.pending
+    acceleration.start()
+    render = worker.submit(lambda job: model.render(PROMPT, "", WARM), "render", "Ana")  # served meanwhile
+    assert worker.wait(render, 300) and render.result, render.error
+    assert acceleration.wait(300)
+    assert acceleration.applied == ["images"] and not acceleration.failed and acceleration.stage is Stage.DONE
+    assert "images" in acceleration.seconds
+    after = worker.submit(lambda job: model.render(PROMPT, "", WARM), "render", "Ana")
+    calls = compiler.calls
+    assert worker.wait(after, 300) and after.result and compiler.calls > calls
+
+
+def test_nothing_to_compile_is_done_at_once(tiny_images, tmp_path):
+    acceleration = Acceleration(GPUWorker("test-lane"), CompileCache(tmp_path), None, tiny_images).start()
+    assert acceleration.wait(1) and acceleration.stage is Stage.DONE and acceleration.applied == []
