@@ -5,7 +5,7 @@ import logging
 import math
 import threading
 from collections.abc import Callable
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -220,18 +220,18 @@ class ImageModel(ImageEngine):
         """Whether compiled modules are planned and not yet published (or dropped)."""
         return self._planned is not None
 
-    def compile_planned(self) -> bool:
+    def compile_planned(self, warming: Callable[[], AbstractContextManager] = nullcontext) -> bool:
         """Off the lane, beside the renders it serves meanwhile: compile the planned modules by running each once at
-        the warm shape through the pipelines of their own (the minutes), then publish them, so the lane's next
-        render at that shape uses them (recording their CUDA graphs on its first steps). Returns whether they were
-        published: not where compiling failed or place() dropped them meanwhile."""
+        the warm shape through the pipelines of their own (the minutes, inside warming()), then publish them, so
+        the lane's next render at that shape uses them (recording their CUDA graphs on its first steps). Returns
+        whether they were published: not where compiling failed or place() dropped them meanwhile."""
         planned, pipes = self._planned, self._warm_pipes
         if planned is None:
             return False
         width, height, _ = WARM_SHAPE
         common = dict(prompt="warm-up", guidance_scale=7.0, output_type="latent")
         try:
-            with torch.inference_mode():
+            with warming(), torch.inference_mode():
                 latents = pipes[0](**common, num_inference_steps=1, width=width, height=height,
                                    generator=torch.Generator("cpu").manual_seed(0)).images
                 if len(pipes) > 1:  # 5 steps from 0.8: the refiner's UNet runs once

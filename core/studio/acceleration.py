@@ -4,8 +4,11 @@ the SDXL modules (the minutes) and each compiled path replaces its plain one bet
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import Enum
 
 from core.compile_cache import CompileCache
@@ -15,6 +18,37 @@ from core.text.engine import TextEngine
 from core.text.local import TextModel
 
 log = logging.getLogger(__name__)
+
+# A compile thread waits for the lane to be idle, but never longer than PATIENCE_S at once (the lane may itself wait
+# for a lock the compile holds, dynamo's own among them): then it runs GRANT_S before it waits again.
+PATIENCE_S = 10.0
+GRANT_S = 1.0
+
+
+@contextmanager
+def only_while_idle(idle: threading.Event, patience_s: float = PATIENCE_S, grant_s: float = GRANT_S) -> Iterator[None]:
+    """Run the body, in this thread, only while idle is set: before each of its Python and C calls it waits while
+    the lane runs a job.
+
+    Why: PyTorch releases the GIL around every operation, so beside a thread that compiles (pure Python for
+    minutes) each of the lane's thousands of launches per step waits for the GIL again: renders served during the
+    compile took 26-75 s instead of 2.8 s on an H200. The check costs the body about 2x on its Python-heavy parts,
+    paid only while nobody waits for the lane."""
+    free_until = 0.0
+
+    def wait_for_idle(frame, event, arg) -> None:
+        nonlocal free_until
+        if idle.is_set() or time.monotonic() < free_until:
+            return
+        if not idle.wait(patience_s):
+            free_until = time.monotonic() + grant_s
+
+    previous = sys.getprofile()
+    sys.setprofile(wait_for_idle)  # this thread only
+    try:
+        yield
+    finally:
+        sys.setprofile(previous)
 
 
 class Stage(str, Enum):
@@ -28,8 +62,9 @@ class Acceleration:
     UNets and VAE decoder, the compile cache saved after each (so the next start restores them)."""
 
     def __init__(self, worker: GPUWorker, compile_cache: CompileCache, text: TextEngine | None,
-                 image: ImageModel | None):
+                 image: ImageModel | None, patience_s: float = PATIENCE_S, grant_s: float = GRANT_S):
         self.worker = worker
+        self.patience_s, self.grant_s = patience_s, grant_s
         self.compile_cache = compile_cache
         self.text = text if isinstance(text, TextModel) and text.compile_pending else None
         self.image = image if image is not None and image.compile_pending else None
@@ -61,7 +96,7 @@ class Acceleration:
                 self._timed("text", self._text)
             self.stage = Stage.COMPILING_IMAGES
             if self.image is not None:
-                self._timed("images", self.image.compile_planned)
+                self._timed("images", lambda: self.image.compile_planned(self._while_idle))
         finally:
             self.stage = Stage.DONE
 
@@ -77,9 +112,13 @@ class Acceleration:
         if ok:
             self.compile_cache.save()
 
+    def _while_idle(self):
+        return only_while_idle(self.worker.idle, self.patience_s, self.grant_s)
+
     def _text(self) -> bool:
         """The compiled step built here; its CUDA graphs captured on the lane, between two jobs."""
-        decoder = self.text.compile_decoder()
+        with self._while_idle():
+            decoder = self.text.compile_decoder()
         if decoder is None:
             return False
         swap = self.worker.submit(lambda job: self.text.take_decoder(decoder), "accelerate", "server")
