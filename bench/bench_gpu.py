@@ -740,8 +740,8 @@ def userpath_child(mode: str):
                        "render_job_s": render_s, "decode_tok_s": tokens_s})
     log("served_while_compiling", during)
     if acceleration is not None:
-        acceleration.wait()
-        log("accelerated_s", round(since_process_start(), 1))
+        finished = acceleration.wait(float(os.environ.get("USERPATH_ACCELERATION_LIMIT_S", 1800)))
+        log("accelerated_s" if finished else "still_accelerating_at_s", round(since_process_start(), 1))
         log("acceleration", {"applied": acceleration.applied, "failed": acceleration.failed,
                              "seconds": acceleration.seconds})
     log("decode_tok_s_after", [job(lambda: studio.worker.submit(decode, "write", "bench"))[0] for _ in range(2)])

@@ -171,7 +171,7 @@ def wait_for_progress(counter: list[int], beyond: int, timeout: float = 10) -> b
 @pytest.mark.parametrize("patience_s", [30.0, 0.2])
 def test_a_thread_beside_the_lane_runs_only_while_it_is_idle_and_never_waits_past_its_patience(patience_s):
     worker, counter, stop = GPUWorker("test-lane"), [0], threading.Event()
-    beside = threading.Thread(target=count_calls, args=(only_while_idle(worker.idle, patience_s, 0.05), counter, stop))
+    beside = threading.Thread(target=count_calls, args=(only_while_idle(worker.idle, worker.busy, patience_s, 0.05), counter, stop))
     beside.start()
     try:
         assert wait_for_progress(counter, 1000)  # runs while the lane is idle

@@ -103,8 +103,8 @@ class GPUWorker:
         self._live: set[int] = set()  # tokens of the threads serving the queue; an abandoned one drops out
         self._next_token = 0
         self._running = 0  # lane threads inside a job right now
-        # set while no lane thread runs a job: CPU-heavy threads beside the lane (compiling) run only then
-        self.idle = threading.Event()
+        # whether a lane thread runs a job: CPU-heavy threads beside the lane (compiling) run only while idle
+        self.idle, self.busy = threading.Event(), threading.Event()
         self.idle.set()
         # jobs' handoffs, one at a time in order; not daemon threads, so the interpreter finishes every queued
         # save before it exits
@@ -203,10 +203,12 @@ class GPUWorker:
                 job.deadline = job.started_at + self.limit_of(job)
                 self._running += 1
                 self.idle.clear()
+                self.busy.set()
             state, result, error = self._run(job, lambda: job.fn(job))
             with self._changed:
                 self._running -= 1
                 if not self._running:
+                    self.busy.clear()
                     self.idle.set()
                 if token not in self._live or job.done:
                     return  # this job was already failed for running too long; its outcome is dropped
