@@ -36,9 +36,11 @@ def only_while_idle(idle: threading.Event, busy: threading.Event, patience_s: fl
     compile took 26-75 s instead of 2.8 s on an H200.
 
     How: a profile function that waits. From Python 3.12 a watcher sets it on every thread only when the lane
-    turns busy, and it removes itself from each thread on its first call (any other profiler running then is
-    removed too), so the compile runs at full speed while the lane is idle. Before 3.12 a thread's profile function
-    can only be set from that thread, so it stays on and checks every call: about 2x on the compile's Python."""
+    turns busy; it removes itself from each thread on its first call, and the watcher clears what is left once the
+    lane is idle (any other profiler running then is removed too), so the compile runs at full speed while the
+    lane is idle. Before 3.12 a thread's profile function can only be set from that thread, so it stays on and
+    checks every call: about 2x on the compile's Python with 3.11 (from 3.12 profiling goes through sys.monitoring
+    and a check on every call cost a compile on an H200 more than 10x, so that path is for older Pythons only)."""
     me = threading.get_ident()
     if not hasattr(threading, "setprofile_all_threads"):
         with _checking_every_call(idle, patience_s, grant_s):
@@ -58,7 +60,13 @@ def only_while_idle(idle: threading.Event, busy: threading.Event, patience_s: fl
                 continue
             threading.setprofile_all_threads(wait_for_idle)
             threading.setprofile(None)  # threads started later are not concerned
-            idle.wait(patience_s + grant_s)  # still busy after that: set it again, the compile had its grant
+            if idle.wait(patience_s + grant_s):  # else still busy: set it again, the compile had its grant
+                clear_every_thread()
+
+    def clear_every_thread() -> None:
+        # threads blocked since it was set still hold it, and one profiled thread slows every thread's calls
+        threading.setprofile_all_threads(None)
+        threading.setprofile(None)
 
     watcher = threading.Thread(target=watch, name="accelerate-watch", daemon=True)
     watcher.start()
@@ -67,7 +75,7 @@ def only_while_idle(idle: threading.Event, busy: threading.Event, patience_s: fl
     finally:
         stop.set()
         watcher.join()
-        sys.setprofile(None)
+        clear_every_thread()
 
 
 @contextmanager
