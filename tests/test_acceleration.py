@@ -14,7 +14,7 @@ from core.errors import SettingsError
 from core.image.placement import MemoryPolicy
 from core.image.settings import ImageSettings
 from core.profiles import load_images
-from core.studio.acceleration import Acceleration, Stage, only_while_idle
+from core.studio.acceleration import Acceleration, Stage
 from core.studio.worker import GPUWorker
 
 PROMPT = "a cup of coffee on a wooden table"
@@ -151,43 +151,3 @@ def test_a_compile_waits_while_the_lane_runs_a_job(model, tmp_path):
     assert worker.wait(busy, 60)
     assert seen["compiled"] == []  # nothing compiled while the lane was busy
     assert acceleration.wait(300) and acceleration.applied == ["images"] and len(compiler.compiled) == 3
-
-
-def count_calls(gate, counter: list[int], stop: threading.Event) -> None:
-    def step():
-        counter[0] += 1
-    with gate:
-        while not stop.is_set():
-            step()
-
-
-def wait_for_progress(counter: list[int], beyond: int, timeout: float = 10) -> bool:
-    until = time.monotonic() + timeout
-    while counter[0] <= beyond and time.monotonic() < until:
-        time.sleep(0.01)
-    return counter[0] > beyond
-
-
-@pytest.mark.parametrize("patience_s", [30.0, 0.2])
-def test_a_thread_beside_the_lane_runs_only_while_it_is_idle_and_never_waits_past_its_patience(patience_s):
-    worker, counter, stop = GPUWorker("test-lane"), [0], threading.Event()
-    beside = threading.Thread(target=count_calls, args=(only_while_idle(worker.idle, worker.busy, patience_s, 0.05), counter, stop))
-    beside.start()
-    try:
-        assert wait_for_progress(counter, 1000)  # runs while the lane is idle
-        during: list[int] = []
-
-        def job(job):
-            before = counter[0]
-            time.sleep(1.0)
-            during.append(counter[0] - before)
-        assert worker.wait(worker.submit(job, "render", "Ana"), 30)
-        if patience_s > 1.0:
-            assert during[0] <= 2  # paused at its next call for the whole job
-        else:
-            assert during[0] > 0  # a lane busy past the patience (or waiting on this thread) is never stuck
-        assert wait_for_progress(counter, counter[0] + 1000)  # and it goes on once the lane is idle again
-    finally:
-        stop.set()
-        beside.join(10)
-    assert not beside.is_alive()
