@@ -609,7 +609,7 @@ def serve_phase(drafts=(1, 4, 16), new_tokens: int = 250):
 
 
 # -- the user's path in fresh processes: start-up, posts through the studio's jobs, every size, the fast mode ----
-USERPATH_MODES = ("reference", "cold", "restart", "t4-fast", "regional", "every-size", "render-path")
+USERPATH_MODES = ("reference", "cold", "restart", "t4-fast", "regional", "every-size", "render-path", "start")
 
 
 def since_process_start() -> float:
@@ -622,13 +622,16 @@ def userpath_phase(modes: list[str]):
     start (empty compile caches), a restart on a fresh machine with only the data folder's compile cache, the
     fast mode under the T4 policy, and regional compilation as an experiment. Results merge into one file."""
     import subprocess
-    if {"cold", "restart"} & set(modes):
+    if {"cold", "restart", "start"} & set(modes):
         ensure_llama(WORK / "llama3-8b")
     spec = ensure_sdxl()
     ensure_fp16_vae(spec)
     if "t4-fast" in modes:
         ensure_random_lora(spec)
+    if "start" in modes:
+        log("imports_slowest", slowest_imports())
     data = WORK / "data-userpath"  # the studio's data folder: history and compile cache, as on a Drive
+    runs: dict[str, int] = {}
     for mode in modes:
         if mode == "cold":  # nothing compiled before, anywhere
             shutil.rmtree(data / "compile-cache", ignore_errors=True)
@@ -638,16 +641,35 @@ def userpath_phase(modes: list[str]):
         started = time.perf_counter()
         child = subprocess.run([sys.executable, __file__, "userpath-child", "--mode", mode,
                                 "--out", str(RESULTS_FILE.parent)], env=env, cwd=ROOT)
-        log(f"{mode}_process_s", round(time.perf_counter() - started, 1))
+        runs[mode] = runs.get(mode, 0) + 1  # a mode asked twice (a start, then a restart) is logged as mode_2
+        key = mode if runs[mode] == 1 else f"{mode}_{runs[mode]}"
+        log(f"{key}_process_s", round(time.perf_counter() - started, 1))
         child_file = RESULTS_FILE.parent / f"bench-userpath-{mode}.json"
         if child_file.exists():
             child_results = json.loads(child_file.read_text())
             child_file.unlink()
-            for key in ("gpu", "versions"):
-                child_results.pop(key, None)
-            log(mode, child_results)
+            for name in ("gpu", "versions"):
+                child_results.pop(name, None)
+            log(key, child_results)
         if child.returncode:
-            log(f"{mode}_exit", child.returncode)
+            log(f"{key}_exit", child.returncode)
+
+
+def slowest_imports(top: int = 25) -> list:
+    """The studio's imports in a fresh interpreter (python -X importtime): [module, cumulative seconds], the
+    slowest first, and the whole import as "all"."""
+    import subprocess
+    code = "import sys; sys.path.insert(0, '.'); import torch; torch.cuda.init(); from core.studio.root import Studio"
+    started = time.perf_counter()
+    err = subprocess.run([sys.executable, "-X", "importtime", "-c", code], cwd=ROOT, capture_output=True,
+                         text=True).stderr
+    rows = []
+    for line in err.splitlines():
+        if line.startswith("import time:") and "|" in line and "cumulative" not in line:
+            _, cumulative, name = line[len("import time:"):].split("|")
+            rows.append((name.strip(), int(cumulative) / 1e6))
+    rows.sort(key=lambda row: -row[1])
+    return [["all", round(time.perf_counter() - started, 2)]] + [[n, round(c, 2)] for n, c in rows[:top]]
 
 
 def ensure_random_lora(spec: ImageModelSpec) -> Path:
@@ -689,8 +711,12 @@ def userpath_child(mode: str):
                               fast_lora=str(WORK / "sdxl-fast-lora"), fast_lora_file="lora.safetensors",
                               memory_policy=MemoryPolicy.MODEL_OFFLOAD if t4 else None,
                               data_dir=Path(os.environ["USERPATH_DATA"]), model_cache=WORK)
+    if mode == "start":
+        phases = time_phases()
     studio = Studio(environment)
     log("imports_s", round(since_process_start(), 1))
+    if mode == "start":
+        return start_only(studio, phases)
     if t4:
         return t4_fast(studio)
     if mode == "render-path":
@@ -789,6 +815,64 @@ def userpath_child(mode: str):
                                                                 "bench"))[1] for _ in range(2)]
     log("sizes_first_second_s", sizes)
     log("peak_gib", gib(torch.cuda.max_memory_allocated()))
+
+
+def time_phases() -> dict:
+    """Wrap the steps of loading both models so each records its seconds (the bench's own instrument; the product
+    code runs unchanged inside): {step: [seconds of each call]}."""
+    import functools
+    import diffusers
+    import transformers
+    from core.compile_cache import CompileCache
+    from core.image import sdxl
+    from core.text import fast_decode, local
+    phases: dict = {}
+
+    def wrap(owner, name, label, static=False):
+        original = getattr(owner, name)
+        function = original.__func__ if isinstance(original, classmethod) or hasattr(original, "__func__") else original
+
+        @functools.wraps(function)
+        def timed_call(*args, **kwargs):
+            if torch.cuda.is_initialized():
+                torch.cuda.synchronize()
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                if torch.cuda.is_initialized():
+                    torch.cuda.synchronize()
+                phases.setdefault(label, []).append(round(time.perf_counter() - started, 2))
+        setattr(owner, name, classmethod(timed_call) if static else timed_call)
+
+    wrap(transformers.AutoTokenizer, "from_pretrained", "text_tokenizer", static=True)
+    wrap(transformers.AutoModelForCausalLM, "from_pretrained", "text_from_pretrained", static=True)
+    for name, label in (("fuse_projections", "text_fuse"), ("quantize_to_int4", "text_int4_quantize")):
+        wrap(local, name, label)
+    wrap(fast_decode.GraphDecoder, "warm_up", "text_graph_warm_up")
+    from core import profiles
+    wrap(profiles, "load_text_model", "text_load_total")
+    for cls in (diffusers.StableDiffusionXLPipeline, diffusers.StableDiffusionXLImg2ImgPipeline,
+                diffusers.AutoencoderKL):
+        wrap(cls, "from_pretrained", f"image_{cls.__name__}_from_pretrained", static=True)
+    wrap(sdxl.ImageModel, "place", "image_place")
+    wrap(sdxl.ImageModel, "accelerate", "image_accelerate")
+    wrap(profiles, "load_image_model", "image_load_total")
+    wrap(CompileCache, "restore", "compile_cache_restore")
+    wrap(CompileCache, "save", "compile_cache_save")
+    return phases
+
+
+def start_only(studio, phases: dict):
+    """Start-up alone, as a restart meets it: the full profile's warm-up until the first job can run, each loading
+    step timed; the process then ends without waiting for the background compile."""
+    warmup = studio.preload()
+    studio.worker.wait(warmup)
+    log("ready_s", round(since_process_start(), 1))
+    log("warmup_error", warmup.error)
+    log("phases_s", phases)
+    log("peak_gib", gib(torch.cuda.max_memory_allocated()))
+    os._exit(0)  # the compile thread is a daemon; the lane's saving threads have nothing to save
 
 
 def render_path(studio):

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -20,8 +21,10 @@ from core.image.sdxl import ImageModel, ImageModelSpec, load_image_model
 from core.text.int4_weights import MIN_GPU_GIB
 from core.text.engine import TextEngine
 from core.text.local import TextModelSpec, load_text_model
-from core.text.openai_engine import OpenAIEngine, ServerSpec
 from core.text.tiny_llama import build_tiny_llama
+
+if TYPE_CHECKING:  # the OpenAI client takes a second or two to import: only a studio that uses a server pays it
+    from core.text.openai_engine import ServerSpec
 
 PROFILES = ("full", "cpu-demo", "tiny")
 # Environment variables a deployment sets; every model can point at a local folder for offline use.
@@ -174,8 +177,11 @@ def resolve_profile(name: str | None = None, env: Environment | Mapping[str, str
     name = name or env.profile or ("full" if device == "cuda" else "cpu-demo")
     if name not in PROFILES:
         raise ProfileError(f"profile must be one of: {', '.join(PROFILES)} (got {name!r})")
-    server = ServerSpec(env.openai_base_url, env.openai_model, api_key=env.openai_api_key,
-                        concurrency=env.openai_concurrency) if env.text_engine == "openai" else None
+    server = None
+    if env.text_engine == "openai":
+        from core.text.openai_engine import ServerSpec
+        server = ServerSpec(env.openai_base_url, env.openai_model, api_key=env.openai_api_key,
+                            concurrency=env.openai_concurrency)
     common = dict(device=device, memory_policy=env.memory_policy, accelerate=env.accelerate, token=env.hf_token,
                   server=server)
     int4_kernel = env.text_4bit == "int4"
@@ -237,6 +243,7 @@ def load_text(profile: Profile, on_download: Callable[[DownloadStatus], None] | 
     tiny one built first where the profile uses it, or its files fetched first (on_download hears how far).
     compile_later: serve uncompiled at once, leaving the compiling to core.studio.acceleration."""
     if profile.server:
+        from core.text.openai_engine import OpenAIEngine
         engine = OpenAIEngine(profile.server)
         engine.check()
         return engine

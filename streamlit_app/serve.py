@@ -2,8 +2,14 @@
 
 Streamlit's own server runs the pages of app.py, with one guard in front of it: a file upload is refused unless the
 browser sending it is signed in, before a byte of the file is read. Streamlit accepts uploads from any open
-websocket session, and a session opens without the password."""
+websocket session, and a session opens without the password.
+
+The models start loading when the server starts, before anyone signs in: a restarted server is ready, or nearly,
+when the team comes back to the page."""
+import logging
 import sys
+import threading
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 # `streamlit run` puts this folder on the path, not the project root where core lives.
@@ -14,9 +20,12 @@ from starlette.middleware import Middleware  # noqa: E402
 from starlette.requests import Request  # noqa: E402
 from starlette.responses import PlainTextResponse  # noqa: E402
 
+from core.errors import CoreError  # noqa: E402
+from core.studio.root import get_studio  # noqa: E402
 from streamlit_app import gate  # noqa: E402
 
 UPLOADS = "/_stcore/upload_file/"
+log = logging.getLogger(__name__)
 
 
 class SignedInUploads:
@@ -33,4 +42,19 @@ class SignedInUploads:
         await self.app(scope, receive, send)
 
 
-app = st.App("app.py", middleware=[Middleware(SignedInUploads)])
+def preload() -> None:
+    """The process's Studio (the one the pages' resources.studio() hands out) built and its models' loading queued
+    (the full profile), off the server's event loop."""
+    try:
+        get_studio().preload()
+    except CoreError as error:  # a bad setting: every page words it for whoever signs in
+        log.warning("the studio could not start loading its models: %s", error)
+
+
+@asynccontextmanager
+async def lifespan(_app):
+    threading.Thread(target=preload, name="preload", daemon=True).start()
+    yield
+
+
+app = st.App("app.py", middleware=[Middleware(SignedInUploads)], lifespan=lifespan)

@@ -128,6 +128,26 @@ def test_acceleration_runs_beside_the_lane_and_reports_each_stage(model, tmp_pat
     assert worker.wait(after, 300) and after.result and compiler.calls > calls
 
 
+class WatchedCache(CompileCache):
+    """The real cache, noting which thread restores it."""
+
+    def __init__(self, folder):
+        super().__init__(folder)
+        self.restored_by: list[str] = []
+
+    def restore(self) -> int:
+        self.restored_by.append(threading.current_thread().name)
+        return super().restore()
+
+
+def test_what_an_earlier_start_compiled_is_read_beside_the_lane(model, tmp_path):
+    """A server restores the compile cache in the compiling thread, not on the way to its first job."""
+    compiler, cache = Compiler(), WatchedCache(tmp_path)
+    compiler.plan(model)
+    assert Acceleration(GPUWorker("test-lane"), cache, None, model).start().wait(300)
+    assert cache.restored_by == ["accelerate"]
+
+
 def test_nothing_to_compile_is_done_at_once(tiny_images, tmp_path):
     acceleration = Acceleration(GPUWorker("test-lane"), CompileCache(tmp_path), None, tiny_images).start()
     assert acceleration.wait(1) and acceleration.stage is Stage.DONE and acceleration.applied == []

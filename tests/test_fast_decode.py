@@ -6,7 +6,8 @@ import torch
 
 from core.text.fast_decode import GraphDecoder, grouped_decode_attention, pick_token
 from core.text.fused_projections import fuse_projections
-from core.text.int4_weights import Int4Linear, quantize_groups, quantize_to_int4
+from core.text.int4_weights import (Int4Linear, compile_dequantize, int4_layers, quantize_groups, quantize_to_int4,
+                                    use_compiled_dequantize)
 from core.text.engine import SamplingSettings
 from core.text.local import TextModel, load_text_model
 
@@ -137,3 +138,21 @@ def test_int4_layer_computes_its_dequantized_weights():
                                    rtol=2e-2, atol=2e-2)
     with pytest.raises(ValueError, match="multiples of 64"):
         Int4Linear.from_linear(torch.nn.Linear(100, 16), "cpu")
+
+
+def test_int4_prompts_switch_to_the_compiled_dequantizing_once_it_is_built(tiny_profile, tiny_text):
+    """A server serving before it compiles dequantizes prompts eagerly; compile_dequantize turns every layer over
+    to the compiled kernels (built only on CUDA) and the answer stays the same."""
+    model = load_text_model(dataclasses.replace(tiny_profile.text, quantize_4bit=False, graph_decode=False),
+                            "cpu").model
+    fuse_projections(model)
+    quantize_to_int4(model, "cpu")
+    use_compiled_dequantize(model, False)
+    layers = int4_layers(model)
+    assert len(layers) == 8 and not any(layer.compiled_dequantize for layer in layers)
+    ids = torch.randint(0, 200, (1, 16), generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        eager = model(ids).logits
+        assert compile_dequantize(model) == 4  # one kernel per weight shape: qkv, o, gate_up, down
+        assert all(layer.compiled_dequantize for layer in layers)
+        assert torch.equal(model(ids).logits, eager)

@@ -79,6 +79,11 @@ def test_the_compiled_paths_swap_in_while_the_lane_serves(gpu_tiny_profile, tmp_
                                             load_images(gpu_tiny_profile)))
     run(worker, lambda job: images.accelerate(compile_unets=True, later=True))
     assert text.compile_pending and images.compile_pending and text.fast is not None
+    # nothing compiled before serving: int4 prompts dequantize eagerly, the resident SDXL was read onto the GPU
+    from core.text.int4_weights import int4_layers
+    layers = int4_layers(text.model)
+    assert layers and not any(layer.compiled_dequantize for layer in layers)
+    assert {p.device.type for pipe in images.pipelines for p in pipe.unet.parameters()} == {"cuda"}
     plain_decoder = text.fast
     acceleration = Acceleration(worker, CompileCache(tmp_path / "cache"), text, images).start()
     # served meanwhile, on the plain paths
@@ -90,6 +95,7 @@ def test_the_compiled_paths_swap_in_while_the_lane_serves(gpu_tiny_profile, tmp_
                                         text))
     assert acceleration.wait(900) and acceleration.applied == ["text", "images"], acceleration.failed
     assert text.fast is not plain_decoder and text.fast.compile_step and not text.compile_pending
+    assert all(layer.compiled_dequantize for layer in layers)
     assert images.warm_shapes and not images.compile_pending
     # the compiled paths serve: the same seed gives the same copy and the same picture twice
     copies = [run(worker, lambda job: "".join(text.stream(messages, 24, SamplingSettings(seed=3))))

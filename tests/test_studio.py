@@ -127,3 +127,45 @@ def test_the_first_draft_finds_the_copy_checks_already_loaded(app_env):
     language.detect("A rich coffee to start the day with energy and real flavour, order yours")
     assert (language._detector.cache_info().misses, clip_tokenizer.cache_info().misses) == loads
     assert language._detector.cache_info().currsize == 1
+
+
+SERVER_START = """
+import asyncio, json, threading
+import streamlit_app.serve as serve
+from core.studio import root
+
+async def start_and_stop():
+    # the ASGI lifespan messages a web server (uvicorn) sends the app as it starts and stops, before any page
+    messages, sent = asyncio.Queue(), []
+    for message in ("lifespan.startup", "lifespan.shutdown"):
+        messages.put_nowait({"type": message})
+
+    async def send(message):
+        sent.append(message["type"])
+    await serve.app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, messages.get, send)
+    return sent
+sent = asyncio.run(start_and_stop())
+next(t for t in threading.enumerate() if t.name == "preload").join(120)
+studios = list(root._studios.values())
+print(json.dumps({"sent": sent, "studios": len(studios), "checks_warming": bool(studios and studios[0]._checks)}))
+"""
+
+
+def test_the_web_server_starts_its_studio_before_anyone_signs_in(tmp_path, model_cache):
+    """serve.py's start-up builds the process's Studio and runs its preload (which loads the full profile's
+    models), so a restarted server is loading before the team opens the page; in a process of its own, as a
+    server is."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).parents[1]
+    environment = {**os.environ, "STUDIO_PROFILE": "tiny", "STUDIO_MODEL_CACHE": str(model_cache),
+                   "STUDIO_DATA_DIR": str(tmp_path / "data"), "PYTHONPATH": str(root)}
+    # from the app's folder, where a server not started by `streamlit run` finds app.py
+    done = subprocess.run([sys.executable, "-c", SERVER_START], capture_output=True, text=True, timeout=300,
+                          cwd=root / "streamlit_app", env=environment)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {
+        "sent": ["lifespan.startup.complete", "lifespan.shutdown.complete"], "studios": 1, "checks_warming": True}

@@ -53,30 +53,33 @@ def load_image_model(spec: ImageModelSpec, device: str, policy: MemoryPolicy | s
     from diffusers import AutoencoderKL, StableDiffusionXLImg2ImgPipeline, StableDiffusionXLPipeline
 
     dtype = image_dtype(device)
+    chosen = choose_memory_policy(device, policy)
+    # resident weights are read from their files straight into GPU memory (half the start-up's copying); the
+    # offloading policies keep them in CPU memory, where their hooks move them from
+    onto = {"device_map": device} if device.startswith("cuda") and chosen is MemoryPolicy.GPU else {}
     try:
-        extra = {"vae": AutoencoderKL.from_pretrained(spec.vae, dtype=dtype, token=token)} if spec.vae else {}
-        inpaint_unet = _inpaint_unet(spec.inpaint, dtype, token) if spec.inpaint else None
+        extra = {"vae": AutoencoderKL.from_pretrained(spec.vae, dtype=dtype, token=token, **onto)} if spec.vae else {}
+        inpaint_unet = _inpaint_unet(spec.inpaint, dtype, token, onto) if spec.inpaint else None
         base = StableDiffusionXLPipeline.from_pretrained(spec.base, dtype=dtype, use_safetensors=True,
-                                                         variant=_variant(spec.base), token=token, **extra)
+                                                         variant=_variant(spec.base), token=token, **extra, **onto)
         refiner = None
         if spec.refiner:
             refiner = StableDiffusionXLImg2ImgPipeline.from_pretrained(
                 spec.refiner, text_encoder_2=base.text_encoder_2, vae=base.vae, dtype=dtype, use_safetensors=True,
-                variant=_variant(spec.refiner), token=token)
+                variant=_variant(spec.refiner), token=token, **onto)
     except (OSError, ValueError, RuntimeError) as error:
         raise ModelLoadError(model=", ".join(spec.names), detail=f"{type(error).__name__}: {str(error)[:300]}") from error
-    chosen = choose_memory_policy(device, policy)
     model = ImageModel(base, refiner, spec, device, chosen, inpaint_unet, token)
     model.place(chosen)
     return model
 
 
-def _inpaint_unet(source: str, dtype, token: str | None):
+def _inpaint_unet(source: str, dtype, token: str | None, onto: dict):
     """The UNet of an SDXL inpainting checkpoint (nine input channels: latents, mask, masked image), from the
-    checkpoint's unet folder; everything else is shared with the loaded base."""
+    checkpoint's unet folder (onto: where to read it to); everything else is shared with the loaded base."""
     from diffusers import UNet2DConditionModel
     unet = UNet2DConditionModel.from_pretrained(source, subfolder="unet", dtype=dtype, use_safetensors=True,
-                                                variant=_variant(source), token=token)
+                                                variant=_variant(source), token=token, **onto)
     if unet.config.in_channels != 9:
         raise ValueError(f"{model_label(source)} is not an SDXL inpainting checkpoint: its UNet takes "
                          f"{unet.config.in_channels} channels, an inpainting UNet 9")

@@ -59,6 +59,8 @@ class Acceleration:
 
     def _run(self) -> None:
         try:
+            with self._while_idle():  # what an earlier start compiled, read before compiling anything
+                self.compile_cache.restore()
             if self.text is not None:
                 self._timed("text", self._text)
             self.stage = Stage.COMPILING_IMAGES

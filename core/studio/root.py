@@ -78,7 +78,10 @@ class Studio:
             return self._image
 
     def _compiled(self, load):
-        """load(), with what an earlier start compiled loaded first and what this one compiled saved after."""
+        """load(), with what an earlier start compiled loaded first and what this one compiled saved after; a
+        server that compiles beside its lane (preload) does both there instead, off the way to its first job."""
+        if self._compile_later:
+            return load()
         self.compile_cache.restore()
         model = load()
         self.compile_cache.save()

@@ -60,6 +60,9 @@ class Int4Linear(nn.Module):
         self.register_buffer("tiled", None)
         self.register_buffer("scales_and_zeros", None)
         self.bias = nn.Parameter(bias, requires_grad=False) if bias is not None else None
+        # on CUDA, prompts dequantize through one compiled kernel per weight shape; off until those are compiled
+        # where a server serves first and compiles beside its lane (compile_dequantize)
+        self.compiled_dequantize = True
 
     @classmethod
     def from_linear(cls, linear: nn.Linear, device: str | torch.device) -> "Int4Linear":
@@ -86,7 +89,7 @@ class Int4Linear(nn.Module):
     def dequantize(self) -> torch.Tensor:
         """The bf16 weight (out_features, in_features) the codes stand for."""
         # on CUDA one compiled kernel per weight shape instead of six passes over the weight
-        dequantize = _compiled_dequantize() if self.codes.is_cuda else dequantize_codes
+        dequantize = _compiled_dequantize() if self.codes.is_cuda and self.compiled_dequantize else dequantize_codes
         return dequantize(self.codes, self.scale, self.zero)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -110,6 +113,34 @@ def dequantize_codes(codes: torch.Tensor, scale: torch.Tensor, zero: torch.Tenso
 @functools.cache
 def _compiled_dequantize():
     return torch.compile(dequantize_codes, dynamic=False, fullgraph=True)
+
+
+def int4_layers(model) -> list[Int4Linear]:
+    """The model's Int4Linear layers, in order."""
+    return [module for module in model.modules() if isinstance(module, Int4Linear)]
+
+
+def use_compiled_dequantize(model, on: bool) -> None:
+    """Whether the model's int4 layers dequantize prompts through the compiled kernels (on) or eager operations."""
+    for layer in int4_layers(model):
+        layer.compiled_dequantize = on
+
+
+def compile_dequantize(model) -> int:
+    """Compile the dequantizing kernel for each weight shape of the model's int4 layers (the seconds to minutes of
+    compiling, with nothing else touched), then turn it on for every layer; returns how many shapes."""
+    layers = int4_layers(model)
+    compiled = _compiled_dequantize()
+    shapes = {}
+    for layer in layers:
+        shapes.setdefault((tuple(layer.codes.shape), tuple(layer.scale.shape)), layer)
+    with torch.inference_mode():
+        for layer in shapes.values():
+            if layer.codes.is_cuda:
+                compiled(layer.codes, layer.scale, layer.zero)
+    for layer in layers:
+        layer.compiled_dequantize = True
+    return len(shapes)
 
 
 def quantize_to_int4(model, device: str | torch.device) -> int:

@@ -16,7 +16,7 @@ from core.files import model_label
 from core.errors import GenerationError, ModelLoadError
 from core.text.fast_decode import GraphDecoder, use_grouped_decode_attention
 from core.text.fused_projections import fuse_projections
-from core.text.int4_weights import int4_supported, quantize_to_int4
+from core.text.int4_weights import compile_dequantize, int4_supported, quantize_to_int4, use_compiled_dequantize
 from core.memory import free_gpu_memory
 from core.text.engine import SamplingSettings, TextEngine
 
@@ -84,8 +84,9 @@ def load_text_model(spec: TextModelSpec, device: str, token: str | None = None,
     if compile_step is None and model.device.type == "cuda":
         compile_step = torch.cuda.get_device_capability(model.device)[0] >= 8
     later = bool(compile_later and compile_step and spec.graph_decode)
-    if later:
+    if later:  # nothing compiled before serving: prompts dequantize eagerly until the compile beside the lane
         compile_step = False
+        use_compiled_dequantize(model, False)
     fast = GraphDecoder.try_build(model, compile_step=compile_step) if spec.graph_decode else None
     engine = TextModel(model, tokenizer, spec, fast, compile_step)
     engine.compile_later = later and fast is not None
@@ -140,7 +141,13 @@ class TextModel(TextEngine):
         return self.compile_later and self.fast is not None and not self.parked
 
     def compile_decoder(self) -> GraphDecoder | None:
-        """The decoding step compiled and run once, off the model's lane (the minutes); None where it fails."""
+        """Off the model's lane (the minutes): the prompts' dequantizing kernels compiled and turned on (the lane's
+        own prompts use them from then on), then the decoding step compiled and run once; None where the step
+        fails, which keeps the current decoder serving."""
+        try:
+            compile_dequantize(self.model)
+        except Exception as error:  # noqa: BLE001 - the eager dequantizing goes on serving the prompts
+            log.warning("compiling the int4 dequantizing kernels failed: %s: %s", type(error).__name__, error)
         return GraphDecoder.try_prepare(self.model)
 
     def take_decoder(self, decoder: GraphDecoder) -> bool:
