@@ -41,11 +41,10 @@ class Compiler:
 
     def plan(self, model) -> None:
         """What accelerate(later=True) plans on a GPU, with this backend."""
-        swaps = {(pipe, "unet"): (pipe.unet, torch.compile(pipe.unet, backend=self.backend, dynamic=False))
-                 for pipe in model.pipelines}
-        vae = model.base.vae
-        swaps[(vae, "decoder")] = (vae.decoder, torch.compile(vae.decoder, backend=self.backend, dynamic=False))
-        model._plan(swaps)
+        model._plan({key: (eager, self.compile) for key, (eager, _) in model._compile_recipe().items()})
+
+    def compile(self, module):
+        return torch.compile(module, backend=self.backend, dynamic=False)
 
 
 @pytest.fixture

@@ -182,18 +182,11 @@ class ImageModel(ImageEngine):
         applied += ["fused_qkv", "channels_last"]
         if compile_unets:
             try:
-                import torch._inductor.config as inductor
-                inductor.conv_1x1_as_mm = True
-                # default inductor mode: max-autotune found faster kernels but spent over 8 minutes compiling
-                swaps = {(pipe, "unet"): (pipe.unet, torch.compile(pipe.unet, mode="reduce-overhead",
-                                                                    fullgraph=True, dynamic=False))
-                         for pipe in self.pipelines}
-                vae = self.base.vae
-                swaps[(vae, "decoder")] = (vae.decoder, torch.compile(vae.decoder, fullgraph=True, dynamic=False))
+                recipe = self._compile_recipe()
                 if later:
-                    self._plan(swaps)
+                    self._plan(recipe)
                     return applied + ["compile_planned"]
-                self._swaps.update(swaps)
+                self._swaps.update({key: (eager, make(eager)) for key, (eager, make) in recipe.items()})
                 self.warm_shapes.add(WARM_SHAPE)
                 if warm_up:  # 15 steps give the refiner 3: compile, record its graph, replay it
                     with generator_kept_through_capture(self.device):
@@ -204,19 +197,26 @@ class ImageModel(ImageEngine):
                 applied.append(f"compile_failed: {type(error).__name__}")
         return applied
 
-    def _plan(self, swaps: dict[tuple, tuple]) -> None:
-        """Keep the compiled modules for compile_planned(), with pipelines of their own that share every weight
-        (built here, on the lane: from_pipe touches the shared modules) and a scheduler each, so warming them
-        never touches what the lane's renders use."""
-        compiled = {key: pair[1] for key, pair in swaps.items()}
+    def _compile_recipe(self) -> dict[tuple, tuple]:
+        """(module owner, attribute) -> (eager module, the function that compiles it): the UNets replayed as CUDA
+        graphs, the VAE decoder compiled."""
+        recipe = {(pipe, "unet"): (pipe.unet, _compile_unet) for pipe in self.pipelines}
+        vae = self.base.vae
+        recipe[(vae, "decoder")] = (vae.decoder, _compile_decoder)
+        return recipe
+
+    def _plan(self, recipe: dict[tuple, tuple]) -> None:
+        """Keep the recipe for compile_planned(), with pipelines of their own that share every weight (built here,
+        on the lane: from_pipe touches the shared modules) and a scheduler each, so warming them never touches
+        what the lane's renders use. Nothing is compiled here, nor the compiler imported (a second or more)."""
         dtype = self.base.unet.dtype
         pipes = []
         for pipe in self.pipelines:
             scheduler = type(pipe.scheduler).from_config(pipe.scheduler.config)
-            warm = type(pipe).from_pipe(pipe, unet=compiled[(pipe, "unet")], scheduler=scheduler, dtype=dtype)
+            warm = type(pipe).from_pipe(pipe, scheduler=scheduler, dtype=dtype)
             warm.set_progress_bar_config(disable=True)
             pipes.append(warm)
-        self._planned, self._warm_pipes = swaps, tuple(pipes)
+        self._planned, self._warm_pipes = recipe, tuple(pipes)
 
     @property
     def compile_pending(self) -> bool:
@@ -235,6 +235,9 @@ class ImageModel(ImageEngine):
         common = dict(prompt="warm-up", guidance_scale=7.0, output_type="latent")
         try:
             with warming(), torch.inference_mode():
+                compiled = {key: (eager, make(eager)) for key, (eager, make) in planned.items()}
+                for pipe, warm in zip(self.pipelines, pipes):
+                    warm.unet = compiled[(pipe, "unet")][1]
                 latents = pipes[0](**common, num_inference_steps=1, width=width, height=height,
                                    generator=torch.Generator("cpu").manual_seed(0)).images
                 if len(pipes) > 1:  # 5 steps from 0.8: the refiner's UNet runs once
@@ -243,7 +246,7 @@ class ImageModel(ImageEngine):
                 # the pipelines decode as vae.decode does: scaled latents through post_quant_conv, then the decoder
                 vae = self.base.vae
                 z = vae.post_quant_conv((latents / vae.config.scaling_factor).to(vae.dtype))
-                planned[(vae, "decoder")][1](z)
+                compiled[(vae, "decoder")][1](z)
         except Exception as error:  # noqa: BLE001 - the eager modules go on serving
             log.warning("compiling SDXL beside the lane failed: %s: %s", type(error).__name__, error)
             with self._publishing:
@@ -253,7 +256,7 @@ class ImageModel(ImageEngine):
         with self._publishing:
             if self._planned is not planned:  # place() dropped them meanwhile
                 return False
-            self._swaps = dict(planned)  # one assignment: the lane reads the old dict or the new one
+            self._swaps = compiled  # one assignment: the lane reads the old dict or the new one
             self.warm_shapes = {WARM_SHAPE}
             self._planned = self._warm_pipes = None
         return True
@@ -469,6 +472,17 @@ class ImageModel(ImageEngine):
             for pipe in filter(None, pipes):
                 pipe.remove_all_hooks()
             self.place(self.policy)
+
+
+def _compile_unet(unet):
+    import torch._inductor.config as inductor
+    inductor.conv_1x1_as_mm = True
+    # default inductor mode: max-autotune found faster kernels but spent over 8 minutes compiling
+    return torch.compile(unet, mode="reduce-overhead", fullgraph=True, dynamic=False)
+
+
+def _compile_decoder(decoder):
+    return torch.compile(decoder, fullgraph=True, dynamic=False)
 
 
 def render_with_fallback(model: ImageModel, prompt: str, negative_prompt: str, settings: ImageSettings,
