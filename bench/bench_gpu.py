@@ -302,6 +302,126 @@ def sdxl_phase(compile_unets: bool, policies: bool = True):
         torch.cuda.empty_cache()
 
 
+class Fp8Linear(torch.nn.Module):
+    """An experiment's linear layer: weights in float8 (e4m3) with a scale per output channel, each input row
+    scaled to float8 on the fly, multiplied by the GPU's FP8 matrix units (torch._scaled_mm, rowwise scales) into
+    bf16, then cast back to the layer's dtype. Compiled, the input's scaling fuses into one kernel."""
+
+    def __init__(self, linear: torch.nn.Linear):
+        super().__init__()
+        weight = linear.weight.detach().float()
+        scale = weight.abs().amax(dim=1, keepdim=True).clamp(min=1e-12) / FP8_MAX
+        self.register_buffer("weight", (weight / scale).to(torch.float8_e4m3fn))  # (out, in), row-major
+        self.register_buffer("weight_scale", scale.t().contiguous())  # (1, out)
+        self.bias = linear.bias
+        self.in_features, self.out_features = linear.in_features, linear.out_features
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        rows = x.reshape(-1, self.in_features)
+        scale = rows.abs().amax(dim=1, keepdim=True).float().clamp(min=1e-12) / FP8_MAX
+        quantized = (rows.float() / scale).clamp(-FP8_MAX, FP8_MAX).to(torch.float8_e4m3fn)
+        out = torch._scaled_mm(quantized, self.weight.t(), scale_a=scale, scale_b=self.weight_scale,
+                               out_dtype=torch.bfloat16).to(x.dtype)
+        if self.bias is not None:
+            out = out + self.bias
+        return out.reshape(*x.shape[:-1], self.out_features)
+
+
+FP8_MAX = 448.0  # the largest float8 e4m3 value
+
+
+def to_fp8(unet) -> int:
+    """Every linear layer of the UNet's transformer blocks (attention, feed-forward, projections in and out) made an
+    Fp8Linear; returns how many."""
+    from diffusers.models.transformers.transformer_2d import Transformer2DModel
+    replaced = 0
+    for block in [m for m in unet.modules() if isinstance(m, Transformer2DModel)]:
+        for parent in list(block.modules()):
+            for name, child in list(parent.named_children()):
+                if type(child) is torch.nn.Linear and child.in_features % 16 == 0 and child.out_features % 16 == 0:
+                    setattr(parent, name, Fp8Linear(child))
+                    replaced += 1
+    return replaced
+
+
+def rel(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float((a.double() - b.double()).norm() / b.double().norm())
+
+
+def fp8_phase():
+    """Target 4's lever, measured: the UNets' transformer linears in FP8 on Hopper. (1) one FP8 product against
+    the fp16 one on random data; (2) the final latents of a 40-step base + refiner render, eager, FP8 against fp16
+    on the same seed (relative error), and the eager render times; (3) the base UNet compiled and replayed as a
+    CUDA graph at 1024x1024 with guidance, one call's time in fp16 and in FP8."""
+    spec = ensure_sdxl()
+    # (1) one product
+    x = torch.randn(2048, 1280, device="cuda", dtype=torch.float16)
+    linear = torch.nn.Linear(1280, 5120, device="cuda", dtype=torch.float16)
+    with torch.inference_mode():
+        log("fp8_product_rel_error", round(rel(Fp8Linear(linear)(x), linear(x)), 4))
+    model = load_image_model(ImageModelSpec(spec.base, spec.refiner, vae=str(ensure_fp16_vae(spec))), "cuda",
+                             MemoryPolicy.GPU)
+    model.accelerate(compile_unets=False)  # fused projections and channels-last, as the served path has
+    settings = ImageSettings(seed=0)
+
+    def final_latents():
+        generator = torch.Generator("cpu").manual_seed(0)
+        common = dict(prompt=PROMPT, negative_prompt=NEGATIVE, num_inference_steps=40, guidance_scale=7.0,
+                      generator=generator)
+        with torch.inference_mode():
+            latents = model.base(**common, denoising_end=0.8, output_type="latent").images
+            return model.refiner(**common, image=latents, denoising_start=0.8, output_type="latent").images
+
+    # (2) eager, fp16 then FP8
+    reference = final_latents()
+    log("eager_fp16_render_s", [round(timed(lambda: model.render(PROMPT, NEGATIVE, settings))[1], 2)
+                                for _ in range(2)])
+    log("unet_gib_fp16", gib(sum(t.numel() * t.element_size() for t in model.base.unet.state_dict().values())))
+    unet_input = (torch.randn(2, 4, 128, 128, device="cuda", dtype=torch.float16).to(memory_format=torch.channels_last),
+                  torch.tensor([500.0, 500.0], device="cuda"),
+                  torch.randn(2, 77, 2048, device="cuda", dtype=torch.float16))
+    added = {"text_embeds": torch.randn(2, 1280, device="cuda", dtype=torch.float16),
+             "time_ids": torch.tensor([[1024.0, 1024, 0, 0, 1024, 1024]] * 2, device="cuda", dtype=torch.float16)}
+
+    def unet_call(unet):
+        return unet(*unet_input, added_cond_kwargs=added, return_dict=False)[0]
+
+    with torch.inference_mode():
+        noise_fp16 = unet_call(model.base.unet).clone()
+    eager_unet = model.base.unet
+    log("fp8_layers", [to_fp8(pipe.unet) for pipe in model.pipelines])
+    log("unet_gib_fp8", gib(sum(t.numel() * t.element_size() for t in model.base.unet.state_dict().values())))
+    with torch.inference_mode():
+        log("fp8_one_unet_call_rel_error", round(rel(unet_call(model.base.unet), noise_fp16), 4))
+    log("fp8_final_latents_rel_error", round(rel(final_latents(), reference), 4))
+    log("eager_fp8_render_s", [round(timed(lambda: model.render(PROMPT, NEGATIVE, settings))[1], 2)
+                               for _ in range(2)])
+    # (3) compiled base UNet call: FP8 (as it stands now), then fp16 on a fresh UNet loaded the same way
+    del eager_unet
+
+    def compiled_call_ms(unet) -> tuple[float, float]:
+        compiled = torch.compile(unet, mode="reduce-overhead", fullgraph=True, dynamic=False)
+        with torch.inference_mode():
+            _, compile_s = timed(lambda: [unet_call(compiled) for _ in range(3)])
+            times = []
+            for _ in range(20):
+                _, dt = timed(lambda: unet_call(compiled))
+                times.append(dt * 1000)
+        times.sort()
+        return round(compile_s, 1), round(times[len(times) // 2], 2)
+
+    import torch._inductor.config as inductor
+    inductor.conv_1x1_as_mm = True
+    compile_s, ms = compiled_call_ms(model.base.unet)
+    log("compiled_base_unet_fp8", {"compile_s": compile_s, "call_ms": ms})
+    from diffusers import UNet2DConditionModel
+    unet16 = UNet2DConditionModel.from_pretrained(spec.base, subfolder="unet", dtype=torch.float16).to("cuda")
+    unet16.fuse_qkv_projections()
+    unet16.to(memory_format=torch.channels_last)
+    compile_s, ms = compiled_call_ms(unet16)
+    log("compiled_base_unet_fp16", {"compile_s": compile_s, "call_ms": ms})
+
+
 def edit_phase():
     """Edits of an image through core (pipelines made with from_pipe from the loaded base and refiner) against the
     plain approach in the same process (each task's pipelines loaded on their own), 40 steps with the refiner:
@@ -1016,7 +1136,7 @@ def every_size_compile():
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("phase", choices=["llm", "sdxl", "post", "sdxl-profile", "llm-kernels", "serve", "edit",
-                                          "userpath", "userpath-child"])
+                                          "userpath", "userpath-child", "fp8"])
     parser.add_argument("--mode", action="append", choices=USERPATH_MODES,
                         help="userpath: the fresh processes to run, in order (default: all)")
     parser.add_argument("--out", default=os.environ.get("OUT", ROOT / "bench" / "results"), type=Path)
@@ -1052,6 +1172,8 @@ def main():
         sdxl_profile_phase()
     elif args.phase == "edit":
         edit_phase()
+    elif args.phase == "fp8":
+        fp8_phase()
     elif args.phase == "userpath":
         userpath_phase(args.mode or list(USERPATH_MODES))
     elif args.phase == "userpath-child":
