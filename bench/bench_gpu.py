@@ -949,8 +949,8 @@ def time_phases() -> dict:
     phases: dict = {}
 
     def wrap(owner, name, label, static=False):
-        original = getattr(owner, name)
-        function = original.__func__ if isinstance(original, classmethod) or hasattr(original, "__func__") else original
+        function = getattr(owner, name)
+        function = getattr(function, "__func__", function)  # a classmethod's own function, bound below again
 
         @functools.wraps(function)
         def timed_call(*args, **kwargs):

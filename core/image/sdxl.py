@@ -186,7 +186,7 @@ class ImageModel(ImageEngine):
                 if later:
                     self._plan(recipe)
                     return applied + ["compile_planned"]
-                self._swaps.update({key: (eager, make(eager)) for key, (eager, make) in recipe.items()})
+                self._swaps.update(_compile(recipe))
                 self.warm_shapes.add(WARM_SHAPE)
                 if warm_up:  # 15 steps give the refiner 3: compile, record its graph, replay it
                     with generator_kept_through_capture(self.device):
@@ -235,7 +235,7 @@ class ImageModel(ImageEngine):
         common = dict(prompt="warm-up", guidance_scale=7.0, output_type="latent")
         try:
             with warming(), torch.inference_mode():
-                compiled = {key: (eager, make(eager)) for key, (eager, make) in planned.items()}
+                compiled = _compile(planned)
                 for pipe, warm in zip(self.pipelines, pipes):
                     warm.unet = compiled[(pipe, "unet")][1]
                 latents = pipes[0](**common, num_inference_steps=1, width=width, height=height,
@@ -472,6 +472,11 @@ class ImageModel(ImageEngine):
             for pipe in filter(None, pipes):
                 pipe.remove_all_hooks()
             self.place(self.policy)
+
+
+def _compile(recipe: dict[tuple, tuple]) -> dict[tuple, tuple]:
+    """A compile recipe (see ImageModel._compile_recipe) made into swaps: key -> (eager module, compiled module)."""
+    return {key: (eager, make(eager)) for key, (eager, make) in recipe.items()}
 
 
 def _compile_unet(unet):

@@ -129,17 +129,15 @@ def use_compiled_dequantize(model, on: bool) -> None:
 def compile_dequantize(model) -> int:
     """Compile the dequantizing kernel for each weight shape of the model's int4 layers (the seconds to minutes of
     compiling, with nothing else touched), then turn it on for every layer; returns how many shapes."""
-    layers = int4_layers(model)
     compiled = _compiled_dequantize()
     shapes = {}
-    for layer in layers:
+    for layer in int4_layers(model):
         shapes.setdefault((tuple(layer.codes.shape), tuple(layer.scale.shape)), layer)
     with torch.inference_mode():
         for layer in shapes.values():
             if layer.codes.is_cuda:
                 compiled(layer.codes, layer.scale, layer.zero)
-    for layer in layers:
-        layer.compiled_dequantize = True
+    use_compiled_dequantize(model, True)
     return len(shapes)
 
 
