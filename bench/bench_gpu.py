@@ -729,7 +729,8 @@ def serve_phase(drafts=(1, 4, 16), new_tokens: int = 250):
 
 
 # -- the user's path in fresh processes: start-up, posts through the studio's jobs, every size, the fast mode ----
-USERPATH_MODES = ("reference", "cold", "restart", "t4-fast", "regional", "every-size", "render-path", "start")
+USERPATH_MODES = ("reference", "cold", "restart", "t4-fast", "regional", "every-size", "render-path", "start",
+                  "sizes")
 
 
 def since_process_start() -> float:
@@ -841,6 +842,8 @@ def userpath_child(mode: str):
         return t4_fast(studio)
     if mode == "render-path":
         return render_path(studio)
+    if mode == "sizes":
+        return sizes_beside_lane(studio)
     # 1. start-up: the full profile's warm-up on the worker, as the app runs it when the server starts
     cache_file = studio.compile_cache.file
     log("compile_cache_file_mb_before", round(cache_file.stat().st_size / 2**20, 1) if cache_file.exists() else 0)
@@ -993,6 +996,55 @@ def start_only(studio, phases: dict):
     log("phases_s", phases)
     log("peak_gib", gib(torch.cuda.max_memory_allocated()))
     os._exit(0)  # the compile thread is a daemon; the lane's saving threads have nothing to save
+
+
+def sizes_beside_lane(studio):
+    """The image side alone (no text model), served as a server serves it: SDXL loaded with nothing compiled, then
+    compiled beside the lane at 1024x1024 and at each other size in turn (core.studio.acceleration). As each size
+    is published and its graphs recorded on the lane, its first and second render job through the studio, then
+    one at 1024x1024 again; until every size is in or USERPATH_DEADLINE_S from process start."""
+    from core.content.brief import Brief
+    from core.image.sdxl import COMPILED_SHAPES, WARM_SHAPE
+    from core.studio.acceleration import Acceleration
+    deadline = float(os.environ.get("USERPATH_DEADLINE_S", 560))
+    studio._compile_later = True  # as preload() sets it for a server
+    model, load_s = timed(lambda: studio.image_model())
+    log("image_load_s", round(load_s, 1))
+    acceleration = Acceleration(studio.worker, studio.compile_cache, None, model).start()
+    log("ready_s", round(since_process_start(), 1))
+    draft_id = studio.store.create_draft(Brief(product="Café Serra Azul"), "copy", PROMPT, NEGATIVE, "bench")
+
+    def render_job(width: int, height: int) -> float:
+        started = time.perf_counter()
+        done = studio.render(draft_id, PROMPT, NEGATIVE, ImageSettings(width=width, height=height, seed=0), "bench",
+                             "bench")
+        studio.worker.wait(done)
+        assert done.result is not None, done.error
+        return round(time.perf_counter() - started, 3)
+
+    sizes = {}
+    for shape in COMPILED_SHAPES:
+        width, height, _ = shape
+        name = "images" if shape == WARM_SHAPE else f"images {width}x{height}"
+        while name not in acceleration.applied + acceleration.failed and acceleration.pending \
+                and since_process_start() < deadline:
+            time.sleep(0.2)
+        if name not in acceleration.applied:
+            log("sizes_not_reached", name)
+            break
+        sizes[f"{width}x{height}"] = {"published_at_s": round(since_process_start(), 1),
+                                      "compile_s": acceleration.seconds.get(name),
+                                      "first_second_render_job_s": [render_job(width, height) for _ in range(2)],
+                                      "then_1024_s": render_job(1024, 1024),
+                                      "gpu_allocated_gib": gib(torch.cuda.memory_allocated()),
+                                      "gpu_reserved_gib": gib(torch.cuda.memory_reserved())}
+        log("sizes", sizes)
+    log("acceleration", {"applied": acceleration.applied, "failed": acceleration.failed,
+                         "seconds": acceleration.seconds})
+    log("peak_gib", gib(torch.cuda.max_memory_allocated()))
+    log("compile_cache_file_mb", round(studio.compile_cache.file.stat().st_size / 2**20, 1)
+        if studio.compile_cache.file.exists() else 0)
+    os._exit(0)  # the compile thread is a daemon
 
 
 def render_path(studio):

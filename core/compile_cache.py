@@ -59,10 +59,12 @@ class CompileCache:
             return self.restored
 
     def save(self) -> int:
-        """Write every artifact this process compiled so far (replacing the file atomically); how many bytes, 0
-        when nothing was compiled. A full or read-only disk costs the next start a compile, never this one."""
+        """Write every artifact this process compiled or used so far (replacing the file atomically); how many
+        bytes, 0 when nothing was written. Never with fewer artifacts than the file gave at start: a restart that
+        has not yet used every restored graph (sizes compiled later) keeps the fuller file. A full or read-only
+        disk costs the next start a compile, never this one."""
         saved = torch.compiler.save_cache_artifacts()
-        if saved is None or not saved[0]:
+        if saved is None or not saved[0] or _count(saved[1]) < self.restored:
             return 0
         data, _ = saved
         try:

@@ -34,6 +34,13 @@ STRINGS: dict[str, tuple[str, str, str]] = {
         "Otimizando o SDXL em segundo plano: as imagens já saem agora e ficam mais rápidas em alguns minutos.",
         "Optimizing SDXL in the background: images render now and get faster in a few minutes.",
         "Optimizando SDXL en segundo plano: las imágenes ya salen ahora y serán más rápidas en unos minutos."),
+    "compiling_sizes": (
+        "Otimizando o SDXL para os outros formatos em segundo plano: 1024×1024 já está no mais rápido; os outros "
+        "formatos ficam mais rápidos um a um nos próximos minutos (o que vocês usarem primeiro vem antes).",
+        "Optimizing SDXL for the other formats in the background: 1024×1024 is already at full speed; the other "
+        "formats get faster one by one over the next minutes (the first one you use comes first).",
+        "Optimizando SDXL para los otros formatos en segundo plano: 1024×1024 ya va a toda velocidad; los otros "
+        "formatos serán más rápidos uno a uno en los próximos minutos (el primero que usen va antes)."),
     "test_images_warning": (
         "As imagens deste perfil vêm de pesos aleatórios de teste: não são imagens reais.",
         "Images in this profile come from random test weights: they are not real images.",

@@ -12,7 +12,8 @@ import torch
 from core.compile_cache import CompileCache
 from core.errors import SettingsError
 from core.image.placement import MemoryPolicy
-from core.image.settings import ImageSettings
+from core.image.sdxl import COMPILED_SHAPES, WARM_SHAPE
+from core.image.settings import SDXL_SIZES, ImageSettings
 from core.profiles import load_images
 from core.studio.acceleration import Acceleration, Stage
 from core.studio.worker import GPUWorker
@@ -24,27 +25,38 @@ WARM = ImageSettings(steps=3, seed=5)  # 1024x1024 with guidance: the shape the 
 class Compiler:
     """torch.compile with a backend that records each graph it is handed and runs it unchanged."""
 
-    def __init__(self, fail: bool = False):
-        self.compiled: list[tuple] = []  # the first input's shape of every graph compiled
+    def __init__(self, fail: bool = False, fail_size: tuple[int, int] | None = None):
+        self.compiled: list[set] = []  # for every graph compiled, the (height, width) of its image-like inputs
         self.calls = 0  # calls into compiled graphs
         self.fail = fail
+        self.fail_size = fail_size  # (width, height): graphs for that size fail to compile
 
     def backend(self, graph, example_inputs):
-        if self.fail:
+        sizes = {tuple(t.shape[-2:]) for t in example_inputs if isinstance(t, torch.Tensor) and t.dim() == 4}
+        if self.fail or (self.fail_size and latents_of(*self.fail_size) in sizes):
             raise RuntimeError("no compiler here")
-        self.compiled.append(tuple(example_inputs[0].shape))
+        self.compiled.append(sizes)
 
         def run(*args):
             self.calls += 1
             return graph.forward(*args)
         return run
 
-    def plan(self, model) -> None:
-        """What accelerate(later=True) plans on a GPU, with this backend."""
-        model._plan({key: (eager, self.compile) for key, (eager, _) in model._compile_recipe().items()})
+    def plan(self, model, shapes: tuple = (WARM_SHAPE,)) -> None:
+        """What accelerate(later=True) plans on a GPU, with this backend; shapes: the sizes to compile (the product
+        compiles all five; most tests need only the first)."""
+        model._plan({key: (eager, self.compile) for key, (eager, _) in model._compile_recipe().items()}, shapes)
+
+    def graphs_at(self, width: int, height: int) -> int:
+        """How many graphs were compiled for an image of that size (both UNets' and the VAE decoder's: 3)."""
+        return sum(latents_of(width, height) in sizes for sizes in self.compiled)
 
     def compile(self, module):
         return torch.compile(module, backend=self.backend, dynamic=False)
+
+
+def latents_of(width: int, height: int) -> tuple[int, int]:
+    return height // 8, width // 8
 
 
 @pytest.fixture
@@ -93,9 +105,9 @@ def test_planned_modules_serve_only_after_they_are_warmed_and_published(model):
 
 def test_an_offload_policy_taken_meanwhile_drops_what_was_planned(model):
     compiler = Compiler()
-    compiler.plan(model)
+    compiler.plan(model, COMPILED_SHAPES)
     model.place(MemoryPolicy.MODEL_OFFLOAD)  # e.g. the lane ran out of memory: compiled modules assume resident ones
-    assert not model.compile_pending and model.compile_planned() is False
+    assert not model.compile_pending and model.compile_planned() is False and model.next_size() is None
     model.render(PROMPT, "", WARM)
     assert compiler.calls == 0 and not model.warm_shapes
     assert not fast_refused_for_compiling(model)
@@ -111,20 +123,70 @@ def test_a_failed_compile_leaves_the_eager_modules_serving(model):
     assert not fast_refused_for_compiling(model)
 
 
-def test_acceleration_runs_beside_the_lane_and_reports_each_stage(model, tmp_path):
+def at(width: int, height: int, steps: int = 2) -> ImageSettings:
+    return ImageSettings(width=width, height=height, steps=steps, seed=5)
+
+
+def test_every_size_is_compiled_beside_the_lane_after_1024(model, tmp_path):
+    """While the lane serves: 1024x1024 first, then the four other sizes, each published with graphs of its own
+    (dynamo keeps all ten UNet graphs: base and refiner run the same forward code, past its default of 8 per code);
+    every size then renders through the compiled modules with the eager modules' pixels."""
     compiler, worker = Compiler(), GPUWorker("test-lane")
-    compiler.plan(model)
+    eager = {size: pixels(model.render(PROMPT, "", at(*size))) for size in SDXL_SIZES}
+    compiler.plan(model, COMPILED_SHAPES)
     acceleration = Acceleration(worker, CompileCache(tmp_path), None, model)
     assert acceleration.stage is Stage.COMPILING_IMAGES and acceleration.pending
     acceleration.start()
-    render = worker.submit(lambda job: model.render(PROMPT, "", WARM), "render", "Ana")  # served meanwhile
-    assert worker.wait(render, 300) and render.result, render.error
-    assert acceleration.wait(300)
-    assert acceleration.applied == ["images"] and not acceleration.failed and acceleration.stage is Stage.DONE
-    assert "images" in acceleration.seconds
-    after = worker.submit(lambda job: model.render(PROMPT, "", WARM), "render", "Ana")
+    render = worker.submit(lambda job: model.render(PROMPT, "", at(1024, 1024)), "render", "Ana")  # served meanwhile
+    assert worker.wait(render, 300) and np.array_equal(pixels(render.result), eager[(1024, 1024)]), render.error
+    stages = set()
+    while not acceleration.wait(0.05):
+        stages.add(acceleration.stage)
+    assert Stage.COMPILING_SIZES in stages  # what the sidebar says while the other sizes compile
+    sizes = [f"images {width}x{height}" for width, height in SDXL_SIZES[1:]]
+    assert acceleration.applied == ["images", *sizes] and not acceleration.failed
+    assert acceleration.stage is Stage.DONE and set(acceleration.seconds) == {"images", *sizes}
+    assert model.warm_shapes == set(COMPILED_SHAPES)
+    assert [compiler.graphs_at(*size) for size in SDXL_SIZES] == [3] * 5, compiler.compiled
+    graphs = len(compiler.compiled)
+    for size in SDXL_SIZES:
+        calls = compiler.calls
+        job = worker.submit(lambda job: model.render(PROMPT, "", at(*size)), "render", "Ana")
+        assert worker.wait(job, 300) and np.array_equal(pixels(job.result), eager[size]), job.error
+        assert compiler.calls > calls, size
+    assert len(compiler.compiled) == graphs  # nothing compiled again on the lane
+
+
+def test_a_size_rendered_before_its_turn_goes_next_and_one_that_fails_stays_eager(model):
+    compiler = Compiler(fail_size=(896, 1152))
+    tall, wide = at(896, 1152), at(1344, 768)  # the first and the last in line
+    eager_tall = pixels(model.render(PROMPT, "", tall))
+    compiler.plan(model, COMPILED_SHAPES)
+    assert model.compile_planned()
+    model.render(PROMPT, "", wide)  # on the eager modules meanwhile
+    assert compiler.graphs_at(1344, 768) == 0
+    assert model.next_size() == (1344, 768, True) and model.compile_size((1344, 768, True))
     calls = compiler.calls
-    assert worker.wait(after, 300) and after.result and compiler.calls > calls
+    model.render(PROMPT, "", wide)
+    assert compiler.calls > calls and compiler.graphs_at(1344, 768) == 3
+    # a size whose compile fails is not published: it renders on the eager modules, nothing compiled on the lane
+    assert model.next_size() == (896, 1152, True) and not model.compile_size((896, 1152, True))
+    calls, graphs = compiler.calls, len(compiler.compiled)
+    assert np.array_equal(pixels(model.render(PROMPT, "", tall)), eager_tall)
+    assert compiler.calls == calls and len(compiler.compiled) == graphs
+    assert model.warm_shapes == {WARM_SHAPE, (1344, 768, True)}
+    rest = []
+    while (shape := model.next_size()) is not None:  # the failed one is not tried again
+        rest.append(shape)
+    assert rest == [(1152, 896, True), (768, 1344, True)]
+
+
+def test_the_acceleration_reports_a_failed_size_and_goes_on(model, tmp_path):
+    compiler = Compiler(fail_size=(896, 1152))
+    compiler.plan(model, (WARM_SHAPE, (896, 1152, True)))
+    acceleration = Acceleration(GPUWorker("test-lane"), CompileCache(tmp_path), None, model).start()
+    assert acceleration.wait(300)
+    assert acceleration.applied == ["images"] and acceleration.failed == ["images 896x1152"]
 
 
 class WatchedCache(CompileCache):

@@ -8,7 +8,8 @@ import pytest
 
 from core.content.brief import Brief
 from core.studio.history import HistoryStore
-from core.image.settings import ImageSettings
+from core.image.sdxl import COMPILED_SHAPES
+from core.image.settings import SDXL_SIZES, ImageSettings
 from core.profiles import load_images, load_text
 from core.studio.jobs import render_post, write_post
 from core.studio.worker import GPUWorker, JobState
@@ -93,15 +94,23 @@ def test_the_compiled_paths_swap_in_while_the_lane_serves(gpu_tiny_profile, tmp_
     settings = ImageSettings(steps=6, seed=7)
     run(worker, lambda job: render_post(job, draft_id, "a cup of coffee", "", settings, lambda: images, store, "Ana",
                                         text))
-    assert acceleration.wait(900) and acceleration.applied == ["text", "images"], acceleration.failed
+    assert acceleration.wait(900), acceleration.stage
+    sizes = [f"images {width}x{height}" for width, height in SDXL_SIZES[1:]]
+    assert acceleration.applied == ["text", "images", *sizes], acceleration.failed
     assert text.fast is not plain_decoder and text.fast.compile_step and not text.compile_pending
     assert all(layer.compiled_dequantize for layer in layers)
-    assert images.warm_shapes and not images.compile_pending
+    assert images.warm_shapes == set(COMPILED_SHAPES) and not images.compile_pending
     # the compiled paths serve: the same seed gives the same copy and the same picture twice
     copies = [run(worker, lambda job: "".join(text.stream(messages, 24, SamplingSettings(seed=3))))
               for _ in range(2)]
     assert copies[0] == copies[1]
     first, again = (run(worker, lambda job: render_post(job, draft_id, "a cup of coffee", "", settings, lambda: images,
+                                                        store, "Ana", text)) for _ in range(2))
+    files = [name for name, _ in first.image_files + again.image_files]
+    assert store.image_path(files[0]).read_bytes() == store.image_path(files[1]).read_bytes()
+    # another size, compiled beside the lane and its graphs recorded there: the same picture twice too
+    tall = ImageSettings(width=896, height=1152, steps=6, seed=7)
+    first, again = (run(worker, lambda job: render_post(job, draft_id, "a cup of coffee", "", tall, lambda: images,
                                                         store, "Ana", text)) for _ in range(2))
     files = [name for name, _ in first.image_files + again.image_files]
     assert store.image_path(files[0]).read_bytes() == store.image_path(files[1]).read_bytes()

@@ -19,7 +19,7 @@ from core.files import model_label
 from core.image.editing import Edit, EditKind, keep_outside
 from core.image.placement import MemoryPolicy, choose_memory_policy
 from core.image.engine import ImageEngine, RenderedImage
-from core.image.settings import SEED_MAX, ImageSettings, check_prompts
+from core.image.settings import SDXL_SIZES, SEED_MAX, ImageSettings, check_prompts
 from core.memory import retry_on_oom
 from core.messages import Message
 
@@ -27,6 +27,12 @@ log = logging.getLogger(__name__)
 # The shape compiled modules are warmed up for: (width, height, classifier-free guidance on). Guidance above 1
 # doubles the UNet batch, which is a different shape to a compiled module.
 WARM_SHAPE = (1024, 1024, True)
+# Every size with guidance, in the order compile_size() builds their graphs beside the lane once the warm shape
+# serves; a size a teammate renders before its turn is moved up front.
+COMPILED_SHAPES = (WARM_SHAPE, *((w, h, True) for w, h in SDXL_SIZES if (w, h, True) != WARM_SHAPE))
+# the steps of the lane's short render that records a size's CUDA graphs: the refiner gets 3 (its first call
+# warms up, the second records, the third replays)
+RECORDING_STEPS = 15
 FAST_ADAPTER = "fast"  # the few-step LoRA's adapter name in the base UNet
 
 
@@ -116,7 +122,8 @@ class ImageModel(ImageEngine):
         # compiled modules planned by accelerate(later=True), warmed off the lane by compile_planned(), with the
         # pipelines of their own that warm them; None once published or dropped
         self._planned: dict[tuple, tuple] | None = None
-        self._warm_pipes: tuple | None = None
+        self._warm_pipes: tuple | None = None  # kept until every size is compiled
+        self._to_compile: list[tuple[int, int, bool]] = []  # the sizes compile_size() has still to build, in order
         self._publishing = threading.Lock()  # publishing compiled modules against place() dropping them
         self._editors: dict[str, tuple] = {}  # "img2img" | "inpaint" -> (base, refiner) sharing the loaded weights
         self._fast_scheduler = None  # the fast mode's scheduler, once its LoRA is loaded
@@ -188,9 +195,9 @@ class ImageModel(ImageEngine):
                     return applied + ["compile_planned"]
                 self._swaps.update(_compile(recipe))
                 self.warm_shapes.add(WARM_SHAPE)
-                if warm_up:  # 15 steps give the refiner 3: compile, record its graph, replay it
+                if warm_up:  # compiles here, where a failure falls back to the eager modules
                     with generator_kept_through_capture(self.device):
-                        self.render("warm-up", "", ImageSettings(steps=15, seed=0))
+                        self.render("warm-up", "", ImageSettings(steps=RECORDING_STEPS, seed=0))
                 applied += ["compiled_unets_cuda_graphs", "compiled_vae_decoder"]
             except Exception as error:  # keep serving with the eager modules
                 self._drop_compiled()
@@ -205,10 +212,11 @@ class ImageModel(ImageEngine):
         recipe[(vae, "decoder")] = (vae.decoder, _compile_decoder)
         return recipe
 
-    def _plan(self, recipe: dict[tuple, tuple]) -> None:
-        """Keep the recipe for compile_planned(), with pipelines of their own that share every weight (built here,
-        on the lane: from_pipe touches the shared modules) and a scheduler each, so warming them never touches
-        what the lane's renders use. Nothing is compiled here, nor the compiler imported (a second or more)."""
+    def _plan(self, recipe: dict[tuple, tuple], shapes: tuple[tuple[int, int, bool], ...] = COMPILED_SHAPES) -> None:
+        """Keep the recipe for compile_planned() (the first of shapes) and compile_size() (the others), with
+        pipelines of their own that share every weight (built here, on the lane: from_pipe touches the shared
+        modules) and a scheduler each, so warming them never touches what the lane's renders use. Nothing is
+        compiled here, nor the compiler imported (a second or more)."""
         dtype = self.base.unet.dtype
         pipes = []
         for pipe in self.pipelines:
@@ -217,6 +225,7 @@ class ImageModel(ImageEngine):
             warm.set_progress_bar_config(disable=True)
             pipes.append(warm)
         self._planned, self._warm_pipes = recipe, tuple(pipes)
+        self._to_compile = [shape for shape in shapes if shape != WARM_SHAPE]
 
     @property
     def compile_pending(self) -> bool:
@@ -226,40 +235,106 @@ class ImageModel(ImageEngine):
     def compile_planned(self, warming: Callable[[], AbstractContextManager] = nullcontext) -> bool:
         """Off the lane, beside the renders it serves meanwhile: compile the planned modules by running each once at
         the warm shape through the pipelines of their own (the minutes, inside warming()), then publish them, so
-        the lane's next render at that shape uses them (recording their CUDA graphs on its first steps). Returns
-        whether they were published: not where compiling failed or place() dropped them meanwhile."""
+        the lane's next render at that shape uses them (recording their CUDA graphs on its first steps, unless
+        record_graphs() ran first). Returns whether they were published: not where compiling failed or place()
+        dropped them meanwhile. The other sizes follow, one compile_size() each."""
         planned, pipes = self._planned, self._warm_pipes
         if planned is None:
             return False
-        width, height, _ = WARM_SHAPE
-        common = dict(prompt="warm-up", guidance_scale=7.0, output_type="latent")
         try:
             with warming(), torch.inference_mode():
                 compiled = _compile(planned)
-                for pipe, warm in zip(self.pipelines, pipes):
-                    warm.unet = compiled[(pipe, "unet")][1]
-                latents = pipes[0](**common, num_inference_steps=1, width=width, height=height,
-                                   generator=torch.Generator("cpu").manual_seed(0)).images
-                if len(pipes) > 1:  # 5 steps from 0.8: the refiner's UNet runs once
-                    latents = pipes[1](**common, image=latents, num_inference_steps=5, denoising_start=0.8,
-                                       generator=torch.Generator("cpu").manual_seed(0)).images
-                # the pipelines decode as vae.decode does: scaled latents through post_quant_conv, then the decoder
-                vae = self.base.vae
-                z = vae.post_quant_conv((latents / vae.config.scaling_factor).to(vae.dtype))
-                compiled[(vae, "decoder")][1](z)
+                self._run_compiled(compiled, pipes, WARM_SHAPE)
         except Exception as error:  # noqa: BLE001 - the eager modules go on serving
             log.warning("compiling SDXL beside the lane failed: %s: %s", type(error).__name__, error)
             with self._publishing:
                 if self._planned is planned:
                     self._planned = self._warm_pipes = None
+                    self._to_compile = []
             return False
         with self._publishing:
             if self._planned is not planned:  # place() dropped them meanwhile
                 return False
             self._swaps = compiled  # one assignment: the lane reads the old dict or the new one
             self.warm_shapes = {WARM_SHAPE}
-            self._planned = self._warm_pipes = None
+            self._planned = None
         return True
+
+    def next_size(self) -> tuple[int, int, bool] | None:
+        """The size compile_size() should build next (taken out of line: a failed one is not tried again), or None
+        once every size is built, or the compiled modules were dropped."""
+        with self._publishing:
+            if self._swaps and self._to_compile:
+                return self._to_compile.pop(0)
+            self._to_compile, self._warm_pipes = [], None  # nothing left to warm: their schedulers and latents go
+            return None
+
+    def compile_size(self, shape: tuple[int, int, bool],
+                     warming: Callable[[], AbstractContextManager] = nullcontext) -> bool:
+        """Off the lane, once compile_planned() published: compile the published modules for one more size (static
+        graphs of their own, the minutes inside warming()) through the pipelines of their own, then let the lane
+        use them at that size. Returns whether it was published (not where compiling failed or place() dropped
+        the compiled modules meanwhile); a failed size keeps its eager modules."""
+        with self._publishing:
+            swaps, pipes = self._swaps, self._warm_pipes
+        if not swaps or pipes is None:
+            return False
+        try:
+            with warming(), torch.inference_mode():
+                self._run_compiled(swaps, pipes, shape)
+        except Exception as error:  # noqa: BLE001 - that size goes on with the eager modules
+            log.warning("compiling SDXL for %sx%s beside the lane failed: %s: %s", shape[0], shape[1],
+                        type(error).__name__, error)
+            return False
+        with self._publishing:
+            if self._swaps is not swaps:
+                return False
+            self.warm_shapes = self.warm_shapes | {shape}  # a new set: the lane reads the old one or this one
+        return True
+
+    def _run_compiled(self, compiled: dict[tuple, tuple], pipes: tuple, shape: tuple[int, int, bool]) -> None:
+        """Run every compiled module once at shape through the pipelines of their own (compiling it for that shape
+        on its first call)."""
+        width, height, _ = shape
+        for pipe, warm in zip(self.pipelines, pipes):
+            warm.unet = compiled[(pipe, "unet")][1]
+        common = dict(prompt="warm-up", guidance_scale=7.0, output_type="latent")
+        latents = pipes[0](**common, num_inference_steps=1, width=width, height=height,
+                           generator=torch.Generator("cpu").manual_seed(0)).images
+        if len(pipes) > 1:  # 5 steps from 0.8: the refiner's UNet runs once
+            latents = pipes[1](**common, image=latents, num_inference_steps=5, denoising_start=0.8,
+                               generator=torch.Generator("cpu").manual_seed(0)).images
+        # the pipelines decode as vae.decode does: scaled latents through post_quant_conv, then the decoder
+        vae = self.base.vae
+        z = vae.post_quant_conv((latents / vae.config.scaling_factor).to(vae.dtype))
+        compiled[(vae, "decoder")][1](z)
+
+    def record_graphs(self, shape: tuple[int, int, bool]) -> bool:
+        """On the lane, between two jobs: a short render at a compiled size records its CUDA graphs, which the first
+        teammate's render at that size would otherwise pay for (seconds). A size whose recording fails goes back
+        to the eager modules. Returns whether the graphs were recorded."""
+        if shape not in self.warm_shapes:
+            return False
+        if not self.device.startswith("cuda"):  # no CUDA graphs to record
+            return True
+        width, height, guided = shape
+        try:
+            with generator_kept_through_capture(self.device):
+                self.render("warm-up", "", ImageSettings(width=width, height=height, steps=RECORDING_STEPS, seed=0,
+                                                         guidance=7.0 if guided else 1.0))
+        except Exception as error:  # noqa: BLE001 - that size goes on with the eager modules
+            log.warning("recording SDXL's graphs for %sx%s failed: %s: %s", width, height, type(error).__name__, error)
+            with self._publishing:
+                self.warm_shapes = self.warm_shapes - {shape}
+            return False
+        return True
+
+    def _wanted(self, shape: tuple[int, int, bool]) -> None:
+        """A teammate rendered at a size still waiting for its compile: it is built next."""
+        with self._publishing:
+            if shape in self._to_compile[1:]:
+                self._to_compile.remove(shape)
+                self._to_compile.insert(0, shape)
 
     def _use_compiled(self, on: bool) -> None:
         for (owner, name), (eager, compiled) in self._swaps.items():
@@ -272,9 +347,14 @@ class ImageModel(ImageEngine):
             self._swaps = {}
             self.warm_shapes = set()
             self._planned = self._warm_pipes = None
+            self._to_compile = []
 
     def _denoise(self, common: dict, settings: ImageSettings, use_refiner: bool) -> Image.Image:
-        self._use_compiled((settings.width, settings.height, settings.guidance > 1) in self.warm_shapes)
+        shape = (settings.width, settings.height, settings.guidance > 1)
+        compiled = shape in self.warm_shapes
+        if not compiled:
+            self._wanted(shape)
+        self._use_compiled(compiled)
         with torch.inference_mode():
             # 3. base denoises the first part of the schedule (all of it without the refiner)
             if not use_refiner:
@@ -476,6 +556,7 @@ class ImageModel(ImageEngine):
 
 def _compile(recipe: dict[tuple, tuple]) -> dict[tuple, tuple]:
     """A compile recipe (see ImageModel._compile_recipe) made into swaps: key -> (eager module, compiled module)."""
+    _room_for_every_size()
     return {key: (eager, make(eager)) for key, (eager, make) in recipe.items()}
 
 
@@ -488,6 +569,13 @@ def _compile_unet(unet):
 
 def _compile_decoder(decoder):
     return torch.compile(decoder, fullgraph=True, dynamic=False)
+
+
+def _room_for_every_size() -> None:
+    """Let dynamo keep a graph per size and UNet: base and refiner run the same forward code, which dynamo's
+    default of 8 graphs per code would cut short at the fifth size (falling back to eager there)."""
+    import torch._dynamo.config as dynamo
+    dynamo.recompile_limit = max(dynamo.recompile_limit, 2 * len(COMPILED_SHAPES) + 2)
 
 
 def render_with_fallback(model: ImageModel, prompt: str, negative_prompt: str, settings: ImageSettings,

@@ -9,7 +9,7 @@ import time
 from enum import Enum
 
 from core.compile_cache import CompileCache
-from core.image.sdxl import ImageModel
+from core.image.sdxl import WARM_SHAPE, ImageModel
 from core.studio.beside_lane import GRANT_S, PATIENCE_S, only_while_idle
 from core.studio.worker import GPUWorker
 from core.text.engine import TextEngine
@@ -21,12 +21,15 @@ log = logging.getLogger(__name__)
 class Stage(str, Enum):
     COMPILING_TEXT = "compiling_text"
     COMPILING_IMAGES = "compiling_images"
+    COMPILING_SIZES = "compiling_sizes"  # 1024x1024 compiled; the other sizes one by one
     DONE = "done"
 
 
 class Acceleration:
     """One background run over the loaded engines: the text model's compiled decoding step, then SDXL's compiled
-    UNets and VAE decoder, the compile cache saved after each (so the next start restores them)."""
+    UNets and VAE decoder at 1024x1024, then at every other size (the one a teammate asked for first), the compile
+    cache saved after each (so the next start restores them). Each compiled size records its CUDA graphs in a
+    short render on the lane, so no teammate's first render at that size pays for them."""
 
     def __init__(self, worker: GPUWorker, compile_cache: CompileCache, text: TextEngine | None,
                  image: ImageModel | None, patience_s: float = PATIENCE_S, grant_s: float = GRANT_S):
@@ -36,7 +39,7 @@ class Acceleration:
         self.text = text if isinstance(text, TextModel) and text.compile_pending else None
         self.image = image if image is not None and image.compile_pending else None
         self.stage = Stage.COMPILING_TEXT if self.text else Stage.COMPILING_IMAGES if self.image else Stage.DONE
-        self.applied: list[str] = []  # "text", "images": the compiled paths now serving
+        self.applied: list[str] = []  # "text", "images", "images 896x1152"...: the compiled paths now serving
         self.failed: list[str] = []  # the ones that stay on the plain path
         self.seconds: dict[str, float] = {}  # how long each took, for the benchmark and the log
         self._thread: threading.Thread | None = None
@@ -64,12 +67,14 @@ class Acceleration:
             if self.text is not None:
                 self._timed("text", self._text)
             self.stage = Stage.COMPILING_IMAGES
-            if self.image is not None:
-                self._timed("images", lambda: self.image.compile_planned(self._while_idle))
+            if self.image is not None and self._timed("images", self._images):
+                self.stage = Stage.COMPILING_SIZES
+                while (shape := self.image.next_size()) is not None:
+                    self._timed(f"images {shape[0]}x{shape[1]}", lambda: self._images(shape))
         finally:
             self.stage = Stage.DONE
 
-    def _timed(self, name: str, step) -> None:
+    def _timed(self, name: str, step) -> bool:
         started = time.perf_counter()
         try:
             ok = step()
@@ -80,6 +85,7 @@ class Acceleration:
         (self.applied if ok else self.failed).append(name)
         if ok:
             self.compile_cache.save()
+        return ok
 
     def _while_idle(self):
         return only_while_idle(self.worker.idle, self.worker.busy, self.patience_s, self.grant_s)
@@ -88,8 +94,18 @@ class Acceleration:
         """The compiled step built here; its CUDA graphs captured on the lane, between two jobs."""
         with self._while_idle():
             decoder = self.text.compile_decoder()
-        if decoder is None:
-            return False
-        swap = self.worker.submit(lambda job: self.text.take_decoder(decoder), "accelerate", "server")
-        self.worker.wait(swap)
-        return bool(swap.result)
+        return decoder is not None and self._on_lane(lambda: self.text.take_decoder(decoder))
+
+    def _images(self, shape: tuple[int, int, bool] | None = None) -> bool:
+        """SDXL's compiled modules built here at 1024x1024 (shape None) or one more size; its CUDA graphs recorded
+        on the lane, between two jobs."""
+        built = self.image.compile_planned(self._while_idle) if shape is None else \
+            self.image.compile_size(shape, self._while_idle)
+        if built:  # published: a render at that size before the recording records them itself
+            self._on_lane(lambda: self.image.record_graphs(shape or WARM_SHAPE))
+        return built
+
+    def _on_lane(self, step) -> bool:
+        job = self.worker.submit(lambda job: step(), "accelerate", "server")
+        self.worker.wait(job)
+        return bool(job.result)

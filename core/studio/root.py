@@ -154,7 +154,8 @@ class Studio:
                 # the demo profiles' own text model writes nonsense: every face says so
                 "demo_text": self.profile.name != "full" and self.profile.server is None,
                 "text_model": self.profile.text.gguf_file or model_label(self.profile.text.source),
-                # what is being compiled beside the lane meanwhile ("compiling_text", "compiling_images"), or None
+                # what is being compiled beside the lane meanwhile ("compiling_text", "compiling_images",
+                # "compiling_sizes"), or None
                 "accelerating": self.acceleration.stage.value if self.acceleration and self.acceleration.pending
                 else None}
 
