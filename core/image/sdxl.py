@@ -178,7 +178,7 @@ class ImageModel(ImageEngine):
         warmed-up shape; other sizes render with the eager modules rather than stalling for a recompile. A
         failed compile falls back to the eager modules. With later, the compiling is only planned: the model
         serves with its eager modules at once, and compile_planned() (run beside the lane) swaps the compiled
-        ones in once they are warm.
+        ones in once they are warm, then compile_size() adds every other size, one at a time.
         """
         if not self.device.startswith("cuda") or self.policy is not MemoryPolicy.GPU:
             return []
