@@ -750,12 +750,18 @@ def userpath_phase(modes: list[str]):
     if "t4-fast" in modes:
         ensure_random_lora(spec)
     if "start" in modes:
+        log("imports_slowest_without_bytecode", slowest_imports()[:1])
+    ensure_bytecode()
+    if "start" in modes:
         log("imports_slowest", slowest_imports())
     data = WORK / "data-userpath"  # the studio's data folder: history and compile cache, as on a Drive
+    from core.text.int4_store import FOLDER as INT4_FOLDER
+    shutil.rmtree(WORK / INT4_FOLDER, ignore_errors=True)  # a fresh machine has the models and nothing made of them
     runs: dict[str, int] = {}
     for mode in modes:
-        if mode == "cold":  # nothing compiled before, anywhere
+        if mode == "cold":  # nothing compiled or quantized before, anywhere
             shutil.rmtree(data / "compile-cache", ignore_errors=True)
+            shutil.rmtree(WORK / INT4_FOLDER, ignore_errors=True)
         caches = Path(tempfile.mkdtemp(prefix=f"caches-{mode}-", dir=WORK))  # every start: empty torch caches
         env = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": str(caches / "inductor"),
                "TRITON_CACHE_DIR": str(caches / "triton"), "USERPATH_DATA": str(data)}
@@ -774,6 +780,22 @@ def userpath_phase(modes: list[str]):
             log(key, child_results)
         if child.returncode:
             log(f"{key}_exit", child.returncode)
+
+
+def ensure_bytecode():
+    """Compile the bytecode of every installed package and of core/, as pip does when it installs a package on a
+    user's machine and as Python does on a checkout's first run. Some GPU machines come with none and with
+    PYTHONDONTWRITEBYTECODE set, so every start compiled every module from source again."""
+    import compileall
+    torch_cache = Path(torch.__file__).parent / "__pycache__"
+    if torch_cache.is_dir() and not sys.flags.dont_write_bytecode:
+        log("bytecode", "present")
+        return
+    started = time.perf_counter()
+    folders = [Path(p) for p in sys.path if p and Path(p).is_dir() and Path(p).resolve() != ROOT]
+    for folder in folders + [ROOT / "core", ROOT / "bench"]:
+        compileall.compile_dir(folder, quiet=2, workers=0)
+    log("bytecode", {"compiled_s": round(time.perf_counter() - started, 1), "folders": [str(f) for f in folders]})
 
 
 def slowest_imports(top: int = 25) -> list:
@@ -970,8 +992,13 @@ def time_phases() -> dict:
 
     wrap(transformers.AutoTokenizer, "from_pretrained", "text_tokenizer", static=True)
     wrap(transformers.AutoModelForCausalLM, "from_pretrained", "text_from_pretrained", static=True)
-    for name, label in (("fuse_projections", "text_fuse"), ("quantize_to_int4", "text_int4_quantize")):
-        wrap(local, name, label)
+    from core.text import int4_store
+    wrap(local, "fuse_projections", "text_fuse_nf4")
+    for name, label in (("fuse_projections", "text_fuse"), ("quantize_to_int4", "text_int4_quantize"),
+                        ("tile_for_kernel", "text_int4_tile"), ("fingerprint", "text_int4_fingerprint")):
+        wrap(int4_store, name, label)
+    wrap(int4_store.Int4Store, "load", "text_int4_store_load")
+    wrap(int4_store.Int4Store, "save", "text_int4_store_save")
     wrap(fast_decode.GraphDecoder, "warm_up", "text_graph_warm_up")
     from core import profiles
     wrap(profiles, "load_text_model", "text_load_total")
@@ -995,6 +1022,12 @@ def start_only(studio, phases: dict):
     log("warmup_error", warmup.error)
     log("phases_s", phases)
     log("peak_gib", gib(torch.cuda.max_memory_allocated()))
+    storing = studio.text_model().storing_weights
+    if storing is not None:  # the int4 weights written for the next start, in the background after ready
+        storing.join()
+        log("int4_stored_at_s", round(since_process_start(), 1))
+    store = Path(studio.profile.text.int4_store)
+    log("int4_store_files_mb", sorted(round(f.stat().st_size / 2**20) for f in store.glob("*.safetensors")))
     os._exit(0)  # the compile thread is a daemon; the lane's saving threads have nothing to save
 
 

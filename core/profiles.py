@@ -20,6 +20,7 @@ from core.image.placement import MemoryPolicy
 from core.image.sdxl import ImageModel, ImageModelSpec, load_image_model
 from core.text.int4_weights import MIN_GPU_GIB
 from core.text.engine import TextEngine
+from core.text.int4_store import FOLDER as INT4_FOLDER
 from core.text.local import TextModelSpec, load_text_model
 from core.text.tiny_llama import build_tiny_llama
 
@@ -185,10 +186,12 @@ def resolve_profile(name: str | None = None, env: Environment | Mapping[str, str
     common = dict(device=device, memory_policy=env.memory_policy, accelerate=env.accelerate, token=env.hf_token,
                   server=server)
     int4_kernel = env.text_4bit == "int4"
+    int4_store = str(env.model_cache / INT4_FOLDER)  # beside the models: it lasts as long as their files do
     if name == "full":
         if device != "cuda":
             raise ProfileError("the full profile needs a CUDA GPU; use cpu-demo on this machine")
-        text = TextModelSpec(env.text_model or LLAMA3_8B_INSTRUCT, quantize_4bit=True, int4_kernel=int4_kernel)
+        text = TextModelSpec(env.text_model or LLAMA3_8B_INSTRUCT, quantize_4bit=True, int4_kernel=int4_kernel,
+                             int4_store=int4_store)
         image = ImageModelSpec(env.sdxl_base or SDXL_BASE, env.sdxl_refiner or SDXL_REFINER,
                                vae=env.sdxl_vae or SDXL_VAE_FP16, inpaint=env.sdxl_inpaint,
                                **_fast_lora(env, SDXL_LIGHTNING, SDXL_LIGHTNING_4STEP))
@@ -209,7 +212,8 @@ def resolve_profile(name: str | None = None, env: Environment | Mapping[str, str
             folder, gguf = smollm2_gguf()
             text = TextModelSpec(str(folder), gguf_file=gguf, repetition_penalty=1.15, temperature=0.3)
         return Profile(name, text, image, build_folder=build, **common)
-    text = TextModelSpec(env.text_model or str(build / "tiny-llama"), quantize_4bit=True, int4_kernel=int4_kernel)
+    text = TextModelSpec(env.text_model or str(build / "tiny-llama"), quantize_4bit=True, int4_kernel=int4_kernel,
+                         int4_store=int4_store)
     return Profile(name, text, image, build_folder=build, **common)
 
 

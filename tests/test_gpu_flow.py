@@ -1,5 +1,6 @@
 """The studio's flow on a GPU, as the app runs it: model work on the worker thread, the 4-bit text model's graph
 decoding, SDXL compiled and replayed as CUDA graphs, results kept in the history. Skipped without CUDA."""
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -43,6 +44,24 @@ def test_worker_writes_and_renders_with_the_fast_paths(gpu_tiny_profile, tmp_pat
                                                  ImageSettings(width=1152, height=896, steps=2, seed=7), lambda: images,
                                                  store, "Ana", text))
     assert other.image_files  # a size not warmed up renders with the eager modules
+
+
+def test_a_restart_reads_the_int4_weights_the_first_start_stored(gpu_tiny_profile, tmp_path):
+    from core.text.engine import SamplingSettings
+    from core.text.int4_weights import int4_layers
+    text = dataclasses.replace(gpu_tiny_profile.text, int4_store=str(tmp_path / "int4"))
+    profile = dataclasses.replace(gpu_tiny_profile, text=text)
+    messages = [{"role": "user", "content": "Diga olá"}]
+    first = load_text(profile)
+    assert first.storing_weights is not None, "int4 kernel not used"
+    first.storing_weights.join()
+    assert list((tmp_path / "int4").glob("*.safetensors"))
+    restarted = load_text(profile)
+    assert restarted.storing_weights is None  # read back, nothing quantized or stored again
+    layers = int4_layers(restarted.model)
+    assert layers and all(layer.tiled is not None and layer.codes.is_cuda for layer in layers)
+    copies = ["".join(engine.stream(messages, 24, SamplingSettings(seed=3))) for engine in (first, restarted)]
+    assert copies[0] == copies[1]
 
 
 FAILED_CAPTURE = """

@@ -65,8 +65,8 @@ class Int4Linear(nn.Module):
         self.compiled_dequantize = True
 
     @classmethod
-    def from_linear(cls, linear: nn.Linear, device: str | torch.device) -> "Int4Linear":
-        """Quantize a linear layer's weight, on device."""
+    def from_linear(cls, linear: nn.Linear, device: str | torch.device, tile: bool = True) -> "Int4Linear":
+        """Quantize a linear layer's weight, on device (tiled for the CUDA kernel there unless tile is False)."""
         if linear.in_features % GROUP_SIZE or linear.out_features % 8:
             raise ValueError(f"int4 weights need inputs in multiples of {GROUP_SIZE} and outputs in multiples of 8, "
                              f"not {linear.in_features} and {linear.out_features}")
@@ -75,9 +75,24 @@ class Int4Linear(nn.Module):
         bias = linear.bias.detach().to(device, torch.bfloat16) if linear.bias is not None else None
         layer = cls(packed, scale.to(torch.bfloat16), zero.to(torch.bfloat16), linear.in_features,
                     linear.out_features, bias)
-        if torch.device(device).type == "cuda":
+        if tile and torch.device(device).type == "cuda":
             layer.tile()
         return layer
+
+    @classmethod
+    def from_tensors(cls, tensors: dict[str, torch.Tensor], prefix: str, linear: nn.Linear) -> "Int4Linear":
+        """The layer standing for linear from tensors stored under prefix ("codes", "scale", "zero" and maybe
+        "bias", as layer_tensors gives them), untiled; a ValueError when they are missing or of another shape."""
+        try:
+            codes, scale, zero = (tensors[f"{prefix}.{part}"] for part in ("codes", "scale", "zero"))
+        except KeyError as missing:
+            raise ValueError(f"no stored int4 weights for {missing}") from None
+        groups = linear.in_features // GROUP_SIZE
+        if (tuple(codes.shape) != (linear.out_features, linear.in_features // 2)
+                or tuple(scale.shape) != (linear.out_features, groups) or tuple(zero.shape) != tuple(scale.shape)):
+            raise ValueError(f"stored int4 weights for {prefix} have shape {tuple(codes.shape)}, the layer is "
+                             f"{linear.out_features}x{linear.in_features}")
+        return cls(codes, scale, zero, linear.in_features, linear.out_features, tensors.get(f"{prefix}.bias"))
 
     def tile(self) -> None:
         """Add the tiled copy of the codes that torch's CUDA int4 kernel reads (half a byte more per weight)."""
@@ -141,15 +156,38 @@ def compile_dequantize(model) -> int:
     return len(shapes)
 
 
-def quantize_to_int4(model, device: str | torch.device) -> int:
-    """Replace every linear layer of the decoder's blocks with an Int4Linear quantized on device, one at a time so
-    the bf16 weights never all sit on the GPU; returns how many were replaced. The output head stays bf16, as
-    bitsandbytes leaves it."""
+def layer_tensors(model) -> dict[str, torch.Tensor]:
+    """Every int4 layer's codes, scales, zero points and bias by the layer's name: what from_tensors reads back
+    (the tiled copies are left out: they are quick to make again and their layout is the kernel's own)."""
+    tensors = {}
+    for name, module in model.named_modules():
+        if isinstance(module, Int4Linear):
+            for part in ("codes", "scale", "zero", "bias"):
+                if getattr(module, part) is not None:
+                    tensors[f"{name}.{part}"] = getattr(module, part).detach()
+    return tensors
+
+
+def quantize_to_int4(model, device: str | torch.device, stored: dict[str, torch.Tensor] | None = None) -> int:
+    """Replace every linear layer of the decoder's blocks with an Int4Linear, quantized on device one at a time
+    so the bf16 weights never all sit on the GPU, or taken from stored (layer_tensors of an earlier load) without
+    reading the bf16 weights at all; returns how many were replaced. The output head stays bf16, as bitsandbytes
+    leaves it. The layers are left untiled: tile_for_kernel does that."""
     replaced = 0
-    for block in model.model.layers:
-        for parent in list(block.modules()):
+    for index, block in enumerate(model.model.layers):
+        for path, parent in list(block.named_modules()):
             for name, child in list(parent.named_children()):
                 if type(child) is nn.Linear:
-                    setattr(parent, name, Int4Linear.from_linear(child, device))
+                    prefix = ".".join(filter(None, ("model.layers", str(index), path, name)))
+                    layer = (Int4Linear.from_linear(child, device, tile=False) if stored is None
+                             else Int4Linear.from_tensors(stored, prefix, child))
+                    setattr(parent, name, layer)
                     replaced += 1
     return replaced
+
+
+def tile_for_kernel(model) -> None:
+    """Tile every int4 layer on CUDA for torch's kernel (nothing on CPU, where prompts and decoding dequantize)."""
+    for layer in int4_layers(model):
+        if layer.codes.is_cuda and layer.tiled is None:
+            layer.tile()

@@ -16,7 +16,8 @@ from core.files import model_label
 from core.errors import GenerationError, ModelLoadError
 from core.text.fast_decode import GraphDecoder, use_grouped_decode_attention
 from core.text.fused_projections import fuse_projections
-from core.text.int4_weights import compile_dequantize, int4_supported, quantize_to_int4, use_compiled_dequantize
+from core.text.int4_store import Int4Store, StoredWeightsMismatch, make_int4
+from core.text.int4_weights import compile_dequantize, int4_supported, use_compiled_dequantize
 from core.memory import free_gpu_memory
 from core.text.engine import SamplingSettings, TextEngine
 
@@ -38,6 +39,7 @@ class TextModelSpec:
     graph_decode: bool = True  # on CUDA, replay decoding as a captured CUDA graph (falls back when it cannot)
     fuse_projections: bool = True  # 4-bit Llama layers: one matmul for q/k/v and one for gate/up
     temperature: float = 0.7  # used when a request sets none; small models need it lower
+    int4_store: str | None = None  # a folder keeping int4 weights for the next start (None: quantized each time)
 
 
 def load_text_model(spec: TextModelSpec, device: str, token: str | None = None,
@@ -55,7 +57,8 @@ def load_text_model(spec: TextModelSpec, device: str, token: str | None = None,
     except (OSError, ValueError) as error:
         raise ModelLoadError.from_error(spec.source, error) from error
     # 2. model: 4-bit (torch's int4 kernel where the GPU suits it, else NF4 with double quantization), or plain
-    # weights in the device's dtype. int4 weights are quantized from the bf16 ones, read into CPU memory first.
+    # weights in the device's dtype. int4 weights are quantized from the bf16 ones, read into CPU memory first, or
+    # read back from the store an earlier start wrote.
     dtype = dtype or compute_dtype(device)
     int4 = spec.quantize_4bit and spec.int4_kernel and dtype == torch.bfloat16 and int4_supported(device)
     if spec.quantize_4bit and not int4:
@@ -68,12 +71,19 @@ def load_text_model(spec: TextModelSpec, device: str, token: str | None = None,
     except (OSError, ValueError, ImportError, RuntimeError) as error:
         raise ModelLoadError.from_error(spec.source, error) from error
     model.eval()
-    if spec.quantize_4bit and spec.fuse_projections:
+    storing = None
+    if spec.quantize_4bit and spec.fuse_projections and not int4:
         fuse_projections(model)
     if int4:
+        store = Int4Store(spec.int4_store) if spec.int4_store else None
         try:
-            quantize_to_int4(model, device)
+            storing = make_int4(model, device, spec.fuse_projections, store)
             model.to(device)
+        except StoredWeightsMismatch as error:  # removed, so the next load quantizes afresh
+            log.warning("stored int4 weights unusable, quantizing again: %s", error)
+            del model
+            free_gpu_memory()
+            return load_text_model(spec, device, token, dtype, compile_step, compile_later)
         except (RuntimeError, ValueError) as error:  # no kernel or odd layer sizes after all: NF4 works everywhere
             log.warning("int4 kernel unavailable, loading NF4 instead: %s", error)
             del model
@@ -90,6 +100,7 @@ def load_text_model(spec: TextModelSpec, device: str, token: str | None = None,
     fast = GraphDecoder.try_build(model, compile_step=compile_step) if spec.graph_decode else None
     engine = TextModel(model, tokenizer, spec, fast, compile_step)
     engine.compile_later = later and fast is not None
+    engine.storing_weights = storing
     return engine
 
 
@@ -107,6 +118,7 @@ class TextModel(TextEngine):
         self.parked = False
         self._compile_step = compile_step
         self.compile_later = False  # serving uncompiled until take_decoder() swaps the compiled step in
+        self.storing_weights: threading.Thread | None = None  # writing the int4 weights for the next start
         self.name = model_label(spec.source) if not spec.gguf_file else spec.gguf_file
         self.stop_token_ids = _stop_token_ids(model, tokenizer)
 
