@@ -1035,7 +1035,8 @@ def sizes_beside_lane(studio):
     """The image side alone (no text model), served as a server serves it: SDXL loaded with nothing compiled, then
     compiled beside the lane at 1024x1024 and at each other size in turn (core.studio.acceleration). As each size
     is published and its graphs recorded on the lane, its first and second render job through the studio, then
-    one at 1024x1024 again; until every size is in or USERPATH_DEADLINE_S from process start."""
+    one at 1024x1024 again; until every size is in or USERPATH_DEADLINE_S from process start. USERPATH_ASK_FIRST
+    (a size such as 1344x768) renders that size once at ready, as a teammate would, so it is compiled next."""
     from core.content.brief import Brief
     from core.image.sdxl import COMPILED_SHAPES, WARM_SHAPE
     from core.studio.acceleration import Acceleration
@@ -1055,16 +1056,21 @@ def sizes_beside_lane(studio):
         assert done.result is not None, done.error
         return round(time.perf_counter() - started, 3)
 
-    sizes = {}
-    for shape in COMPILED_SHAPES:
-        width, height, _ = shape
-        name = "images" if shape == WARM_SHAPE else f"images {width}x{height}"
-        while name not in acceleration.applied + acceleration.failed and acceleration.pending \
-                and since_process_start() < deadline:
+    asked = os.environ.get("USERPATH_ASK_FIRST")  # e.g. 1344x768: rendered once at ready, so it compiles next
+    if asked:
+        width, height = map(int, asked.split("x"))
+        log("asked_first", {"size": asked, "eager_render_job_s": render_job(width, height)})
+    sizes, seen = {}, set()
+    while since_process_start() < deadline:  # each size as it is published, whatever the order
+        published = [name for name in acceleration.applied if name.startswith("images") and name not in seen]
+        if not published:
+            if not acceleration.pending:
+                break
             time.sleep(0.2)
-        if name not in acceleration.applied:
-            log("sizes_not_reached", name)
-            break
+            continue
+        name = published[0]
+        seen.add(name)
+        width, height = WARM_SHAPE[:2] if name == "images" else map(int, name.split()[1].split("x"))
         sizes[f"{width}x{height}"] = {"published_at_s": round(since_process_start(), 1),
                                       "compile_s": acceleration.seconds.get(name),
                                       "first_second_render_job_s": [render_job(width, height) for _ in range(2)],
@@ -1072,6 +1078,7 @@ def sizes_beside_lane(studio):
                                       "gpu_allocated_gib": gib(torch.cuda.memory_allocated()),
                                       "gpu_reserved_gib": gib(torch.cuda.memory_reserved())}
         log("sizes", sizes)
+    log("sizes_not_reached", [f"{w}x{h}" for w, h, _ in COMPILED_SHAPES if f"{w}x{h}" not in sizes])
     log("acceleration", {"applied": acceleration.applied, "failed": acceleration.failed,
                          "seconds": acceleration.seconds})
     log("peak_gib", gib(torch.cuda.max_memory_allocated()))

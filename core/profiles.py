@@ -245,7 +245,8 @@ def load_text(profile: Profile, on_download: Callable[[DownloadStatus], None] | 
               compile_later: bool = False) -> TextEngine:
     """The profile's text engine: a model server, checked, where one is configured; else the local model, the
     tiny one built first where the profile uses it, or its files fetched first (on_download hears how far).
-    compile_later: serve uncompiled at once, leaving the compiling to core.studio.acceleration."""
+    compile_later: serve uncompiled at once, leaving the compiling to core.studio.acceleration, and the storing of
+    quantized weights to the engine's store_weights()."""
     if profile.server:
         from core.text.openai_engine import OpenAIEngine
         engine = OpenAIEngine(profile.server)
@@ -255,7 +256,8 @@ def load_text(profile: Profile, on_download: Callable[[DownloadStatus], None] | 
     if tiny:
         ensure_built(Path(profile.text.source), build_tiny_llama)
     fetch(profile.text.source, TEXT_FILES, profile.token, on_download)
-    return load_text_model(profile.text, profile.device, token=profile.token, compile_later=compile_later)
+    return load_text_model(profile.text, profile.device, token=profile.token, compile_later=compile_later,
+                           store_later=compile_later)
 
 
 def load_images(profile: Profile, on_download: Callable[[DownloadStatus], None] | None = None,

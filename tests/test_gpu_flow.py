@@ -52,12 +52,14 @@ def test_a_restart_reads_the_int4_weights_the_first_start_stored(gpu_tiny_profil
     text = dataclasses.replace(gpu_tiny_profile.text, int4_store=str(tmp_path / "int4"))
     profile = dataclasses.replace(gpu_tiny_profile, text=text)
     messages = [{"role": "user", "content": "Diga olá"}]
-    first = load_text(profile)
-    assert first.storing_weights is not None, "int4 kernel not used"
-    first.storing_weights.join()
+    first = load_text(profile, compile_later=True)  # as a server loads it: stored only once it asks
+    assert first.storing_weights is None and not (tmp_path / "int4").exists()
+    writer = first.store_weights()
+    assert writer is not None and first.store_weights() is writer, "int4 kernel not used"
+    writer.join()
     assert list((tmp_path / "int4").glob("*.safetensors"))
-    restarted = load_text(profile)
-    assert restarted.storing_weights is None  # read back, nothing quantized or stored again
+    restarted = load_text(profile, compile_later=True)
+    assert restarted.store_weights() is None  # read back, nothing quantized or stored again
     layers = int4_layers(restarted.model)
     assert layers and all(layer.tiled is not None and layer.codes.is_cuda for layer in layers)
     copies = ["".join(engine.stream(messages, 24, SamplingSettings(seed=3))) for engine in (first, restarted)]

@@ -42,8 +42,7 @@ def logits(model):
 def test_a_second_load_reads_the_stored_weights_and_answers_the_same(tmp_path, plain, quantized):
     store = Int4Store(tmp_path / "int4")
     first = plain()
-    writer = make_int4(first, "cpu", True, store)
-    writer.join()
+    make_int4(first, "cpu", True, store)().join()
     assert len(quantized) == 8  # qkv, o, gate_up and down in each of the two layers
     assert list(store.folder.glob("*.safetensors")) == [store.file(fingerprint(plain(), True))]
 
@@ -57,9 +56,9 @@ def test_a_second_load_reads_the_stored_weights_and_answers_the_same(tmp_path, p
 
 def test_unfused_and_fused_layers_are_stored_apart(tmp_path, plain, quantized):
     store = Int4Store(tmp_path / "int4")
-    make_int4(plain(), "cpu", True, store).join()
+    make_int4(plain(), "cpu", True, store)().join()
     separate = plain()
-    make_int4(separate, "cpu", False, store).join()
+    make_int4(separate, "cpu", False, store)().join()
     assert hasattr(separate.model.layers[0].self_attn, "q_proj")
     assert len(list(store.folder.glob("*.safetensors"))) == 2
     assert len(quantized) == 8 + 14
@@ -74,7 +73,7 @@ def test_other_weights_never_meet_an_old_file(tmp_path, plain, quantized):
         with torch.no_grad():
             model.model.layers[1].mlp.down_proj.weight[-1] += change
         keys.append(fingerprint(model, True))
-        make_int4(model, "cpu", True, store).join()
+        make_int4(model, "cpu", True, store)().join()
         time.sleep(0.01)  # distinct modification times
     assert len(set(keys)) == 3 and len(quantized) == 3 * 8
     assert sorted(store.folder.glob("*.safetensors")) == sorted(store.file(k) for k in keys[-int4_store.KEEP:])
@@ -83,14 +82,14 @@ def test_other_weights_never_meet_an_old_file(tmp_path, plain, quantized):
 def test_a_damaged_file_is_quantized_over(tmp_path, plain, quantized):
     store = Int4Store(tmp_path / "int4")
     reference = plain()
-    make_int4(reference, "cpu", True, store).join()
+    make_int4(reference, "cpu", True, store)().join()
     path = store.file(fingerprint(plain(), True))
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])  # cut short, as a full disk once left it
 
     model = plain()
-    writer = make_int4(model, "cpu", True, store)
-    assert writer is not None and len(quantized) == 16
-    writer.join()
+    store_it = make_int4(model, "cpu", True, store)
+    assert store_it is not None and len(quantized) == 16
+    store_it().join()
     assert torch.equal(logits(model), logits(reference))
     assert make_int4(plain(), "cpu", True, store) is None  # the rewritten file is whole again
 
@@ -111,8 +110,7 @@ def test_an_unwritable_store_costs_the_next_start_a_quantization_only(tmp_path, 
     blocked.write_text("not a folder")
     store = Int4Store(blocked / "int4")
     model = plain()
-    writer = make_int4(model, "cpu", True, store)
-    writer.join()
+    make_int4(model, "cpu", True, store)().join()
     assert "could not store the int4 weights" in caplog.text
     assert len(int4_layers(model)) == 8 and torch.isfinite(logits(model)).all()
 
@@ -125,5 +123,5 @@ def test_a_killed_writers_leftover_goes_once_it_is_old(tmp_path, plain):
         path.write_bytes(b"half")
     long_ago = time.time() - int4_store.STRAY_AFTER_S - 60
     os.utime(old, (long_ago, long_ago))
-    make_int4(plain(), "cpu", True, store).join()
+    make_int4(plain(), "cpu", True, store)().join()
     assert not old.exists() and live.exists()

@@ -137,6 +137,7 @@ class Studio:
 
     def _load_and_accelerate(self, job: Job) -> None:
         text, image = self.text_model(job), self.image_model(job)
+        text.store_weights()  # for the next start; not before, so SDXL's loading does not share the disk with it
         self.acceleration = Acceleration(self.worker, self.compile_cache, text, image).start()
 
     def lane_of(self, job_id: str) -> tuple[GPUWorker, Job] | None:

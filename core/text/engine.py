@@ -35,6 +35,11 @@ class TextEngine(ABC):
         """Raise a ModelLoadError saying what is wrong if the engine cannot serve (a server out of reach, a model
         it does not have). An engine loaded in this process is ready once it exists."""
 
+    def store_weights(self):
+        """Start writing what this load made for the next start to reuse (a local model's int4 weights); the
+        writing thread, or None when an engine has nothing to write."""
+        return None
+
     def park(self) -> bool:
         """Give the GPU up for the image models; returns whether anything moved. Engines holding no GPU
         weights have nothing to park."""

@@ -15,6 +15,7 @@ import os
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -77,7 +78,8 @@ class Int4Store:
 
     def save(self, key: str, tensors: dict[str, torch.Tensor]) -> int:
         """Write tensors for key; the bytes written, 0 when the disk is full, read-only or short of room (the next
-        start quantizes again, nothing worse). Older files beyond KEEP and killed writers' leftovers go."""
+        start quantizes again, nothing worse). Older files beyond KEEP and killed writers' leftovers go. Tensors on
+        a GPU are copied out on a stream of their own, so the lane's work meanwhile does not queue behind them."""
         size = sum(t.numel() * t.element_size() for t in tensors.values())
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -86,7 +88,7 @@ class Int4Store:
                 log.warning("not storing the int4 weights in %s: %.1f GB free, %.1f GB needed", self.folder,
                             free / 1e9, size * ROOM_FACTOR / 1e9)
                 return 0
-            on_cpu = {name: tensor.to("cpu").contiguous() for name, tensor in tensors.items()}
+            on_cpu = _to_cpu(tensors)
             # safetensors writes to a path; the atomic writer's temp file is that path, synced and renamed after
             atomic_write(self.file(key), lambda handle: save_file(on_cpu, handle.name, {"format": FORMAT, "key": key}))
         except OSError as error:
@@ -107,12 +109,14 @@ class StoredWeightsMismatch(ValueError):
     """A stored file's layers do not fit the model being loaded (its file is removed)."""
 
 
-def make_int4(model, device: str | torch.device, fuse: bool, store: Int4Store | None) -> threading.Thread | None:
+def make_int4(model, device: str | torch.device, fuse: bool,
+              store: Int4Store | None) -> Callable[[], threading.Thread] | None:
     """Turn model's decoder linears (bf16, on the CPU as loaded) into int4 layers on device, fusing the
-    projections first where asked: from store where it holds them, else quantized and then stored by a thread,
-    returned so a caller may wait for it (None when nothing is being stored). A stored file whose layers do not
-    fit raises StoredWeightsMismatch after removing the file (the model's bf16 weights are gone by then: the
-    caller loads again); layers the int4 format cannot hold raise ValueError."""
+    projections first where asked: from store where it holds them, else quantized. Returns what stores the
+    quantized ones for the next start (called once, it writes them in a thread, which it returns), or None when
+    there is nothing to store. A stored file whose layers do not fit raises StoredWeightsMismatch after removing
+    the file (the model's bf16 weights are gone by then: the caller loads again); layers the int4 format cannot
+    hold raise ValueError."""
     key = fingerprint(model, fuse) if store is not None else None
     stored = store.load(key, device) if store is not None else None
     if stored is not None:  # the bf16 weights are never read: fusing only rebuilds the modules
@@ -129,9 +133,24 @@ def make_int4(model, device: str | torch.device, fuse: bool, store: Int4Store | 
     tile_for_kernel(model)
     if store is None or stored is not None:
         return None
-    writer = threading.Thread(target=store.save, args=(key, layer_tensors(model)), name="int4-store", daemon=True)
-    writer.start()
-    return writer
+    tensors = layer_tensors(model)
+
+    def start() -> threading.Thread:
+        # not a daemon: a process that ends right after loading (the command line) finishes the file first
+        writer = threading.Thread(target=store.save, args=(key, tensors), name="int4-store")
+        writer.start()
+        return writer
+    return start
+
+
+def _to_cpu(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    devices = {t.device for t in tensors.values() if t.is_cuda}
+    if not devices:
+        return {name: t.contiguous() for name, t in tensors.items()}
+    side = torch.cuda.Stream(next(iter(devices)))
+    side.wait_stream(torch.cuda.current_stream(side.device))  # whatever made them has finished
+    with torch.cuda.stream(side):
+        return {name: t.to("cpu").contiguous() for name, t in tensors.items()}
 
 
 def _forget_block_weights(model) -> None:

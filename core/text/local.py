@@ -44,12 +44,14 @@ class TextModelSpec:
 
 def load_text_model(spec: TextModelSpec, device: str, token: str | None = None,
                     dtype: torch.dtype | None = None, compile_step: bool | None = None,
-                    compile_later: bool = False) -> "TextModel":
+                    compile_later: bool = False, store_later: bool = False) -> "TextModel":
     """Load tokenizer and model for spec onto device; raises ModelLoadError with the cause.
 
     dtype overrides the compute dtype chosen for the device (bf16 where native, else fp16; fp32 on CPU).
     compile_later serves at once with an uncompiled decoding step where a compiled one would be built, leaving
-    that to compile_decoder() and take_decoder() (the studio runs them beside its lane)."""
+    that to compile_decoder() and take_decoder() (the studio runs them beside its lane). int4 weights quantized
+    here are written to spec.int4_store by a thread started at once, or with store_later by store_weights()
+    (a server starts it once both models are loaded, so the writing does not slow SDXL's loading)."""
     # 1. tokenizer: carries the chat template and the end-of-turn tokens
     extra = {"gguf_file": spec.gguf_file} if spec.gguf_file else {}
     try:
@@ -71,25 +73,25 @@ def load_text_model(spec: TextModelSpec, device: str, token: str | None = None,
     except (OSError, ValueError, ImportError, RuntimeError) as error:
         raise ModelLoadError.from_error(spec.source, error) from error
     model.eval()
-    storing = None
+    unstored = None
     if spec.quantize_4bit and spec.fuse_projections and not int4:
         fuse_projections(model)
     if int4:
         store = Int4Store(spec.int4_store) if spec.int4_store else None
         try:
-            storing = make_int4(model, device, spec.fuse_projections, store)
+            unstored = make_int4(model, device, spec.fuse_projections, store)
             model.to(device)
         except StoredWeightsMismatch as error:  # removed, so the next load quantizes afresh
             log.warning("stored int4 weights unusable, quantizing again: %s", error)
             del model
             free_gpu_memory()
-            return load_text_model(spec, device, token, dtype, compile_step, compile_later)
+            return load_text_model(spec, device, token, dtype, compile_step, compile_later, store_later)
         except (RuntimeError, ValueError) as error:  # no kernel or odd layer sizes after all: NF4 works everywhere
             log.warning("int4 kernel unavailable, loading NF4 instead: %s", error)
             del model
             free_gpu_memory()
             return load_text_model(dataclasses.replace(spec, int4_kernel=False), device, token, dtype, compile_step,
-                                   compile_later)
+                                   compile_later, store_later)
     use_grouped_decode_attention(model)
     if compile_step is None and model.device.type == "cuda":
         compile_step = torch.cuda.get_device_capability(model.device)[0] >= 8
@@ -100,7 +102,9 @@ def load_text_model(spec: TextModelSpec, device: str, token: str | None = None,
     fast = GraphDecoder.try_build(model, compile_step=compile_step) if spec.graph_decode else None
     engine = TextModel(model, tokenizer, spec, fast, compile_step)
     engine.compile_later = later and fast is not None
-    engine.storing_weights = storing
+    engine._unstored = unstored
+    if not store_later:
+        engine.store_weights()
     return engine
 
 
@@ -119,12 +123,22 @@ class TextModel(TextEngine):
         self._compile_step = compile_step
         self.compile_later = False  # serving uncompiled until take_decoder() swaps the compiled step in
         self.storing_weights: threading.Thread | None = None  # writing the int4 weights for the next start
+        self._unstored = None  # what starts that writing, until store_weights() does
+        self._storing = threading.Lock()
         self.name = model_label(spec.source) if not spec.gguf_file else spec.gguf_file
         self.stop_token_ids = _stop_token_ids(model, tokenizer)
 
     @property
     def device(self) -> torch.device:
         return self.model.device
+
+    def store_weights(self) -> threading.Thread | None:
+        """Start writing the int4 weights this load quantized, for the next start, once; the writing thread (the
+        same one on a later call), or None when there was nothing to write."""
+        with self._storing:
+            if self._unstored is not None:
+                self.storing_weights, self._unstored = self._unstored(), None
+            return self.storing_weights
 
     def park(self) -> bool:
         """Move the weights to CPU memory so the image models can have the GPU; the next request brings them
