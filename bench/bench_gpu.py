@@ -751,7 +751,8 @@ def userpath_phase(modes: list[str]):
         ensure_random_lora(spec)
     if "start" in modes:
         log("imports_slowest_without_bytecode", slowest_imports()[:1])
-    ensure_bytecode()
+    if {"cold", "restart", "start", "reference"} & set(modes):  # modes whose start-up is measured
+        ensure_bytecode()
     if "start" in modes:
         log("imports_slowest", slowest_imports())
     data = WORK / "data-userpath"  # the studio's data folder: history and compile cache, as on a Drive
