@@ -2,8 +2,10 @@
 `transformers serve` for the text-server tests, the classic Jupyter notebook for the notebook face's browser test."""
 import os
 import socket
+import struct
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -79,6 +81,59 @@ def text_server(model_folder, cache_folder):
             os.killpg(process.pid, 9)
         process.wait(timeout=20)
 
+
+
+@contextmanager
+def resetting_proxy(target_url: str, resets: int):
+    """A TCP proxy on a free local port in front of target_url's host and port, as a tunnel or a proxy that drops
+    connections: the first `resets` connections are read and then reset (RST, as a peer that closed a kept-alive
+    connection does), every later one is forwarded both ways. Yields (target_url with the proxy's port, the list of
+connections accepted so far, one entry each: "reset" or "forwarded")."""
+    host, port = target_url.split("//")[1].split("/")[0].split(":")
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    listener.settimeout(0.2)
+    stop, accepted = threading.Event(), []
+
+    def pump(source, sink):
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                try:
+                    end.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def serve():
+        while not stop.is_set():
+            try:
+                client, _ = listener.accept()
+            except socket.timeout:
+                continue
+            if len(accepted) < resets:
+                accepted.append("reset")
+                client.settimeout(5)
+                client.recv(65536)
+                client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                client.close()
+                continue
+            accepted.append("forwarded")
+            upstream = socket.create_connection((host, int(port)))
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=pump, args=(source, sink), daemon=True).start()
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield target_url.replace(f":{port}", f":{listener.getsockname()[1]}", 1), accepted
+    finally:
+        stop.set()
+        thread.join()
+        listener.close()
 
 
 @contextmanager

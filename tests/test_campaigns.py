@@ -227,6 +227,21 @@ def test_a_catalog_with_two_bad_rows_gives_eighteen_drafts_and_two_named_errors_
     assert any("linha 15, coluna Link" in line for line in table)
 
 
+def test_an_item_that_failed_on_the_text_server_is_worded_in_each_language_after_a_restart(tmp_path):
+    from core.text.openai_engine import OpenAIEngine, ServerSpec
+    from servers import free_port
+    store = HistoryStore(tmp_path)
+    catalog = read_catalog(catalog_csv(1), "produtos.csv")
+    batch = Batches(store).create("produtos.csv", plan_batch(catalog, guess_columns(catalog.headers), ["instagram"],
+                                                             "pt-BR", None), "ana", "pt-BR", None, images=False)
+    url = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
+    run_batch(Progress(), Batches(store), batch.id, lambda: OpenAIEngine(ServerSpec(url, "llama3")), None, "ana")
+    item = Batches(HistoryStore(tmp_path)).get(batch.id).items[0]  # read back from its file, as a restart does
+    assert item.status == "failed"
+    assert item_message(item).text("es").startswith(f"no se pudo contactar el servidor de texto en {url}: ")
+    assert item_message(item).text("pt-BR").startswith(f"não foi possível falar com o servidor de texto em {url}: ")
+
+
 def test_an_xlsx_catalog_reads_like_a_csv_and_a_bad_file_is_named():
     book = Workbook()
     sheet = book.active

@@ -20,7 +20,7 @@ from core.studio.root import Studio
 from core.studio.worker import JobState
 from core.text.openai_engine import OpenAIEngine, ServerSpec
 from core.text.tiny_llama import build_tiny_llama
-from servers import free_port, text_server
+from servers import free_port, resetting_proxy, text_server
 
 BRIEF = Brief(product="Café Serra Azul", call_to_action="Peça já")
 
@@ -91,11 +91,33 @@ def test_a_server_that_dies_mid_stream_fails_cleanly_and_keeps_the_partial_copy(
 
 def test_a_wrong_model_and_a_wrong_port_are_named(server):
     url, _ = server
-    with pytest.raises(GenerationError, match="cannot serve the model 'llama-que-nao-existe'"):
+    with pytest.raises(GenerationError, match="cannot serve the model “llama-que-nao-existe”") as wrong_model:
         list(OpenAIEngine(ServerSpec(url, "llama-que-nao-existe")).stream([{"role": "user", "content": "oi"}], 5))
+    assert wrong_model.value.text("pt-BR").startswith(f"o servidor de texto em {url} não consegue servir o modelo")
     port = free_port()
-    with pytest.raises(ModelLoadError, match=f"could not reach the text server at http://127.0.0.1:{port}/v1"):
+    with pytest.raises(ModelLoadError, match=f"could not reach the text server at http://127.0.0.1:{port}/v1") as \
+            wrong_port:
         OpenAIEngine(ServerSpec(f"http://127.0.0.1:{port}/v1", "x", connect_timeout_s=2)).check()
+    assert wrong_port.value.text("es").startswith(f"no se pudo contactar el servidor de texto en http://127.0.0.1:{port}")
+
+
+def test_a_connection_reset_before_any_answer_is_tried_once_more(server, tmp_path):
+    """A kept-alive connection the server (or a tunnel) dropped fails before any answer: the request goes again on
+    a fresh connection, once; a server that keeps resetting is named, in the user's language."""
+    url, model = server
+    store = HistoryStore(tmp_path / "h")
+    for first_call in ("check", "copy"):
+        with resetting_proxy(url, resets=1) as (flaky, accepted):
+            served = OpenAIEngine(ServerSpec(flaky, model))
+            if first_call == "check":
+                served.check()
+            written = write_post(Progress(), BRIEF, lambda: served, store, "Ana")
+        assert store.get(written.draft_id).copy.text == written.copy.text and written.copy.text.strip()
+        assert accepted[:2] == ["reset", "forwarded"]
+    with resetting_proxy(url, resets=1_000) as (dropping, accepted), pytest.raises(GenerationError) as failed:
+        list(OpenAIEngine(ServerSpec(dropping, model)).stream([{"role": "user", "content": "oi"}], 5))
+    assert failed.value.text("pt-BR").startswith(f"não foi possível falar com o servidor de texto em {dropping}: ")
+    assert accepted == ["reset", "reset"]  # tried once more, not again and again
 
 
 def test_drafts_from_the_server_do_not_wait_behind_a_render(server, model_cache, tmp_path):

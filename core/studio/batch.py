@@ -11,7 +11,7 @@ import json
 import re
 import unicodedata
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -134,9 +134,6 @@ class BatchItem:
     draft_id: str = ""
     error: dict | None = None  # {"code", "params"} of what went wrong
 
-    def error_message(self) -> Message | None:
-        return Message(self.error["code"], self.error["params"]) if self.error else None
-
 
 @dataclass
 class Batch:
@@ -210,18 +207,28 @@ def _brief_of(cell: dict[str, str], channel: str, language: str, kit: BrandKit |
     return brief.under_kit(kit)
 
 
-def _plain(params: dict) -> dict:
-    return {k: v if isinstance(v, (str, int, float, bool, type(None))) else str(v) for k, v in params.items()}
+def _plain(params: Mapping) -> dict:
+    """params as JSON keeps them: a Message (a text server's failure, say) as its code and parameters, so each face
+    still words it in its own language; anything else as its English text."""
+    return {k: v if isinstance(v, (str, int, float, bool, type(None)))
+            else {"code": v.code, "params": _plain(v.params)} if isinstance(v, Message) else str(v)
+            for k, v in params.items()}
+
+
+def _worded(params: Mapping) -> dict:
+    """The parameters _plain kept, with its Messages made Messages again."""
+    def back(value):
+        if isinstance(value, list):
+            return [back(item) for item in value]
+        if isinstance(value, dict) and set(value) == {"code", "params"}:
+            return Message(value["code"], _worded(value["params"]))
+        return value
+    return {name: back(value) for name, value in params.items()}
 
 
 def item_message(item: BatchItem) -> Message | None:
     """What went wrong with an item, for each face to word in its language."""
-    if not item.error:
-        return None
-    params = dict(item.error["params"])
-    if isinstance(params.get("problem"), list):
-        params["problem"] = [Message(p["code"], p["params"]) for p in params["problem"]]
-    return Message(item.error["code"], params)
+    return Message(item.error["code"], _worded(item.error["params"])) if item.error else None
 
 
 class Batches:

@@ -1,15 +1,19 @@
 """The OpenAI-compatible text engine: copy from a model server (Ollama, vLLM, llama.cpp's server, `transformers
 serve`, or a hosted API) through the official openai client, streamed, with explicit timeouts and never a silent
-retry of a half-streamed answer."""
+retry of a half-streamed answer. Every failure is a Message with the server's address, worded by each face."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import openai
 
 from core.errors import GenerationError, ModelLoadError
+from core.messages import Message
 from core.text.engine import SamplingSettings, TextEngine
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,7 @@ class OpenAIEngine(TextEngine):
     def check(self) -> None:
         """Reach the server and, where it lists its models, find ours; a ModelLoadError says what is wrong."""
         try:
-            offered = [m.id for m in self.client.models.list()]
+            offered = [m.id for m in self._reaching(self.client.models.list)]
         except openai.APIStatusError as error:
             if error.status_code in (401, 403):
                 raise ModelLoadError("server_failed", detail=self._explain(error)) from None
@@ -56,9 +60,9 @@ class OpenAIEngine(TextEngine):
         temperature = self.spec.temperature if sampling.temperature is None else sampling.temperature
         extra = {"seed": sampling.seed} if sampling.seed is not None else {}
         try:
-            response = self.client.chat.completions.create(
+            response = self._reaching(lambda: self.client.chat.completions.create(
                 model=self.spec.model, messages=messages, stream=True, max_tokens=max_new_tokens,
-                temperature=temperature, top_p=sampling.top_p, **extra)
+                temperature=temperature, top_p=sampling.top_p, **extra))
         except openai.APIError as error:
             raise GenerationError("server_failed", detail=self._explain(error)) from None
         if prefill:
@@ -80,21 +84,34 @@ class OpenAIEngine(TextEngine):
         finally:
             response.close()
 
-    def _explain(self, error: openai.APIError) -> str:
-        where = self.spec.base_url
+    @staticmethod
+    def _reaching(request: Callable[[], T]) -> T:
+        """request(), and once more on a fresh connection when the first try never reached the server. A kept-alive
+        connection that the server closed meanwhile (uvicorn closes one after answering an error, and after 5 s
+        idle; a tunnel drops idle ones) fails with a reset before any answer, so nothing was streamed yet and
+        nothing is repeated. A time-out is not retried: the server was reached and is slow."""
+        try:
+            return request()
+        except openai.APITimeoutError:
+            raise
+        except openai.APIConnectionError:
+            return request()
+
+    def _explain(self, error: openai.APIError) -> Message:
+        url = self.spec.base_url
         if isinstance(error, openai.APITimeoutError):
-            return f"the text server at {where} did not answer within {self.spec.read_timeout_s:g} s"
+            return Message("server_timeout", {"url": url, "seconds": f"{self.spec.read_timeout_s:g}"})
         if isinstance(error, openai.APIConnectionError):
             cause = error.__cause__ or error
-            return f"could not reach the text server at {where}: {str(cause)[:200] or type(cause).__name__}"
+            return Message("server_unreachable", {"url": url, "cause": str(cause)[:200] or type(cause).__name__})
         if isinstance(error, openai.APIStatusError):
             if error.status_code in (401, 403):
-                return f"the text server at {where} refused the API key (HTTP {error.status_code})"
+                return Message("server_refused_key", {"url": url, "status": error.status_code})
             detail = _detail(error)
             if error.status_code in (400, 404) and "model" in detail.lower():
-                return f"the text server at {where} cannot serve the model {self.spec.model!r}: {detail}"
-            return f"the text server at {where} answered HTTP {error.status_code}: {detail}"
-        return f"the text server at {where} failed: {type(error).__name__}: {str(error)[:200]}"
+                return Message("server_lacks_model", {"url": url, "value": self.spec.model, "detail": detail})
+            return Message("server_http_error", {"url": url, "status": error.status_code, "detail": detail})
+        return Message("server_error", {"url": url, "detail": f"{type(error).__name__}: {str(error)[:200]}"})
 
 
 def _detail(error: openai.APIStatusError) -> str:
