@@ -20,14 +20,17 @@ _lock = threading.Lock()
 
 @lru_cache(maxsize=1)
 def _detector():
-    # imported here: its models load on first use, and a process that never checks copy never pays for them
+    # imported here, so a process that never checks copy never pays for it. Every n-gram model is read now: left
+    # to load on demand, lingua reads each order the first time a text needs it, so the first few drafts paid up
+    # to 0.75 s on their way (a short text needs the orders a long one does not)
     from lingua import Language as Lingua, LanguageDetectorBuilder
-    return LanguageDetectorBuilder.from_languages(*(getattr(Lingua, name) for name in LINGUA_NAMES.values())).build()
+    languages = (getattr(Lingua, name) for name in LINGUA_NAMES.values())
+    return LanguageDetectorBuilder.from_languages(*languages).with_preloaded_language_models().build()
 
 
 def warm_up() -> None:
-    """Load the detector's language models now (half a second or more) rather than on the first check; a check
-    that comes meanwhile waits for this load instead of starting a second one."""
+    """Load the detector's language models now (about 0.6 s on a laptop's CPU) rather than on the first checks;
+    a check that comes meanwhile waits for this load instead of starting a second one."""
     with _lock:
         _detector()
 
