@@ -783,20 +783,47 @@ def userpath_phase(modes: list[str]):
             log(f"{key}_exit", child.returncode)
 
 
+START_IMPORTS = """
+import json, sys
+sys.path.insert(0, '.')
+import torch
+from core.studio.root import Studio
+from core.profiles import load_images, load_text
+from diffusers import AutoencoderKL, StableDiffusionXLImg2ImgPipeline, StableDiffusionXLPipeline
+from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaForCausalLM
+print(json.dumps(sorted({m.__file__ for m in list(sys.modules.values()) if (getattr(m, '__file__', None) or '')
+                         .endswith('.py')})))
+"""
+
+
 def ensure_bytecode():
-    """Compile the bytecode of every installed package and of core/, as pip does when it installs a package on a
-    user's machine and as Python does on a checkout's first run. Some GPU machines come with none and with
-    PYTHONDONTWRITEBYTECODE set, so every start compiled every module from source again."""
-    import compileall
+    """Compile the bytecode of every module a start imports, as pip does when it installs a package on a user's
+    machine and as Python does on a checkout's first run. Some GPU machines come with none and with
+    PYTHONDONTWRITEBYTECODE set, so every start compiled every module from source again. Only what a start
+    imports is compiled (the machine's image holds many packages the studio never imports)."""
+    import importlib.util
+    import subprocess
+    from concurrent.futures import ProcessPoolExecutor
     torch_cache = Path(torch.__file__).parent / "__pycache__"
     if torch_cache.is_dir() and not sys.flags.dont_write_bytecode:
         log("bytecode", "present")
         return
     started = time.perf_counter()
-    folders = [Path(p) for p in sys.path if p and Path(p).is_dir() and Path(p).resolve() != ROOT]
-    for folder in folders + [ROOT / "core", ROOT / "bench"]:
-        compileall.compile_dir(folder, quiet=2, workers=0)
-    log("bytecode", {"compiled_s": round(time.perf_counter() - started, 1), "folders": [str(f) for f in folders]})
+    found = subprocess.run([sys.executable, "-c", START_IMPORTS], cwd=ROOT, capture_output=True, text=True, check=True)
+    files = json.loads(found.stdout.strip().splitlines()[-1])
+    with ProcessPoolExecutor() as pool:
+        list(pool.map(_compile_one, files, chunksize=64))
+    log("bytecode", {"compiled_s": round(time.perf_counter() - started, 1), "files": len(files),
+                     "tagged": importlib.util.cache_from_source(files[0]) if files else None})
+
+
+def _compile_one(path: str) -> None:
+    import importlib.util
+    import py_compile
+    try:
+        py_compile.compile(path, cfile=importlib.util.cache_from_source(path), doraise=True)
+    except (py_compile.PyCompileError, OSError):
+        pass  # a read-only or odd file compiles from source at import, as it would on a user's machine
 
 
 def slowest_imports(top: int = 25) -> list:
