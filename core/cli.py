@@ -185,6 +185,7 @@ def _generate(args) -> int:
              ENV_OPENAI_MODEL: args.openai_model}
     environment = Environment.read({**os.environ, **{k: str(v) for k, v in flags.items() if v}})
     studio = get_studio(environment)
+    studio.for_one_job()
     profile = studio.profile
     if args.kit:
         brief = brief.under_kit(studio.store.kits.named(args.kit))
@@ -214,6 +215,7 @@ def _generate(args) -> int:
     started = time.perf_counter()
     studio.image_model()
     timings["load_image_models_s"] = time.perf_counter() - started
+    studio.loaded_text_model().store_weights()  # int4 weights for the next run, now that SDXL's files are read
     started = time.perf_counter()
     rendered = render_post(progress, written.draft_id, visual.prompt, visual.negative_prompt, settings,
                            studio.image_model, studio.store, author, studio.loaded_text_model())
@@ -259,6 +261,7 @@ def _edit(args) -> int:
     author = check_author(args.author)
     flags = {ENV_PROFILE: args.profile, ENV_DATA_DIR: args.data_dir}
     studio = get_studio(Environment.read({**os.environ, **{k: str(v) for k, v in flags.items() if v}}))
+    studio.for_one_job()
     version, source = studio.store.source_image(args.draft, args.version)
     prompt = studio.store.get(args.draft).prompt_version(version.prompt_version)
     settings = dataclasses.replace(edit_settings(version.settings), steps=args.steps, seed=args.seed,

@@ -67,3 +67,16 @@ def test_quiet_prints_only_what_was_written(tmp_path, monkeypatch, model_cache, 
     assert code == 0 and printed.out == ""
     [line] = printed.err.strip().splitlines()
     assert line.startswith("wrote ") and "TEST weights" in line
+
+
+def test_a_one_shot_command_reads_no_compile_cache(tmp_path, monkeypatch, model_cache):
+    """generate and edit run one job and end: they load the plain paths at once and compile nothing (minutes of
+    compiling never pay back a few renders), so the data folder's compile cache is neither read nor written."""
+    from core.compile_cache import CompileCache
+    touched = []
+    for name in ("restore", "save"):
+        real = getattr(CompileCache, name)
+        monkeypatch.setattr(CompileCache, name, lambda self, real=real, name=name: touched.append(name) or real(self))
+    code, _ = run_cli(tmp_path, monkeypatch, model_cache, "--profile", "tiny", "--quiet",
+                      "--data-dir", str(tmp_path / "data"))
+    assert code == 0 and touched == []
