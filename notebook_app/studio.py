@@ -102,7 +102,9 @@ class NotebookStudio:
     def __init__(self, author: str, language: str = "pt-BR", studio: Studio | None = None):
         hush_libraries()  # the face shows its own progress: no library bars or warnings in the cell's output
         self.studio = studio or get_studio()
-        self.studio.warm_checks()
+        # the models start loading now, while the brief is typed, and compile beside the lane once they serve: on
+        # a fresh machine (a new Colab session) the first job waits for the load, never for minutes of compiling
+        self.studio.preload()
         self.store = self.studio.store
         self.author = check_author(author)
         self.language = language if language in UI_LANGUAGES else "pt-BR"
@@ -338,8 +340,11 @@ class NotebookStudio:
     def _show_progress(self, job: Job, lane) -> None:
         if job.done:  # the outcome is on its way
             return
-        self.status.value = html.escape(phase_text(job, lane.position(job) if lane else 0, self.language))
-        self.progress.value = min(max(job.progress, 0.0), 1.0)
+        position = lane.position(job) if lane else 0
+        warmup = self.studio.warming_up if position else None  # queued behind the models' first load: its progress
+        shown = warmup or job
+        self.status.value = html.escape(phase_text(shown, 0 if warmup else position, self.language))
+        self.progress.value = min(max(shown.progress, 0.0), 1.0)
         if job.partial and job.label == "write":
             self.copy.value = job.partial
             self.result_box.layout.display = "flex"

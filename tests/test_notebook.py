@@ -98,6 +98,40 @@ def test_a_photo_uploaded_in_the_notebook_keeps_its_product_while_the_background
     assert "“notas.txt” não é uma imagem que o estúdio lê" in notebook.status.value
 
 
+def test_a_brief_sent_while_the_models_load_shows_their_loading_then_is_written(app_env):
+    """The notebook starts loading the models when it opens (a new Colab session loads them while the brief is
+    typed); a brief sent meanwhile waits behind that load showing how far it has come, then is written."""
+    import threading
+    import time
+    from core.profiles import Environment
+    from core.studio.root import Studio
+    release = threading.Event()
+
+    class FirstStart(Studio):
+        """The tiny studio loading its models at start as the full profile does, the load held until released (a
+        first download takes minutes)."""
+        loads_at_start = True
+
+        def _load_and_accelerate(self, job):
+            job.enter("loading_text")
+            release.wait(120)
+            super()._load_and_accelerate(job)
+
+    studio = FirstStart(Environment.read(), device="cpu")
+    notebook = NotebookStudio("Ana", studio=studio)
+    assert studio.warming_up is not None  # loading since the notebook opened, before any click
+    notebook.product.value = "Café Serra Azul"
+    notebook.write_button.click()
+    deadline = time.monotonic() + 30
+    while "Carregando o modelo de texto" not in notebook.status.value and time.monotonic() < deadline:
+        notebook._ui.drain()
+        time.sleep(0.1)
+    assert "Carregando o modelo de texto" in notebook.status.value, notebook.status.value
+    release.set()
+    assert notebook.wait(300)
+    assert "Rascunho salvo: Café Serra Azul" in notebook.status.value and studio.warming_up is None
+
+
 def test_bad_input_is_a_short_message_in_the_interface_language(app_env):
     english = NotebookStudio("Ana", language="en", studio=get_studio())
     english.link.value = "loja.com.br"

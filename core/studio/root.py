@@ -130,13 +130,24 @@ class Studio:
                 self._checks.start()
             return self._checks
 
+    @property
+    def loads_at_start(self) -> bool:
+        """Whether preload() loads the models at once: the full profile, whose first load takes minutes."""
+        return self.profile.name == "full"
+
+    @property
+    def warming_up(self) -> Job | None:
+        """The models' first load (preload's job) while it runs, for a face to show how far it has come."""
+        warmup = self._warmup
+        return warmup if warmup is not None and not warmup.done else None
+
     def preload(self) -> Job | None:
-        """With the full profile, load both models on the worker once, as soon as the server starts, then compile
-        them beside the worker (self.acceleration) while they already serve, so no teammate waits minutes for a
-        compile; with every profile, warm the checks."""
+        """Where the models load at start (the full profile), load both on the worker once, as soon as a server or
+        a notebook starts, then compile them beside the worker (self.acceleration) while they already serve, so
+        nobody waits minutes for a compile; with every profile, warm the checks."""
         self.warm_checks()
         with self._warming:  # not a loading lock: every page asks, and must not wait while a model loads
-            if self.profile.name != "full" or self._warmup is not None:
+            if not self.loads_at_start or self._warmup is not None:
                 return self._warmup
             self._compile_later = True
             self._warmup = self.worker.submit(self._load_and_accelerate, "warmup", "server")
