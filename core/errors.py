@@ -19,6 +19,11 @@ class CoreError(Exception):
     def message(self) -> Message:
         return Message(self.code, self.params)
 
+    @classmethod
+    def from_message(cls, message: Message) -> "CoreError":
+        """The error saying message: its code and parameters."""
+        return cls(message.code, **message.params)
+
     def text(self, language: str) -> str:
         """The error worded in language (pt-BR, en or es)."""
         return render(self.code, self.params, language)

@@ -215,20 +215,20 @@ def _plain(params: Mapping) -> dict:
             for k, v in params.items()}
 
 
-def _worded(params: Mapping) -> dict:
+def _from_plain(params: Mapping) -> dict:
     """The parameters _plain kept, with its Messages made Messages again."""
     def back(value):
         if isinstance(value, list):
             return [back(item) for item in value]
         if isinstance(value, dict) and set(value) == {"code", "params"}:
-            return Message(value["code"], _worded(value["params"]))
+            return Message(value["code"], _from_plain(value["params"]))
         return value
     return {name: back(value) for name, value in params.items()}
 
 
 def item_message(item: BatchItem) -> Message | None:
     """What went wrong with an item, for each face to word in its language."""
-    return Message(item.error["code"], _worded(item.error["params"])) if item.error else None
+    return Message(item.error["code"], _from_plain(item.error["params"])) if item.error else None
 
 
 class Batches:

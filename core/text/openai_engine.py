@@ -44,10 +44,10 @@ class OpenAIEngine(TextEngine):
             offered = [m.id for m in self._reaching(self.client.models.list)]
         except openai.APIStatusError as error:
             if error.status_code in (401, 403):
-                raise ModelLoadError("server_failed", detail=self._explain(error)) from None
+                raise ModelLoadError.from_message(self._explain(error)) from None
             return  # a server that cannot list its models may still serve them: the first request will tell
         except openai.APIError as error:
-            raise ModelLoadError("server_failed", detail=self._explain(error)) from None
+            raise ModelLoadError.from_message(self._explain(error)) from None
         if offered and self.spec.model not in offered:
             raise ModelLoadError("no_such_model", url=self.spec.base_url, value=self.spec.model,
                                  allowed=", ".join(offered[:20]))
@@ -64,7 +64,7 @@ class OpenAIEngine(TextEngine):
                 model=self.spec.model, messages=messages, stream=True, max_tokens=max_new_tokens,
                 temperature=temperature, top_p=sampling.top_p, **extra))
         except openai.APIError as error:
-            raise GenerationError("server_failed", detail=self._explain(error)) from None
+            raise GenerationError.from_message(self._explain(error)) from None
         if prefill:
             yield prefill
         pending = prefill  # what the model may repeat of the prefill, not yet passed on
