@@ -6,6 +6,7 @@ import logging
 import platform
 import re
 import threading
+from collections import defaultdict
 from pathlib import Path
 
 import torch
@@ -25,6 +26,11 @@ def cache_key() -> str:
     return re.sub(r"[^A-Za-z0-9.+-]+", "_", key)
 
 
+# The file: MAGIC, then blobs of torch.compiler.save_cache_artifacts, each after its 8-byte length: this process's
+# blob, and the earlier blobs holding what this process has not used (sizes a restart has not reached yet).
+MAGIC = b"STUDIO-COMPILE-CACHE-1\n"
+
+
 class CompileCache:
     """torch.compile's artifacts (graphs, kernels, autotuning) of this process, saved as one file in folder and
     loaded back before the next start compiles: one file, since a synced Drive folder is slow with thousands."""
@@ -34,6 +40,7 @@ class CompileCache:
         self.restored: int = 0  # artifacts loaded from the file at start
         self._restoring = threading.Lock()
         self._restore_tried = False
+        self._earlier: list[tuple[bytes, set]] = []  # the blobs the file gave at start, with their artifacts' keys
 
     @property
     def file(self) -> Path:
@@ -50,31 +57,82 @@ class CompileCache:
                 data = self.file.read_bytes()
             except OSError:
                 return 0
-            try:
-                info = torch.compiler.load_cache_artifacts(data)
-            except Exception as error:  # noqa: BLE001 - a damaged or foreign file costs a compile, nothing more
-                log.warning("ignoring the compile cache %s: %s: %s", self.file, type(error).__name__, error)
-                return 0
-            self.restored = _count(info)
+            for blob in _blobs(data):
+                try:
+                    info = _load(blob)
+                except Exception as error:  # noqa: BLE001 - a damaged or foreign file costs a compile, nothing more
+                    log.warning("ignoring part of the compile cache %s: %s: %s", self.file, type(error).__name__,
+                                error)
+                    continue
+                self._earlier.append((blob, _keys(info)))
+                self.restored += _count(info)
             return self.restored
 
     def save(self) -> int:
-        """Write every artifact this process compiled or used so far (replacing the file atomically); how many
-        bytes, 0 when nothing was written. Never with fewer artifacts than the file gave at start: a restart that
-        has not yet used every restored graph (sizes compiled later) keeps the fuller file. A full or read-only
-        disk costs the next start a compile, never this one."""
+        """Write every artifact this process compiled or used so far, with what the file gave at start that this
+        process has not used again, replacing the file atomically; how many bytes, 0 when nothing was written. A
+        full or read-only disk costs the next start a compile, never this one."""
         saved = torch.compiler.save_cache_artifacts()
-        if saved is None or not saved[0] or _count(saved[1]) < self.restored:
+        if saved is None or not saved[0]:
             return 0
-        data, _ = saved
+        blob, info = saved
+        used = _keys(info)
+        # what this process has used again is in its own blob; the rest of the file's is kept (never used again
+        # here once covered, so no longer held in memory either)
+        self._earlier = [(earlier, keys) for earlier, keys in self._earlier if not keys <= used]
+        blobs = [earlier for earlier, _ in self._earlier] + [blob]
         try:
-            atomic_write(self.file, lambda handle: handle.write(data))
+            atomic_write(self.file, lambda handle: _write(handle, blobs))
         except OSError as error:
             log.warning("could not save the compile cache %s: %s", self.file, error)
             return 0
-        return len(data)
+        return self.file.stat().st_size
+
+
+def _load(blob: bytes):
+    """Load every artifact of one torch blob into torch's caches; their CacheInfo. A process that saves more than
+    once (the studio saves after each size) makes a blob of one batch per save, and torch's own
+    load_cache_artifacts keeps only the last batch of each kind: a restart after five sizes got the fifth back
+    alone. The batches are read here with torch's own readers and loaded together."""
+    try:
+        from torch.compiler._cache import CacheArtifactManager, _deserialize_single_cache
+        from torch.utils._appending_byte_serializer import AppendingByteSerializer
+    except ImportError:  # a torch whose readers moved: its own loading, the last batches at least
+        return torch.compiler.load_cache_artifacts(blob)
+    CacheArtifactManager._ensure_cache_artifacts_registered()
+    batches = defaultdict(list)
+    for kind, artifacts in AppendingByteSerializer.to_list(blob, deserialize_fn=_deserialize_single_cache):
+        batches[kind].extend(artifacts)
+    return CacheArtifactManager.populate_caches(batches)
+
+
+def _blobs(data: bytes) -> list[bytes]:
+    """The torch blobs a cache file holds; a file of one bare blob (as the studio wrote before) is one."""
+    if not data.startswith(MAGIC):
+        return [data]
+    blobs, at = [], len(MAGIC)
+    while at + 8 <= len(data):
+        size = int.from_bytes(data[at:at + 8], "little")
+        blob = data[at + 8:at + 8 + size]
+        if len(blob) < size:  # cut short: the blobs before still load
+            break
+        blobs.append(blob)
+        at += 8 + size
+    return blobs
+
+
+def _write(handle, blobs: list[bytes]) -> None:
+    handle.write(MAGIC)
+    for blob in blobs:
+        handle.write(len(blob).to_bytes(8, "little"))
+        handle.write(blob)
+
+
+def _keys(info) -> set:
+    """The (kind, key) of every artifact a CacheInfo lists."""
+    return set() if info is None else {(kind, key) for kind, keys in info.artifacts.items() for key in keys}
 
 
 def _count(info) -> int:
     """How many artifacts a CacheInfo lists (of every kind: graphs, kernels, autotuning results...)."""
-    return 0 if info is None else sum(len(keys) for keys in info.artifacts.values())
+    return len(_keys(info))

@@ -6,14 +6,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-from core.compile_cache import FOLDER, CompileCache
+from core.compile_cache import FOLDER, MAGIC, CompileCache
 from core.profiles import Environment
 from core.studio.root import Studio
 
 ROOT = Path(__file__).parent.parent
 
-# One start: what the data folder's cache restored, then a compile of the tiny UNet's embeddings named (as the
-# full profile compiles its UNets, a graph each), then the save; printed as counts.
+# One start: what the data folder's cache restored, then a compile of each tiny UNet embedding named, with a save after
+# each (as the studio saves after each size), as counts. "bare" writes torch's own blob instead, as earlier versions
+# of the studio did.
 START = """
 import json, sys, torch
 from pathlib import Path
@@ -24,36 +25,67 @@ from core.compile_cache import CompileCache
 cache = CompileCache(Path(sys.argv[1]))
 restored = cache.restore()
 unet = UNet2DConditionModel.from_pretrained(sys.argv[2], subfolder="unet")
+saved = []
 for name in sys.argv[3].split(","):
     embedding = getattr(unet, name)
     with torch.inference_mode():
         torch.compile(embedding)(torch.randn(2, embedding.linear_1.in_features))
+    if sys.argv[4] == "bare":
+        cache.file.parent.mkdir(parents=True, exist_ok=True)
+        cache.file.write_bytes(torch.compiler.save_cache_artifacts()[0])
+    else:
+        saved.append(cache.save())
 print(json.dumps({"restored": restored, "hits": counters["inductor"]["fxgraph_cache_hit"],
-                  "misses": counters["inductor"]["fxgraph_cache_miss"], "saved_bytes": cache.save()}))
+                  "misses": counters["inductor"]["fxgraph_cache_miss"], "saved_bytes": saved}))
 """
+BOTH = "time_embedding,add_embedding"
 
 
-def start(cache_folder: Path, unet_folder: Path, torch_cache: Path, compile: str = "time_embedding") -> dict:
+def start(cache_folder: Path, unet_folder: Path, torch_cache: Path, compile: str = BOTH, save: str = "cache") -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TORCHINDUCTOR_CACHE_DIR": str(torch_cache)}
-    done = subprocess.run([sys.executable, "-c", START, str(cache_folder), str(unet_folder), compile],
+    done = subprocess.run([sys.executable, "-c", START, str(cache_folder), str(unet_folder), compile, save],
                           capture_output=True, text=True, timeout=600, cwd=ROOT, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def test_a_second_start_reuses_what_the_first_compiled(tiny_images, tmp_path):
+def test_a_second_start_reuses_everything_the_first_saved(tiny_images, tmp_path):
+    """Saved after each graph, as the studio saves after each size: the restart finds both (torch's own blob
+    gave back only the last save's graphs, so a restart after five sizes compiled four again)."""
     cache_folder, base = tmp_path / "data" / FOLDER, Path(tiny_images.spec.base)
-    both = "time_embedding,add_embedding"
-    first = start(cache_folder, base, tmp_path / "torch-cache-1", both)
-    assert first["restored"] == 0 and first["misses"] == 2 and first["hits"] == 0 and first["saved_bytes"] > 0
+    first = start(cache_folder, base, tmp_path / "torch-cache-1")
+    assert first["restored"] == 0 and first["misses"] == 2 and first["hits"] == 0
+    assert all(n > 0 for n in first["saved_bytes"]) and first["saved_bytes"][1] > first["saved_bytes"][0]
     assert [f.name for f in cache_folder.iterdir()] == [CompileCache(cache_folder).file.name]
-    full = CompileCache(cache_folder).file.read_bytes()
-    # a restart that used one graph of the two (as one stopped before its last size) keeps the file whole
+    size = CompileCache(cache_folder).file.stat().st_size
+    # a restart that uses one graph of the two (as one stopped before its last size) keeps the other in the file
     second = start(cache_folder, base, tmp_path / "torch-cache-2", "time_embedding")  # its own torch cache is empty
     assert second["restored"] >= 2 and second["hits"] == 1 and second["misses"] == 0
-    assert second["saved_bytes"] == 0 and CompileCache(cache_folder).file.read_bytes() == full
-    third = start(cache_folder, base, tmp_path / "torch-cache-3", both)
-    assert third["hits"] == 2 and third["misses"] == 0 and third["saved_bytes"] > 0
+    third = start(cache_folder, base, tmp_path / "torch-cache-3")
+    assert third["hits"] == 2 and third["misses"] == 0
+    # a start that used every graph again writes them once: the file does not grow with every restart
+    assert CompileCache(cache_folder).file.stat().st_size <= size * 1.05
+    fourth = start(cache_folder, base, tmp_path / "torch-cache-4")
+    assert fourth["hits"] == 2 and fourth["misses"] == 0
+
+
+def test_a_file_cut_short_gives_back_what_came_before_the_cut(tiny_images, tmp_path):
+    cache_folder, base = tmp_path / "data" / FOLDER, Path(tiny_images.spec.base)
+    start(cache_folder, base, tmp_path / "torch-cache-1", "time_embedding")
+    second = start(cache_folder, base, tmp_path / "torch-cache-2", "add_embedding")  # the first's graph kept beside
+    assert second["misses"] == 1
+    file = CompileCache(cache_folder).file
+    file.write_bytes(file.read_bytes()[:-100])  # the second start's part cut, as by a copy to Drive that stopped
+    again = start(cache_folder, base, tmp_path / "torch-cache-3")
+    assert again["hits"] == 1 and again["misses"] == 1
+
+
+def test_a_file_from_before_segments_still_loads(tiny_images, tmp_path):
+    cache_folder, base = tmp_path / "data" / FOLDER, Path(tiny_images.spec.base)
+    start(cache_folder, base, tmp_path / "torch-cache-1", "time_embedding", save="bare")
+    again = start(cache_folder, base, tmp_path / "torch-cache-2")
+    assert again["hits"] == 1 and again["misses"] == 1
+    assert CompileCache(cache_folder).file.read_bytes().startswith(MAGIC)  # rewritten in the new form
 
 
 def test_a_damaged_cache_file_costs_a_compile_not_the_start(tmp_path):
