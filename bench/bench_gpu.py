@@ -1112,6 +1112,7 @@ def sizes_beside_lane(studio):
     log("peak_gib", gib(torch.cuda.max_memory_allocated()))
     log("compile_cache_file_mb", round(studio.compile_cache.file.stat().st_size / 2**20, 1)
         if studio.compile_cache.file.exists() else 0)
+    log("compile_cache_restored_artifacts", studio.compile_cache.restored)
     os._exit(0)  # the compile thread is a daemon
 
 
