@@ -97,13 +97,15 @@ def _load(blob: bytes):
     try:
         from torch.compiler._cache import CacheArtifactManager, _deserialize_single_cache
         from torch.utils._appending_byte_serializer import AppendingByteSerializer
-    except ImportError:  # a torch whose readers moved: its own loading, the last batches at least
+        register = CacheArtifactManager._ensure_cache_artifacts_registered
+        populate = CacheArtifactManager.populate_caches
+    except (ImportError, AttributeError):  # a torch whose readers moved: its own loading, the last batches at least
         return torch.compiler.load_cache_artifacts(blob)
-    CacheArtifactManager._ensure_cache_artifacts_registered()
+    register()
     batches = defaultdict(list)
     for kind, artifacts in AppendingByteSerializer.to_list(blob, deserialize_fn=_deserialize_single_cache):
         batches[kind].extend(artifacts)
-    return CacheArtifactManager.populate_caches(batches)
+    return populate(batches)
 
 
 def _blobs(data: bytes) -> list[bytes]:
