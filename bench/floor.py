@@ -18,17 +18,11 @@ from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.bench_gpu import ROOT, config_of  # noqa: E402
 from core.image.settings import SDXL_SIZES, ImageSettings  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-ARCHITECTURES = ROOT / "bench" / "architectures.json"
 # an 8192x8192x8192 bf16 matrix product on random data, the H100 of the benchmarks (device notes, 2026-11-13)
 H100_CEILING_TFLOPS = 798.0
-
-
-def config_of(name: str) -> dict:
-    spec = json.loads(ARCHITECTURES.read_text())[name]
-    return {k: v for k, v in spec.items() if k not in ("class", "hub_id", "license_note", "note")}
 
 
 def counted(run) -> tuple[float, dict[str, float]]:
