@@ -64,8 +64,9 @@ class CompileCache:
                     log.warning("ignoring part of the compile cache %s: %s: %s", self.file, type(error).__name__,
                                 error)
                     continue
-                self._earlier.append((blob, _keys(info)))
-                self.restored += _count(info)
+                keys = _keys(info)
+                self._earlier.append((blob, keys))
+                self.restored += len(keys)
             return self.restored
 
     def save(self) -> int:
@@ -86,7 +87,7 @@ class CompileCache:
         except OSError as error:
             log.warning("could not save the compile cache %s: %s", self.file, error)
             return 0
-        return self.file.stat().st_size
+        return len(MAGIC) + sum(8 + len(blob) for blob in blobs)
 
 
 def _load(blob: bytes):
@@ -133,8 +134,3 @@ def _write(handle, blobs: list[bytes]) -> None:
 def _keys(info) -> set:
     """The (kind, key) of every artifact a CacheInfo lists."""
     return set() if info is None else {(kind, key) for kind, keys in info.artifacts.items() for key in keys}
-
-
-def _count(info) -> int:
-    """How many artifacts a CacheInfo lists (of every kind: graphs, kernels, autotuning results...)."""
-    return len(_keys(info))

@@ -58,6 +58,7 @@ def test_a_second_start_reuses_everything_the_first_saved(tiny_images, tmp_path)
     assert all(n > 0 for n in first["saved_bytes"]) and first["saved_bytes"][1] > first["saved_bytes"][0]
     assert [f.name for f in cache_folder.iterdir()] == [CompileCache(cache_folder).file.name]
     size = CompileCache(cache_folder).file.stat().st_size
+    assert first["saved_bytes"][-1] == size
     # a restart that uses one graph of the two (as one stopped before its last size) keeps the other in the file
     second = start(cache_folder, base, tmp_path / "torch-cache-2", "time_embedding")  # its own torch cache is empty
     assert second["restored"] >= 2 and second["hits"] == 1 and second["misses"] == 0
