@@ -484,7 +484,8 @@ def kernel_groups(table: list) -> dict:
     """Microseconds per run by kind of kernel, from kernel_table's rows (all of them)."""
     kinds = {"attention": ("flash", "fmha", "attention", "sdpa", "cudnn_generated"),
              "conv": ("conv", "fprop", "dgrad", "implicit", "xmma_fprop"),
-             "gemm": ("gemm", "cutlass", "matmul", "sm90_xmma"), "norm": ("norm",)}
+             "gemm": ("gemm", "cutlass", "matmul", "sm90_xmma", "nvjet"), "norm": ("norm",),
+             "inductor (fused pointwise and reductions)": ("triton",)}
     groups: dict = {}
     for name, _, micros in table[1:]:
         kind = next((k for k, words in kinds.items() if any(w in name.lower() for w in words)), "other")
@@ -555,6 +556,89 @@ def sdxl_profile_phase():
     table = kernel_table(lambda: model.render(PROMPT, NEGATIVE, settings), 1, top=400)
     log("render_kernel_groups_us", kernel_groups(table))
     log("render_gpu_busy_ms", round(table[0][2] / 1e3, 1))
+
+
+def render_profile_phase():
+    """Where a compiled 1024x1024 render's time goes, as the studio serves it (fp16-safe VAE, fused projections,
+    channels-last, UNets replayed as CUDA graphs, compiled VAE decoder; the data folder's compile cache restored
+    first where a userpath run left one): (1) the render's wall time, for a prompt rendered again (its encodings
+    remembered) and for new prompts; (2) a render with the GPU synchronised at each boundary (prompt encodings,
+    each step, the VAE decode, the conversion to an image), for a new prompt and again; (3) the GPU's kernel time
+    over a plain render, by kind."""
+    from core.compile_cache import CompileCache
+    spec = ensure_sdxl()
+    cache = CompileCache(WORK / "data-userpath" / "compile-cache")
+    log("compile_cache_restored", cache.restore())
+    model = load_image_model(ImageModelSpec(spec.base, spec.refiner, vae=str(ensure_fp16_vae(spec))), "cuda",
+                             MemoryPolicy.GPU)
+    applied, accelerate_s = timed(lambda: model.accelerate())
+    log("accelerate", {"applied": applied, "seconds": round(accelerate_s, 1)})
+    settings = ImageSettings(seed=0)
+    render = lambda: model.render(PROMPT, NEGATIVE, settings)  # noqa: E731
+    log("render_s", [round(timed(render)[1], 3) for _ in range(5)])
+    log("render_new_prompt_s", [round(timed(lambda: model.render(f"{PROMPT}, take {n}", NEGATIVE, settings))[1], 3)
+                                for n in range(5)])
+    # (2) boundaries, each after a synchronisation: [label, seconds since the render began]
+    marks: list = []
+    started = [0.0]
+    stepped: set = set()
+
+    def mark(label: str) -> None:
+        torch.cuda.synchronize()
+        marks.append([label, round(time.perf_counter() - started[0], 4)])
+
+    def around(owner, name: str, label: str):
+        function = getattr(owner, name)
+
+        def timed_call(*args, **kwargs):
+            mark(f"{label} begins")
+            try:
+                return function(*args, **kwargs)
+            finally:
+                mark(f"{label} ends")
+        setattr(owner, name, timed_call)  # on the instance, over what was there
+        return lambda: setattr(owner, name, function)
+
+    def on_step(done: int, total: int) -> None:
+        if done not in stepped:  # render() reports the last step once more as it ends
+            stepped.add(done)
+            mark(f"step {done}")
+
+    undo = [around(model.base, "encode_prompt", "base prompt"), around(model.refiner, "encode_prompt", "refiner prompt"),
+            around(model.base.vae, "decode", "vae decode"),
+            around(model.refiner.image_processor, "postprocess", "to image")]
+    for label in ("new prompt", "prompt again"):
+        marks.clear()
+        stepped.clear()
+        torch.cuda.synchronize()
+        started[0] = time.perf_counter()
+        model.render(f"{PROMPT}, profiled", NEGATIVE, settings, on_step=on_step)
+        mark("render ends")
+        log(f"render_marks_s ({label})", list(marks))
+        log(f"render_parts_ms ({label})", render_parts(dict(marks)))
+    for restore in undo:
+        restore()
+    # (3) the GPU's work over a plain render
+    table = kernel_table(render, 1, top=400)
+    log("render_gpu_busy_ms", round(table[0][2] / 1e3, 1))
+    log("render_kernel_groups_us", kernel_groups(table))
+    log("render_top_kernels", table[:12])
+
+
+def render_parts(at: dict) -> dict:
+    """Milliseconds of each part of a render, from render_profile_phase's marks."""
+    steps = [at[f"step {n}"] for n in range(1, 41) if f"step {n}" in at]
+    return {
+        "before base prompt": round(at["base prompt begins"] * 1e3, 1),
+        "base prompt": round((at["base prompt ends"] - at["base prompt begins"]) * 1e3, 1),
+        "base steps 2-32, each (median)": round(sorted(b - a for a, b in zip(steps[:31], steps[1:32]))[15] * 1e3, 2),
+        "base first step (with the pipeline's set-up)": round((steps[0] - at["base prompt ends"]) * 1e3, 1),
+        "refiner prompt": round((at["refiner prompt ends"] - at["refiner prompt begins"]) * 1e3, 1),
+        "refiner first step (with the pipeline's set-up)": round((steps[32] - at["refiner prompt ends"]) * 1e3, 1),
+        "refiner steps 34-40, each (median)": round(sorted(b - a for a, b in zip(steps[32:], steps[33:]))[3] * 1e3, 2),
+        "vae decode": round((at["vae decode ends"] - at["vae decode begins"]) * 1e3, 1),
+        "to image": round((at["to image ends"] - at["to image begins"]) * 1e3, 1),
+        "after to image": round((at["render ends"] - at["to image ends"]) * 1e3, 1)}
 
 
 def post_phase(compile_unets: bool, policies: bool, fast: bool = True):
@@ -1257,7 +1341,7 @@ def every_size_compile():
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("phase", choices=["llm", "sdxl", "post", "sdxl-profile", "llm-kernels", "serve", "edit",
-                                          "userpath", "userpath-child", "fp8"])
+                                          "userpath", "userpath-child", "fp8", "render-profile"])
     parser.add_argument("--mode", action="append", choices=USERPATH_MODES,
                         help="userpath: the fresh processes to run, in order (default: all)")
     parser.add_argument("--out", default=os.environ.get("OUT", ROOT / "bench" / "results"), type=Path)
@@ -1295,6 +1379,8 @@ def main():
         edit_phase()
     elif args.phase == "fp8":
         fp8_phase()
+    elif args.phase == "render-profile":
+        render_profile_phase()
     elif args.phase == "userpath":
         userpath_phase(args.mode or list(USERPATH_MODES))
     elif args.phase == "userpath-child":

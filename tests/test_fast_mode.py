@@ -69,3 +69,22 @@ def test_a_fast_render_through_the_studio_flow_is_saved_with_its_mode(tiny_image
         edit_post(Progress(), draft_id, 1, "variation", PROMPT, "", ImageSettings(seed=3).fast(),
                   lambda: tiny_images, store, "Ana")
     assert "edições usam só o modo padrão" in error.value.text("pt-BR")
+
+
+def test_the_prompt_is_encoded_afresh_on_either_side_of_a_fast_render(tiny_images):
+    """The few-step LoRA may hold text-encoder layers too: no encoding made with it on or off crosses over."""
+    encoders = [tiny_images.base.text_encoder, tiny_images.base.text_encoder_2]
+    runs = []
+    hooks = [e.register_forward_hook(lambda *_: runs.append(1)) for e in encoders]
+    try:
+        standard = ImageSettings(steps=2, seed=4)
+        tiny_images.render(PROMPT, "", standard)
+        tiny_images.render(PROMPT, "", standard)
+        before = len(runs)
+        tiny_images.render(PROMPT, "", standard.fast())
+        fast = len(runs) - before
+        tiny_images.render(PROMPT, "", standard)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    assert fast > 0 and len(runs) - before > fast

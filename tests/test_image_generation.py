@@ -101,3 +101,55 @@ def test_compiled_unets_serve_only_the_warmed_up_shape(tiny_profile, tiny_images
         assert model.base.unet is eager and len(compiled_shapes) == seen  # eager, and nothing recompiled
     model.place(MemoryPolicy.MODEL_OFFLOAD)  # compiled modules never run under offload hooks
     assert model.base.unet is eager and not model.warm_shapes
+
+
+class EncoderCalls:
+    """Counts the text encoders' runs (CLIP-L and the shared OpenCLIP-bigG) while in a with block."""
+
+    def __init__(self, model):
+        self.encoders = [model.base.text_encoder, model.base.text_encoder_2]
+        self.count = 0
+
+    def __enter__(self):
+        self.hooks = [e.register_forward_hook(lambda *_: setattr(self, "count", self.count + 1)) for e in self.encoders]
+        return self
+
+    def __exit__(self, *_):
+        for hook in self.hooks:
+            hook.remove()
+
+
+def test_a_prompt_rendered_again_skips_the_text_encoders_and_gives_the_same_image(tiny_images):
+    prompt = "a thermos of iced mate on a beach towel, noon sun"  # this test's own: not encoded before
+    settings = ImageSettings(steps=2, seed=3)
+    with EncoderCalls(tiny_images) as first:
+        [rendered] = tiny_images.render(prompt, "blurry", settings)
+    image = rendered.image
+    assert first.count > 0
+    with EncoderCalls(tiny_images) as again:  # a new seed, two candidates: the same prompt three times
+        tiny_images.render(prompt, "blurry", ImageSettings(steps=2, seed=4, candidates=2))
+        [repeated] = tiny_images.render(prompt, "blurry", settings)
+    assert again.count == 0
+    assert np.array_equal(np.asarray(repeated.image), np.asarray(image))
+    for encodings in tiny_images.encodings:  # encoded afresh, the picture is the same to the pixel
+        encodings.forget()
+    with EncoderCalls(tiny_images) as fresh:
+        [afresh] = tiny_images.render(prompt, "blurry", settings)
+    assert fresh.count == first.count
+    assert np.array_equal(np.asarray(afresh.image), np.asarray(image))
+    with EncoderCalls(tiny_images) as other:  # another negative prompt, or guidance off, is another encoding
+        tiny_images.render(prompt, "grainy", settings)
+        tiny_images.render(prompt, "blurry", ImageSettings(steps=2, seed=3, guidance=1.0))
+    assert other.count > 0
+
+
+def test_remembered_encodings_keep_the_latest_prompts_only(tiny_images):
+    base_encodings = tiny_images.encodings[0]
+    for n in range(6):
+        tiny_images.render(f"poster number {n}", "", ImageSettings(steps=1, seed=0, use_refiner=False))
+    assert len(base_encodings) == 4
+    with EncoderCalls(tiny_images) as calls:
+        tiny_images.render("poster number 5", "", ImageSettings(steps=1, seed=1, use_refiner=False))
+        assert calls.count == 0
+        tiny_images.render("poster number 0", "", ImageSettings(steps=1, seed=1, use_refiner=False))  # let go
+        assert calls.count > 0

@@ -17,6 +17,7 @@ from core.downloads import DownloadStatus, fetch
 from core.errors import GenerationError, ModelLoadError, SettingsError
 from core.files import model_label
 from core.image.editing import Edit, EditKind, keep_outside
+from core.image.encodings import RememberedEncodings
 from core.image.placement import MemoryPolicy, choose_memory_policy
 from core.image.engine import ImageEngine, RenderedImage
 from core.image.settings import SDXL_SIZES, SEED_MAX, ImageSettings, check_prompts
@@ -130,6 +131,8 @@ class ImageModel(ImageEngine):
         self._token = token
         for pipe in self.pipelines:
             pipe.set_progress_bar_config(disable=True)
+        # a prompt rendered again (a new seed, the next candidate) skips the text encoders
+        self.encodings = [RememberedEncodings.of(pipe) for pipe in self.pipelines]
 
     @property
     def name(self) -> str:
@@ -443,13 +446,19 @@ class ImageModel(ImageEngine):
         # flag (which peft sets when it switches adapters) may only be touched in inference mode
         with torch.inference_mode():
             self.base.enable_lora()
+        self._forget_encodings()  # a LoRA may change the text encoders too
         self.base.scheduler = self._fast_scheduler
         try:
             yield
         finally:
             with torch.inference_mode():
                 self.base.disable_lora()
+            self._forget_encodings()
             self.base.scheduler = standard
+
+    def _forget_encodings(self) -> None:
+        for encodings in self.encodings:
+            encodings.forget()
 
     # -- edits of an existing image ------------------------------------------------------------------------
     def edit_reliably(self, edit: Edit, prompt: str, negative_prompt: str, settings: ImageSettings,
