@@ -153,3 +153,23 @@ def test_remembered_encodings_keep_the_latest_prompts_only(tiny_images):
         assert calls.count == 0
         tiny_images.render("poster number 0", "", ImageSettings(steps=1, seed=1, use_refiner=False))  # let go
         assert calls.count > 0
+
+
+@pytest.mark.parametrize("use_refiner", [True, False])
+def test_the_image_has_the_pixels_of_the_pipelines_own_conversion(tiny_images, use_refiner):
+    """The studio converts the pipeline's float image to bytes where it was computed (on a GPU, before the copy to
+    the host); the pixels are those of diffusers' own "pil" output for the same seed, to the last bit."""
+    from core.image.sdxl import label_test_image
+
+    settings = ImageSettings(steps=3, seed=9, use_refiner=use_refiner)
+    [rendered] = tiny_images.render(PROMPT, "blurry", settings)
+    common = dict(prompt=PROMPT, negative_prompt="blurry", num_inference_steps=3, guidance_scale=settings.guidance,
+                  generator=torch.Generator("cpu").manual_seed(9))
+    with torch.inference_mode():
+        if use_refiner:
+            latents = tiny_images.base(**common, denoising_end=settings.refiner_switch, output_type="latent").images
+            own = tiny_images.refiner(**common, image=latents, denoising_start=settings.refiner_switch).images[0]
+        else:
+            own = tiny_images.base(**common).images[0]
+    assert np.array_equal(np.asarray(rendered.image), np.asarray(label_test_image(own)))
+    assert len(np.unique(np.asarray(own))) > 16  # a picture, not a flat colour that any conversion would match

@@ -361,11 +361,13 @@ class ImageModel(ImageEngine):
         with torch.inference_mode():
             # 3. base denoises the first part of the schedule (all of it without the refiner)
             if not use_refiner:
-                return self.base(**common, width=settings.width, height=settings.height).images[0]
+                return to_pil(self.base(**common, width=settings.width, height=settings.height,
+                                        output_type="pt").images)
             latents = self.base(**common, width=settings.width, height=settings.height,
                                 denoising_end=settings.refiner_switch, output_type="latent").images
             # 4. refiner takes the latents over where the base stopped
-            return self.refiner(**common, image=latents, denoising_start=settings.refiner_switch).images[0]
+            return to_pil(self.refiner(**common, image=latents, denoising_start=settings.refiner_switch,
+                                       output_type="pt").images)
 
     def render(self, prompt: str, negative_prompt: str, settings: ImageSettings,
                on_step: Callable[[int, int], None] | None = None) -> list[RenderedImage]:
@@ -561,6 +563,15 @@ class ImageModel(ImageEngine):
             for pipe in filter(None, pipes):
                 pipe.remove_all_hooks()
             self.place(self.policy)
+
+
+def to_pil(images: torch.Tensor) -> Image.Image:
+    """The first of a pipeline's images as it returns them with output_type="pt" (channels first, 0 to 1), made
+    a PIL image with the pixels of the pipeline's own "pil" output: float32 times 255, rounded half to even (as
+    numpy rounds). Converted where the tensor is, so from a GPU a byte image comes back (3 MB at 1024x1024)
+    instead of a float one converted on the host, which took 28 ms on an H100's host."""
+    pixels = (images[0].float() * 255).round().to(torch.uint8)
+    return Image.fromarray(pixels.permute(1, 2, 0).contiguous().cpu().numpy())
 
 
 def _compile(recipe: dict[tuple, tuple]) -> dict[tuple, tuple]:
