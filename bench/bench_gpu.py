@@ -625,6 +625,22 @@ def render_profile_phase():
     log("render_top_kernels", table[:12])
 
 
+def to_image_phase():
+    """The decoded image made a PIL image: diffusers' own conversion (a float image copied to the host, converted
+    with numpy) against the studio's (bytes made on the device, then copied), on a 1024x1024 fp16 image in the
+    VAE's range; milliseconds of each (median of 20) and whether every pixel is the same."""
+    import numpy as np
+    from diffusers.image_processor import VaeImageProcessor
+    from core.image.sdxl import to_pil
+    processor = VaeImageProcessor(vae_scale_factor=8)
+    generator = torch.Generator("cuda").manual_seed(0)
+    decoded = (torch.rand((1, 3, 1024, 1024), generator=generator, device="cuda") * 2.2 - 1.1).half()
+    own = lambda: processor.postprocess(decoded, output_type="pil")[0]  # noqa: E731
+    studio = lambda: to_pil(processor.postprocess(decoded, output_type="pt"))  # noqa: E731
+    log("to_image_ms", {"diffusers": round(median_time(own, 20) * 1e3, 2), "studio": round(median_time(studio, 20) * 1e3, 2)})
+    log("to_image_same_pixels", bool(np.array_equal(np.asarray(own()), np.asarray(studio()))))
+
+
 def render_parts(at: dict) -> dict:
     """Milliseconds of each part of a render, from render_profile_phase's marks."""
     steps = [at[f"step {n}"] for n in range(1, 41) if f"step {n}" in at]
@@ -1341,7 +1357,8 @@ def every_size_compile():
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("phase", choices=["llm", "sdxl", "post", "sdxl-profile", "llm-kernels", "serve", "edit",
-                                          "userpath", "userpath-child", "fp8", "render-profile"])
+                                          "userpath", "userpath-child", "fp8", "render-profile",
+                                          "to-image"])
     parser.add_argument("--mode", action="append", choices=USERPATH_MODES,
                         help="userpath: the fresh processes to run, in order (default: all)")
     parser.add_argument("--out", default=os.environ.get("OUT", ROOT / "bench" / "results"), type=Path)
@@ -1381,6 +1398,8 @@ def main():
         fp8_phase()
     elif args.phase == "render-profile":
         render_profile_phase()
+    elif args.phase == "to-image":
+        to_image_phase()
     elif args.phase == "userpath":
         userpath_phase(args.mode or list(USERPATH_MODES))
     elif args.phase == "userpath-child":
