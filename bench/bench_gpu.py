@@ -604,7 +604,8 @@ def render_profile_phase():
             stepped.add(done)
             mark(f"step {done}")
 
-    undo = [around(model.base, "encode_prompt", "base prompt"), around(model.refiner, "encode_prompt", "refiner prompt"),
+    undo = [around(model.base, "encode_prompt", "base prompt"),
+            around(model.refiner, "encode_prompt", "refiner prompt"),
             around(model.base.vae, "decode", "vae decode"),
             around(model.refiner.image_processor, "postprocess", "to image")]
     for label in ("new prompt", "prompt again"):
@@ -637,7 +638,8 @@ def to_image_phase():
     decoded = (torch.rand((1, 3, 1024, 1024), generator=generator, device="cuda") * 2.2 - 1.1).half()
     own = lambda: processor.postprocess(decoded, output_type="pil")[0]  # noqa: E731
     studio = lambda: to_pil(processor.postprocess(decoded, output_type="pt"))  # noqa: E731
-    log("to_image_ms", {"diffusers": round(median_time(own, 20) * 1e3, 2), "studio": round(median_time(studio, 20) * 1e3, 2)})
+    log("to_image_ms", {"diffusers": round(median_time(own, 20) * 1e3, 2),
+                        "studio": round(median_time(studio, 20) * 1e3, 2)})
     log("to_image_same_pixels", bool(np.array_equal(np.asarray(own()), np.asarray(studio()))))
 
 

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from core.compile_cache import FOLDER, MAGIC, CompileCache
 from core.profiles import Environment
 from core.studio.root import Studio
@@ -24,12 +26,14 @@ from core.compile_cache import CompileCache
 
 cache = CompileCache(Path(sys.argv[1]))
 restored = cache.restore()
-unet = UNet2DConditionModel.from_pretrained(sys.argv[2], subfolder="unet")
+device = sys.argv[5]
+unet = UNet2DConditionModel.from_pretrained(sys.argv[2], subfolder="unet").to(device)
+mode = "reduce-overhead" if device == "cuda" else None  # on a GPU as the studio compiles its UNets
 saved = []
 for name in sys.argv[3].split(","):
     embedding = getattr(unet, name)
     with torch.inference_mode():
-        torch.compile(embedding)(torch.randn(2, embedding.linear_1.in_features))
+        torch.compile(embedding, mode=mode)(torch.randn(2, embedding.linear_1.in_features, device=device))
     if sys.argv[4] == "bare":
         cache.file.parent.mkdir(parents=True, exist_ok=True)
         cache.file.write_bytes(torch.compiler.save_cache_artifacts()[0])
@@ -41,32 +45,36 @@ print(json.dumps({"restored": restored, "hits": counters["inductor"]["fxgraph_ca
 BOTH = "time_embedding,add_embedding"
 
 
-def start(cache_folder: Path, unet_folder: Path, torch_cache: Path, compile: str = BOTH, save: str = "cache") -> dict:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TORCHINDUCTOR_CACHE_DIR": str(torch_cache)}
-    done = subprocess.run([sys.executable, "-c", START, str(cache_folder), str(unet_folder), compile, save],
+def start(cache_folder: Path, unet_folder: Path, torch_cache: Path, compile: str = BOTH, save: str = "cache",
+          device: str = "cpu") -> dict:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TORCHINDUCTOR_CACHE_DIR": str(torch_cache),
+           "TRITON_CACHE_DIR": str(torch_cache / "triton")}
+    done = subprocess.run([sys.executable, "-c", START, str(cache_folder), str(unet_folder), compile, save, device],
                           capture_output=True, text=True, timeout=600, cwd=ROOT, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def test_a_second_start_reuses_everything_the_first_saved(tiny_images, tmp_path):
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.gpu)])
+def test_a_second_start_reuses_everything_the_first_saved(tiny_images, tmp_path, device):
     """Saved after each graph, as the studio saves after each size: the restart finds both (torch's own blob
-    gave back only the last save's graphs, so a restart after five sizes compiled four again)."""
+    gave back only the last save's graphs, so a restart after five sizes compiled four again). On a GPU the
+    graphs are Triton kernels replayed as CUDA graphs, as the studio's UNets are."""
     cache_folder, base = tmp_path / "data" / FOLDER, Path(tiny_images.spec.base)
-    first = start(cache_folder, base, tmp_path / "torch-cache-1")
+    first = start(cache_folder, base, tmp_path / "torch-cache-1", device=device)
     assert first["restored"] == 0 and first["misses"] == 2 and first["hits"] == 0
     assert all(n > 0 for n in first["saved_bytes"]) and first["saved_bytes"][1] > first["saved_bytes"][0]
     assert [f.name for f in cache_folder.iterdir()] == [CompileCache(cache_folder).file.name]
     size = CompileCache(cache_folder).file.stat().st_size
     assert first["saved_bytes"][-1] == size
     # a restart that uses one graph of the two (as one stopped before its last size) keeps the other in the file
-    second = start(cache_folder, base, tmp_path / "torch-cache-2", "time_embedding")  # its own torch cache is empty
+    second = start(cache_folder, base, tmp_path / "torch-cache-2", "time_embedding", device=device)  # empty torch cache
     assert second["restored"] >= 2 and second["hits"] == 1 and second["misses"] == 0
-    third = start(cache_folder, base, tmp_path / "torch-cache-3")
+    third = start(cache_folder, base, tmp_path / "torch-cache-3", device=device)
     assert third["hits"] == 2 and third["misses"] == 0
     # a start that used every graph again writes them once: the file does not grow with every restart
     assert CompileCache(cache_folder).file.stat().st_size <= size * 1.05
-    fourth = start(cache_folder, base, tmp_path / "torch-cache-4")
+    fourth = start(cache_folder, base, tmp_path / "torch-cache-4", device=device)
     assert fourth["hits"] == 2 and fourth["misses"] == 0
 
 
