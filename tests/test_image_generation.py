@@ -173,3 +173,18 @@ def test_the_image_has_the_pixels_of_the_pipelines_own_conversion(tiny_images, u
             own = tiny_images.base(**common).images[0]
     assert np.array_equal(np.asarray(rendered.image), np.asarray(label_test_image(own)))
     assert len(np.unique(np.asarray(own))) > 16  # a picture, not a flat colour that any conversion would match
+
+
+def test_the_pipelines_name_their_device_without_searching_their_modules(tiny_images):
+    """diffusers finds a pipeline's execution device by checking every submodule for offloading hooks on every
+    call; the studio's pipelines name the model's device at once, which is the answer diffusers' search gives."""
+    from core.image.sdxl import ImageModel
+
+    for pipe in tiny_images.pipelines:
+        diffusers_own = type(pipe).studio_kind._execution_device.fget(pipe)
+        assert pipe._execution_device == diffusers_own == torch.device(tiny_images.device)
+        assert type(pipe).__mro__[1] is type(pipe).studio_kind  # one level over diffusers' class
+    again = ImageModel(tiny_images.base, tiny_images.refiner, tiny_images.spec, tiny_images.device, tiny_images.policy)
+    assert all(type(pipe).__mro__[1] is type(pipe).studio_kind for pipe in again.pipelines)  # not stacked
+    warm = type(tiny_images.base).from_pipe(tiny_images.base)  # as the compile beside the lane builds its own
+    assert warm._execution_device == torch.device(tiny_images.device)
