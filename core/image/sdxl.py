@@ -131,10 +131,9 @@ class ImageModel(ImageEngine):
         self._token = token
         for pipe in self.pipelines:
             pipe.set_progress_bar_config(disable=True)
+            executes_on(pipe, device)
         # a prompt rendered again (a new seed, the next candidate) skips the text encoders
         self.encodings = [RememberedEncodings.of(pipe) for pipe in self.pipelines]
-        for pipe in self.pipelines:
-            executes_on(pipe, device)
 
     @property
     def name(self) -> str:
