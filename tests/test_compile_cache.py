@@ -47,7 +47,8 @@ BOTH = "time_embedding,add_embedding"
 
 def start(cache_folder: Path, unet_folder: Path, torch_cache: Path, compile: str = BOTH, save: str = "cache",
           device: str = "cpu") -> dict:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TORCHINDUCTOR_CACHE_DIR": str(torch_cache),
+    python_path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": python_path, "TORCHINDUCTOR_CACHE_DIR": str(torch_cache),
            "TRITON_CACHE_DIR": str(torch_cache / "triton")}
     done = subprocess.run([sys.executable, "-c", START, str(cache_folder), str(unet_folder), compile, save, device],
                           capture_output=True, text=True, timeout=600, cwd=ROOT, env=env)
