@@ -713,7 +713,7 @@ def render_profile_phase():
     """Where a compiled 1024x1024 render's time goes, as the studio serves it (fp16-safe VAE, fused projections,
     channels-last, UNets replayed as CUDA graphs, compiled VAE decoder; the data folder's compile cache restored
     first where a userpath run left one): (1) the render's wall time, for a prompt rendered again (its encodings
-    remembered) and for new prompts; (2) a render with the GPU synchronised at each boundary (prompt encodings,
+    remembered) and for new prompts, with the text encoders replayed from CUDA graphs and launched eagerly; (2) a render with the GPU synchronised at each boundary (prompt encodings,
     each step, the VAE decode, the conversion to an image), for a new prompt and again; (3) the GPU's kernel time
     over a plain render, by kind."""
     from core.compile_cache import CompileCache
@@ -729,6 +729,10 @@ def render_profile_phase():
     log("render_s", [round(timed(render)[1], 3) for _ in range(5)])
     log("render_new_prompt_s", [round(timed(lambda: model.render(f"{PROMPT}, take {n}", NEGATIVE, settings))[1], 3)
                                 for n in range(5)])
+    model._graph_encoders(False)  # the same, the text encoders launched from Python as before
+    log("render_new_prompt_eager_encoders_s", [
+        round(timed(lambda: model.render(f"{PROMPT}, eager take {n}", NEGATIVE, settings))[1], 3) for n in range(5)])
+    model._graph_encoders(True)
     # (2) boundaries, each after a synchronisation: [label, seconds since the render began]
     marks: list = []
     started = [0.0]

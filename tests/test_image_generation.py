@@ -188,3 +188,46 @@ def test_the_pipelines_name_their_device_without_searching_their_modules(tiny_im
     assert all(type(pipe).__mro__[1] is type(pipe).studio_kind for pipe in again.pipelines)  # not stacked
     warm = type(tiny_images.base).from_pipe(tiny_images.base)  # as the compile beside the lane builds its own
     assert warm._execution_device == torch.device(tiny_images.device)
+
+
+def test_the_text_encoders_are_graphed_once_each_and_only_on_a_gpu(tiny_images):
+    """CLIP-L and the OpenCLIP-bigG the refiner shares: one graphed forward each. On the CPU they stay eager."""
+    assert len(tiny_images.graphed_encoders) == 2
+    assert tiny_images.refiner.text_encoder_2.forward is tiny_images.graphed_encoders[1]
+    assert not any(encoder.on for encoder in tiny_images.graphed_encoders)
+
+
+@pytest.mark.gpu
+def test_new_prompts_replay_the_text_encoders_with_the_encodings_they_give_eagerly(gpu_tiny_profile):
+    """Each new prompt replays the graph recorded on the first: every encoding equals the eager one to the bit, and
+    one prompt's encoding is not overwritten by the next one's replay. Under an offloading policy the weights move,
+    so the encoders run eagerly there."""
+    from core.profiles import load_images
+
+    model = load_images(gpu_tiny_profile)
+    assert model.policy is MemoryPolicy.GPU and all(encoder.on for encoder in model.graphed_encoders)
+    encode = model.encodings[0]._encode  # the pipeline's own encode_prompt, without the memory
+
+    def encodings(prompt: str) -> tuple:
+        with torch.inference_mode():
+            return tuple(t.clone() for t in encode(prompt=prompt, negative_prompt="blurry", device="cuda"))
+    prompts = ["a jar of açaí on ice", "rain boots by a door, blue hour", "a jar of açaí on ice, close-up"]
+    model._graph_encoders(False)
+    eager = [encodings(prompt) for prompt in prompts]
+    model._graph_encoders(True)
+    with torch.inference_mode():
+        replayed = [encode(prompt=prompt, negative_prompt="blurry", device="cuda") for prompt in prompts]
+    for ours, theirs in zip(replayed, eager):  # compared after all three: none overwritten by a later replay
+        assert all(torch.equal(a, b) for a, b in zip(ours, theirs))
+    assert not torch.equal(eager[0][0], eager[1][0])
+    settings = ImageSettings(steps=2, seed=5)
+    [graphed] = model.render("sunflowers in a tin can", "", settings)
+    model._forget_encodings()
+    model._graph_encoders(False)
+    [plain] = model.render("sunflowers in a tin can", "", settings)
+    assert np.array_equal(np.asarray(graphed.image), np.asarray(plain.image))
+    model.place(MemoryPolicy.MODEL_OFFLOAD)
+    assert not any(encoder.on for encoder in model.graphed_encoders)
+    model.render("a kite over dunes", "", settings)
+    model.place(MemoryPolicy.GPU)
+    assert all(encoder.on for encoder in model.graphed_encoders)

@@ -17,7 +17,7 @@ from core.downloads import DownloadStatus, fetch
 from core.errors import GenerationError, ModelLoadError, SettingsError
 from core.files import model_label
 from core.image.editing import Edit, EditKind, keep_outside
-from core.image.encodings import RememberedEncodings
+from core.image.encodings import GraphedEncoder, RememberedEncodings
 from core.image.placement import MemoryPolicy, choose_memory_policy
 from core.image.engine import ImageEngine, RenderedImage
 from core.image.settings import SDXL_SIZES, SEED_MAX, ImageSettings, check_prompts
@@ -132,8 +132,10 @@ class ImageModel(ImageEngine):
         for pipe in self.pipelines:
             pipe.set_progress_bar_config(disable=True)
             executes_on(pipe, device)
-        # a prompt rendered again (a new seed, the next candidate) skips the text encoders
+        # a prompt rendered again (a new seed, the next candidate) skips the text encoders; a new one replays them
         self.encodings = [RememberedEncodings.of(pipe) for pipe in self.pipelines]
+        encoders = {id(e): e for pipe in self.pipelines for e in (pipe.text_encoder, pipe.text_encoder_2) if e}
+        self.graphed_encoders = [GraphedEncoder.of(encoder) for encoder in encoders.values()]
 
     @property
     def name(self) -> str:
@@ -157,6 +159,7 @@ class ImageModel(ImageEngine):
         self.policy = policy
         if policy is not MemoryPolicy.GPU:  # compiled modules and their CUDA graphs assume resident weights
             self._drop_compiled()
+        self._graph_encoders(policy is MemoryPolicy.GPU)
         if self.inpaint_unet is not None:  # resident under the GPU policy; else offloaded with its edit pipeline
             resident = policy is MemoryPolicy.GPU or not self.device.startswith("cuda")
             self.inpaint_unet.to(self.device if resident else "cpu")
@@ -190,6 +193,7 @@ class ImageModel(ImageEngine):
         for pipe in self.pipelines:
             pipe.fuse_qkv_projections()
             pipe.unet.to(memory_format=torch.channels_last)
+        self._graph_encoders(True)
         applied += ["fused_qkv", "channels_last"]
         if compile_unets:
             try:
@@ -433,6 +437,7 @@ class ImageModel(ImageEngine):
             raise ModelLoadError.from_error(source, error) from error
         with torch.inference_mode():
             self.base.disable_lora()
+        self._graph_encoders(self.policy is MemoryPolicy.GPU)  # the adapter's layers are in the encoders now
         from diffusers import EulerDiscreteScheduler
         # few-step LoRAs are distilled on timesteps spread to the schedule's very end ("trailing")
         self._fast_scheduler = EulerDiscreteScheduler.from_config(self.base.scheduler.config,
@@ -450,6 +455,7 @@ class ImageModel(ImageEngine):
         with torch.inference_mode():
             self.base.enable_lora()
         self._forget_encodings()  # a LoRA may change the text encoders too
+        self._graph_encoders(False)
         self.base.scheduler = self._fast_scheduler
         try:
             yield
@@ -457,11 +463,19 @@ class ImageModel(ImageEngine):
             with torch.inference_mode():
                 self.base.disable_lora()
             self._forget_encodings()
+            self._graph_encoders(self.policy is MemoryPolicy.GPU)
             self.base.scheduler = standard
 
     def _forget_encodings(self) -> None:
         for encodings in self.encodings:
             encodings.forget()
+
+    def _graph_encoders(self, on: bool) -> None:
+        """Replay the text encoders from CUDA graphs (while on, with resident weights on a GPU), recorded afresh:
+        whatever changed before this call, the weights' place or modules, a graph recorded earlier would miss."""
+        for encoder in self.graphed_encoders:
+            encoder.on = on and self.device.startswith("cuda")
+            encoder.forget()
 
     # -- edits of an existing image ------------------------------------------------------------------------
     def edit_reliably(self, edit: Edit, prompt: str, negative_prompt: str, settings: ImageSettings,
