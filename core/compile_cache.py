@@ -2,6 +2,7 @@
 Drive, loads what an earlier start compiled instead of compiling for minutes again."""
 from __future__ import annotations
 
+import json
 import logging
 import platform
 import re
@@ -26,9 +27,11 @@ def cache_key() -> str:
     return re.sub(r"[^A-Za-z0-9.+-]+", "_", key)
 
 
-# The file: MAGIC, then blobs of torch.compiler.save_cache_artifacts, each after its 8-byte length: this process's
-# blob, and the earlier blobs holding what this process has not used (sizes a restart has not reached yet).
-MAGIC = b"STUDIO-COMPILE-CACHE-1\n"
+# The file: MAGIC, then the names of what it holds (JSON), then blobs of torch.compiler.save_cache_artifacts, each
+# part after its 8-byte length: this process's blob, and the earlier blobs holding what this process has not used
+# (sizes a restart has not reached yet). Files of the first form (OLD_MAGIC, blobs alone) still load.
+MAGIC = b"STUDIO-COMPILE-CACHE-2\n"
+OLD_MAGIC = b"STUDIO-COMPILE-CACHE-1\n"
 
 
 class CompileCache:
@@ -38,6 +41,7 @@ class CompileCache:
     def __init__(self, folder: Path):
         self.folder = Path(folder)
         self.restored: int = 0  # artifacts loaded from the file at start
+        self.holds: set[str] = set()  # the names saves gave (e.g. "images 896x1152"), of this start and earlier ones
         self._restoring = threading.Lock()
         self._restore_tried = False
         self._earlier: list[tuple[bytes, set]] = []  # the blobs the file gave at start, with their artifacts' keys
@@ -57,7 +61,9 @@ class CompileCache:
                 data = self.file.read_bytes()
             except OSError:
                 return 0
-            for blob in _blobs(data):
+            names, blobs = _parts(data)
+            self.holds |= names
+            for blob in blobs:
                 try:
                     info = _load(blob)
                 except Exception as error:  # noqa: BLE001 - a damaged or foreign file costs a compile, nothing more
@@ -69,25 +75,29 @@ class CompileCache:
                 self.restored += len(keys)
             return self.restored
 
-    def save(self) -> int:
+    def save(self, name: str | None = None) -> int:
         """Write every artifact this process compiled or used so far, with what the file gave at start that this
-        process has not used again, replacing the file atomically; how many bytes, 0 when nothing was written. A
-        full or read-only disk costs the next start a compile, never this one."""
+        process has not used again, replacing the file atomically; how many bytes, 0 when nothing was written.
+        name says what the latest compile was, so a restart knows what the file holds. A full or read-only disk
+        costs the next start a compile, never this one."""
         saved = torch.compiler.save_cache_artifacts()
         if saved is None or not saved[0]:
             return 0
+        holds = self.holds | ({name} if name else set())
         blob, info = saved
         used = _keys(info)
         # what this process has used again is in its own blob; the rest of the file's is kept (never used again
         # here once covered, so no longer held in memory either)
         self._earlier = [(earlier, keys) for earlier, keys in self._earlier if not keys <= used]
         blobs = [earlier for earlier, _ in self._earlier] + [blob]
+        names = json.dumps(sorted(holds)).encode()
         try:
-            atomic_write(self.file, lambda handle: _write(handle, blobs))
+            atomic_write(self.file, lambda handle: _write(handle, [names, *blobs]))
         except OSError as error:
             log.warning("could not save the compile cache %s: %s", self.file, error)
             return 0
-        return len(MAGIC) + sum(8 + len(blob) for blob in blobs)
+        self.holds = holds
+        return len(MAGIC) + sum(8 + len(part) for part in [names, *blobs])
 
 
 def _load(blob: bytes):
@@ -109,26 +119,34 @@ def _load(blob: bytes):
     return populate(batches)
 
 
-def _blobs(data: bytes) -> list[bytes]:
-    """The torch blobs a cache file holds; a file of one bare blob (as the studio wrote before) is one."""
-    if not data.startswith(MAGIC):
-        return [data]
-    blobs, at = [], len(MAGIC)
+def _parts(data: bytes) -> tuple[set[str], list[bytes]]:
+    """The names and the torch blobs a cache file holds; a file of the first form has no names, and a file of one
+    bare blob (as the studio wrote before either) is that blob."""
+    magic = next((m for m in (MAGIC, OLD_MAGIC) if data.startswith(m)), None)
+    if magic is None:
+        return set(), [data]
+    parts, at = [], len(magic)
     while at + 8 <= len(data):
         size = int.from_bytes(data[at:at + 8], "little")
-        blob = data[at + 8:at + 8 + size]
-        if len(blob) < size:  # cut short: the blobs before still load
+        part = data[at + 8:at + 8 + size]
+        if len(part) < size:  # cut short: the parts before still load
             break
-        blobs.append(blob)
+        parts.append(part)
         at += 8 + size
-    return blobs
+    if magic == OLD_MAGIC:
+        return set(), parts
+    try:
+        names = {str(name) for name in json.loads(parts[0])} if parts else set()
+    except (ValueError, TypeError):  # damaged names cost the order of a restart's compiles, nothing more
+        names = set()
+    return names, parts[1:]
 
 
-def _write(handle, blobs: list[bytes]) -> None:
+def _write(handle, parts: list[bytes]) -> None:
     handle.write(MAGIC)
-    for blob in blobs:
-        handle.write(len(blob).to_bytes(8, "little"))
-        handle.write(blob)
+    for part in parts:
+        handle.write(len(part).to_bytes(8, "little"))
+        handle.write(part)
 
 
 def _keys(info) -> set:

@@ -157,6 +157,31 @@ def test_every_size_is_compiled_beside_the_lane_after_1024(model, tmp_path):
     assert len(compiler.compiled) == graphs  # nothing compiled again on the lane
 
 
+class CacheOfAnEarlierStart(CompileCache):
+    """The real cache, as a restart finds it once an earlier start saved the sizes named (their kernels are not in
+    it: the compiler here makes none)."""
+
+    def __init__(self, folder, earlier: set[str]):
+        super().__init__(folder)
+        self.earlier = earlier
+
+    def restore(self) -> int:
+        restored = super().restore()
+        self.holds |= self.earlier
+        return restored
+
+
+def test_a_restart_compiles_the_sizes_its_cache_holds_before_the_others(model, tmp_path):
+    """A size in the cache comes back in seconds, one not in it takes minutes: after 1024x1024, the cached ones
+    first, so a restart serves them all long before the first new size is compiled."""
+    compiler = Compiler()
+    compiler.plan(model, (WARM_SHAPE, (896, 1152, True), (1152, 896, True), (1344, 768, True)))
+    cache = CacheOfAnEarlierStart(tmp_path, {"images", "images 1344x768"})
+    acceleration = Acceleration(GPUWorker("test-lane"), cache, None, model).start()
+    assert acceleration.wait(300)
+    assert acceleration.applied == ["images", "images 1344x768", "images 896x1152", "images 1152x896"]
+
+
 def test_a_size_rendered_before_its_turn_goes_next_and_one_that_fails_stays_eager(model):
     compiler = Compiler(fail_size=(896, 1152))
     tall, wide = at(896, 1152), at(1344, 768)  # the first and the last in line

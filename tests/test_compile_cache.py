@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from core.compile_cache import FOLDER, MAGIC, CompileCache
+from core.compile_cache import FOLDER, MAGIC, OLD_MAGIC, CompileCache, _parts
 from core.profiles import Environment
 from core.studio.root import Studio
 
@@ -26,6 +26,7 @@ from core.compile_cache import CompileCache
 
 cache = CompileCache(Path(sys.argv[1]))
 restored = cache.restore()
+held = sorted(cache.holds)
 device = sys.argv[5]
 unet = UNet2DConditionModel.from_pretrained(sys.argv[2], subfolder="unet").to(device)
 mode = "reduce-overhead" if device == "cuda" else None  # on a GPU as the studio compiles its UNets
@@ -38,8 +39,8 @@ for name in sys.argv[3].split(","):
         cache.file.parent.mkdir(parents=True, exist_ok=True)
         cache.file.write_bytes(torch.compiler.save_cache_artifacts()[0])
     else:
-        saved.append(cache.save())
-print(json.dumps({"restored": restored, "hits": counters["inductor"]["fxgraph_cache_hit"],
+        saved.append(cache.save(name))
+print(json.dumps({"restored": restored, "held": held, "hits": counters["inductor"]["fxgraph_cache_hit"],
                   "misses": counters["inductor"]["fxgraph_cache_miss"], "saved_bytes": saved}))
 """
 BOTH = "time_embedding,add_embedding"
@@ -71,6 +72,7 @@ def test_a_second_start_reuses_everything_the_first_saved(tiny_images, tmp_path,
     # a restart that uses one graph of the two (as one stopped before its last size) keeps the other in the file
     second = start(cache_folder, base, tmp_path / "torch-cache-2", "time_embedding", device=device)  # empty torch cache
     assert second["restored"] >= 2 and second["hits"] == 1 and second["misses"] == 0
+    assert second["held"] == ["add_embedding", "time_embedding"]  # what the first compiled, named for the order
     third = start(cache_folder, base, tmp_path / "torch-cache-3", device=device)
     assert third["hits"] == 2 and third["misses"] == 0
     # a start that used every graph again writes them once: the file does not grow with every restart
@@ -90,12 +92,20 @@ def test_a_file_cut_short_gives_back_what_came_before_the_cut(tiny_images, tmp_p
     assert again["hits"] == 1 and again["misses"] == 1
 
 
-def test_a_file_from_before_segments_still_loads(tiny_images, tmp_path):
+def test_files_of_the_earlier_forms_still_load(tiny_images, tmp_path):
+    """A bare torch blob (the first studio), then blobs without names (the second): each restores its kernels and
+    is rewritten in today's form."""
     cache_folder, base = tmp_path / "data" / FOLDER, Path(tiny_images.spec.base)
     start(cache_folder, base, tmp_path / "torch-cache-1", "time_embedding", save="bare")
     again = start(cache_folder, base, tmp_path / "torch-cache-2")
     assert again["hits"] == 1 and again["misses"] == 1
-    assert CompileCache(cache_folder).file.read_bytes().startswith(MAGIC)  # rewritten in the new form
+    file = CompileCache(cache_folder).file
+    assert file.read_bytes().startswith(MAGIC)  # rewritten in the new form
+    names, blobs = _parts(file.read_bytes())
+    assert names == {"time_embedding", "add_embedding"}
+    file.write_bytes(OLD_MAGIC + b"".join(len(blob).to_bytes(8, "little") + blob for blob in blobs))
+    third = start(cache_folder, base, tmp_path / "torch-cache-3")
+    assert third["hits"] == 2 and third["misses"] == 0 and third["held"] == []
 
 
 def test_a_damaged_cache_file_costs_a_compile_not_the_start(tmp_path):

@@ -9,7 +9,7 @@ import time
 from enum import Enum
 
 from core.compile_cache import CompileCache
-from core.image.sdxl import WARM_SHAPE, ImageModel
+from core.image.sdxl import COMPILED_SHAPES, WARM_SHAPE, ImageModel
 from core.studio.beside_lane import GRANT_S, PATIENCE_S, only_while_idle
 from core.studio.worker import GPUWorker
 from core.text.engine import TextEngine
@@ -64,13 +64,16 @@ class Acceleration:
         try:
             with self._while_idle():  # what an earlier start compiled, read before compiling anything
                 self.compile_cache.restore()
+            if self.image is not None:  # sizes in the cache take seconds each, the others minutes: those first
+                self.image.compile_first({shape for shape in COMPILED_SHAPES
+                                          if images_name(shape) in self.compile_cache.holds})
             if self.text is not None:
                 self._timed("text", self._text)
             self.stage = Stage.COMPILING_IMAGES
-            if self.image is not None and self._timed("images", self._images):
+            if self.image is not None and self._timed(images_name(WARM_SHAPE), self._images):
                 self.stage = Stage.COMPILING_SIZES
                 while (shape := self.image.next_size()) is not None:
-                    self._timed(f"images {shape[0]}x{shape[1]}", lambda: self._images(shape))
+                    self._timed(images_name(shape), lambda: self._images(shape))
         finally:
             self.stage = Stage.DONE
 
@@ -84,7 +87,7 @@ class Acceleration:
         self.seconds[name] = round(time.perf_counter() - started, 1)
         (self.applied if ok else self.failed).append(name)
         if ok:
-            self.compile_cache.save()
+            self.compile_cache.save(name)
         return ok
 
     def _while_idle(self):
@@ -109,3 +112,9 @@ class Acceleration:
         job = self.worker.submit(lambda job: step(), "accelerate", "server")
         self.worker.wait(job)
         return bool(job.result)
+
+
+def images_name(shape: tuple[int, int, bool]) -> str:
+    """What a compiled size is called in applied, failed and the compile cache: "images" for 1024x1024 (the first),
+    "images 896x1152" for another."""
+    return "images" if shape == WARM_SHAPE else f"images {shape[0]}x{shape[1]}"
