@@ -202,6 +202,7 @@ def test_new_prompts_replay_the_text_encoders_with_the_encodings_they_give_eager
     """Each new prompt replays the graph recorded on the first: every encoding equals the eager one to the bit, and
     one prompt's encoding is not overwritten by the next one's replay. Under an offloading policy the weights move,
     so the encoders run eagerly there."""
+    from core.image.encodings import GraphedEncoder
     from core.profiles import load_images
 
     model = load_images(gpu_tiny_profile)
@@ -226,6 +227,12 @@ def test_new_prompts_replay_the_text_encoders_with_the_encodings_they_give_eager
     model._graph_encoders(False)
     [plain] = model.render("sunflowers in a tin can", "", settings)
     assert np.array_equal(np.asarray(graphed.image), np.asarray(plain.image))
+    model._graph_encoders(True)
+    with GraphedEncoder.eager_in_this_thread():  # as the compile beside the lane encodes: nothing recorded
+        assert all(torch.equal(a, b) for a, b in zip(encodings(prompts[0]), eager[0]))
+    assert all(encoder._recorded is None for encoder in model.graphed_encoders)
+    encodings(prompts[0])
+    assert all(encoder._recorded is not None for encoder in model.graphed_encoders)
     model.place(MemoryPolicy.MODEL_OFFLOAD)
     assert not any(encoder.on for encoder in model.graphed_encoders)
     model.render("a kite over dunes", "", settings)

@@ -6,10 +6,14 @@ import functools
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 
 log = logging.getLogger(__name__)
+
+_eager_here = threading.local()  # see GraphedEncoder.eager_in_this_thread
 
 EMBEDDINGS = ("prompt_embeds", "negative_prompt_embeds", "pooled_prompt_embeds", "negative_pooled_prompt_embeds")
 
@@ -95,6 +99,7 @@ class GraphedEncoder:
         self.on = False
         self._lock = threading.Lock()
         self._recorded: tuple | None = None  # (key, graph, its token ids, its output)
+        self._forgotten = 0  # forget() calls: a recording that one overlapped is not kept
         self._failed = False  # a capture failed once: this encoder stays eager
 
     @classmethod
@@ -107,9 +112,9 @@ class GraphedEncoder:
 
     def __call__(self, input_ids=None, *args, **kwargs):
         key = self._key(input_ids, args, kwargs)
-        if key is None:
+        if key is None or not self._lock.acquire(blocking=False):  # one replay at a time; another runs eagerly
             return self._forward(input_ids, *args, **kwargs)
-        with self._lock:
+        try:
             if self._recorded is None or self._recorded[0] != key:
                 self._recorded = None
                 self._record(key, input_ids, kwargs)
@@ -119,20 +124,38 @@ class GraphedEncoder:
             ids.copy_(input_ids)
             graph.replay()
             return _copy(output)  # the graph's own tensors are overwritten by its next replay
+        finally:
+            self._lock.release()
 
     def forget(self) -> None:
-        with self._lock:
-            self._recorded = None
+        """Record afresh on the next call."""
+        self._forgotten += 1
+        self._recorded = None
+
+    @staticmethod
+    @contextmanager
+    def eager_in_this_thread() -> Iterator[None]:
+        """Every graphed encoder runs eagerly in this thread meanwhile: for work beside the lane (a compile), which
+        may pause anywhere for as long as the lane works, so its replay could come after the lane moved the
+        weights the graph reads."""
+        _eager_here.on = True
+        try:
+            yield
+        finally:
+            _eager_here.on = False
 
     def _key(self, input_ids, args: tuple, kwargs: dict) -> tuple | None:
         """What the recorded graph must match, or None where this call runs eagerly."""
         if not self.on or self._failed or args or not isinstance(input_ids, torch.Tensor) or not input_ids.is_cuda:
+            return None
+        if getattr(_eager_here, "on", False):
             return None
         if set(kwargs) - {"output_hidden_states"} or torch.cuda.is_current_stream_capturing():
             return None
         return tuple(input_ids.shape), input_ids.dtype, input_ids.device, bool(kwargs.get("output_hidden_states"))
 
     def _record(self, key: tuple, input_ids: torch.Tensor, kwargs: dict) -> None:
+        forgotten = self._forgotten
         ids = input_ids.clone()
         try:
             side = torch.cuda.Stream(ids.device)
@@ -148,7 +171,8 @@ class GraphedEncoder:
             log.warning("recording the text encoder as a CUDA graph failed, it runs eagerly: %s", error)
             self._failed = True
             return
-        self._recorded = (key, graph, ids, output)
+        if forgotten == self._forgotten:  # else the weights may have moved meanwhile: recorded again next time
+            self._recorded = (key, graph, ids, output)
 
 
 def _copy(value):

@@ -159,7 +159,7 @@ class ImageModel(ImageEngine):
         self.policy = policy
         if policy is not MemoryPolicy.GPU:  # compiled modules and their CUDA graphs assume resident weights
             self._drop_compiled()
-        self._graph_encoders(policy is MemoryPolicy.GPU)
+        self._graph_encoders(False)  # while the weights move
         if self.inpaint_unet is not None:  # resident under the GPU policy; else offloaded with its edit pipeline
             resident = policy is MemoryPolicy.GPU or not self.device.startswith("cuda")
             self.inpaint_unet.to(self.device if resident else "cpu")
@@ -175,6 +175,7 @@ class ImageModel(ImageEngine):
                 pipe.enable_model_cpu_offload(device=self.device)
             else:
                 pipe.enable_sequential_cpu_offload(device=self.device)
+        self._graph_encoders(policy is MemoryPolicy.GPU)
 
     def accelerate(self, compile_unets: bool = True, warm_up: bool = True, later: bool = False) -> list[str]:
         """Speed-ups that leave the settings and the output function alone; returns what was applied.
@@ -307,11 +308,12 @@ class ImageModel(ImageEngine):
         for pipe, warm in zip(self.pipelines, pipes):
             warm.unet = compiled[(pipe, "unet")][1]
         common = dict(prompt="warm-up", guidance_scale=7.0, output_type="latent")
-        latents = pipes[0](**common, num_inference_steps=1, width=width, height=height,
-                           generator=torch.Generator("cpu").manual_seed(0)).images
-        if len(pipes) > 1:  # 5 steps from 0.8: the refiner's UNet runs once
-            latents = pipes[1](**common, image=latents, num_inference_steps=5, denoising_start=0.8,
+        with GraphedEncoder.eager_in_this_thread():  # this runs beside the lane, which owns the encoders' graphs
+            latents = pipes[0](**common, num_inference_steps=1, width=width, height=height,
                                generator=torch.Generator("cpu").manual_seed(0)).images
+            if len(pipes) > 1:  # 5 steps from 0.8: the refiner's UNet runs once
+                latents = pipes[1](**common, image=latents, num_inference_steps=5, denoising_start=0.8,
+                                   generator=torch.Generator("cpu").manual_seed(0)).images
         # the pipelines decode as vae.decode does: scaled latents through post_quant_conv, then the decoder
         vae = self.base.vae
         z = vae.post_quant_conv((latents / vae.config.scaling_factor).to(vae.dtype))
