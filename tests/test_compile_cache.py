@@ -115,6 +115,13 @@ def test_a_damaged_cache_file_costs_a_compile_not_the_start(tmp_path):
     assert cache.save() == 0 and cache.file.exists()  # nothing compiled here: the old file is left for the next
 
 
+def test_damaged_names_cost_the_order_not_the_start(tmp_path):
+    cache = CompileCache(tmp_path)
+    names = b"{not json"
+    cache.file.write_bytes(MAGIC + len(names).to_bytes(8, "little") + names)
+    assert cache.restore() == 0 and cache.holds == set()
+
+
 def test_the_cache_follows_the_data_folder(tmp_path, env):
     environment = Environment.read({**env, "STUDIO_PROFILE": "tiny", "STUDIO_DATA_DIR": str(tmp_path / "drive")})
     studio = Studio(environment, device="cpu")
