@@ -55,3 +55,29 @@ def generator_kept_through_capture(device: str | torch.device) -> Iterator[None]
     except Exception:
         generator.graphsafe_set_state(saved)
         raise
+
+
+class GraphCapture:
+    """Where one owner's CUDA graphs are captured: a stream and a memory pool of their own, with cuBLAS's
+    workspace made inside that pool.
+
+    torch.cuda.graph captures every graph on one shared stream unless told otherwise, and cuBLAS keeps one
+    workspace per (handle, stream): a graph captured after another reused the first one's workspace, baked its
+    address in, and when the first graph was destroyed (torch then drops the workspace of that stream) the memory
+    went back to the allocator while the second graph still wrote to it. On an H100 the decoding step compiled
+    beside the lane was captured after the plain one it replaces; once SDXL's own graphs emptied the cache, the
+    next token faulted ("unspecified launch failure") and every later job with it (pytorch/pytorch#193402).
+    Dropping cuBLAS's cached workspaces just before capturing makes the capture allocate its own, in this
+    owner's pool, where it lives exactly as long as the graphs that use it."""
+
+    def __init__(self, device: str | torch.device):
+        self.device = torch.device(device)
+        self.stream = torch.cuda.Stream(self.device)
+        self.pool = torch.cuda.graph_pool_handle()
+
+    def graph(self, graph: "torch.cuda.CUDAGraph", capture_error_mode: str = "global"):
+        """The capture context for graph, on this owner's stream and pool."""
+        clear = getattr(torch._C, "_cuda_clearCublasWorkspaces", None)
+        if clear is not None:
+            clear()
+        return torch.cuda.graph(graph, pool=self.pool, stream=self.stream, capture_error_mode=capture_error_mode)

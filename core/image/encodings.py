@@ -11,6 +11,8 @@ from contextlib import contextmanager
 
 import torch
 
+from core.devices import GraphCapture
+
 log = logging.getLogger(__name__)
 
 _eager_here = threading.local()  # see GraphedEncoder.eager_in_this_thread
@@ -165,7 +167,7 @@ class GraphedEncoder:
             torch.cuda.current_stream(ids.device).wait_stream(side)
             graph = torch.cuda.CUDAGraph()
             # thread-local: the GPU lane's other work (a compile beside it) goes on while this records
-            with torch.cuda.graph(graph, capture_error_mode="thread_local"):
+            with GraphCapture(ids.device).graph(graph, capture_error_mode="thread_local"):
                 output = self._forward(ids, **kwargs)
         except RuntimeError as error:
             log.warning("recording the text encoder as a CUDA graph failed, it runs eagerly: %s", error)

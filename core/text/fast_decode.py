@@ -15,7 +15,7 @@ from transformers import AttentionInterface, StaticCache
 from transformers.integrations.sdpa_attention import sdpa_attention_forward
 from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
 
-from core.devices import generator_kept_through_capture
+from core.devices import GraphCapture, generator_kept_through_capture
 
 log = logging.getLogger(__name__)
 
@@ -172,16 +172,16 @@ class GraphDecoder:
         forward = self._step_forward
         prompt = torch.zeros((1, 8), dtype=torch.long, device=self.device)
         self._start(prompt, 1.0, 1.0, 1.0, None)
-        pool = torch.cuda.graph_pool_handle()
+        capture = GraphCapture(self.device)  # one stream, pool and cuBLAS workspace for all of them
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph, pool=pool):
+        with capture.graph(graph):
             forward()
             self._choose()
         self.graph = graph
         for bucket in reversed(self.buckets):  # largest first, so the shared pool is sized once
             self._load_prompt(prompt)
             prefill = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(prefill, pool=pool):
+            with capture.graph(prefill):
                 self._bucket_prefill(bucket)
                 self._choose()
             self.prefill_graphs[bucket] = prefill
