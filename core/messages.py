@@ -148,6 +148,14 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
     "catalog_row": ("row {row}, column {column}: {problem}",
                     "linha {row}, coluna {column}: {problem}",
                     "fila {row}, columna {column}: {problem}"),
+    "catalog_formula": ("row {row}, column {column}: cell {cell} holds a formula ({value}) whose result was never "
+                        "saved in the file; open it in Excel or Google Sheets and save it again, or paste the values",
+                        "linha {row}, coluna {column}: a célula {cell} tem uma fórmula ({value}) cujo resultado "
+                        "não foi salvo no arquivo; abra-o no Excel ou no Google Planilhas e salve de novo, ou cole "
+                        "só os valores",
+                        "fila {row}, columna {column}: la celda {cell} tiene una fórmula ({value}) cuyo resultado no "
+                        "se guardó en el archivo; ábrelo en Excel o Google Sheets y guárdalo de nuevo, o pega solo "
+                        "los valores"),
     "variant_angles": ("{field}: choose from {low} to {high} different angles (got {value})",
                        "{field}: escolha de {low} a {high} ângulos diferentes (recebido {value})",
                        "{field}: elige de {low} a {high} ángulos distintos (recibido {value})"),

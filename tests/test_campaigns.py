@@ -223,7 +223,7 @@ def test_a_catalog_with_two_bad_rows_gives_eighteen_drafts_and_two_named_errors_
     import zipfile
     with zipfile.ZipFile(io.BytesIO(archive)) as zipped:
         table = zipped.read("batch.csv").decode("utf-8-sig").splitlines()
-    assert len(table) == 21 and table[0].startswith("row;channel;product;status")
+    assert len(table) == 21 and table[0].startswith('"linha";"canal";"produto";"situação"')
     assert any("linha 15, coluna Link" in line for line in table)
 
 

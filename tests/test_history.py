@@ -108,9 +108,11 @@ def test_export_zip_has_markdown_images_and_manifests(store):
     table = archive.read("manifest.csv")
     assert table.startswith(b"\xef\xbb\xbf")  # a BOM: Excel reads the accents as UTF-8
     rows = list(csv.DictReader(io.StringIO(table.decode("utf-8-sig")), delimiter=";"))  # pt-BR Excel's separator
-    assert rows[0]["product"] == "Café Serra Azul" and rows[0]["seed"] == "7"
+    assert rows[0]["produto"] == "Café Serra Azul" and rows[0]["semente"] == "7"  # headed for a manager
+    assert rows[0]["estado"] == "rascunho" and rows[0]["favorita"] == "não" and rows[0]["orientação"] == "7"
     english = zipfile.ZipFile(BytesIO(export_zip(store, [draft_id], "en"))).read("manifest.csv").decode("utf-8-sig")
-    assert next(csv.DictReader(io.StringIO(english)))["seed"] == "7"
+    row = next(csv.DictReader(io.StringIO(english)))
+    assert row["seed"] == "7" and row["state"] == "draft" and row["guidance"] == "7"
 
 
 def test_eight_threads_mixed_writes_lose_nothing(store, record_property):

@@ -21,10 +21,11 @@ from core.errors import BriefError, CoreError, SettingsError
 from core.files import new_id, write_json
 from core.image.settings import ImageSettings
 from core.messages import Message
-from core.studio.export import CSV_SEPARATORS, export_zip
+from core.studio.export import COLUMN, export_zip, table_headings
 from core.studio.history import DRAFT_ID, HistoryStore
 from core.studio.jobs import render_post, write_post
 from core.studio.progress import Progress
+from core.studio.spreadsheets import write_csv, write_xlsx
 from core.studio.records import now
 from core.studio.storage import HistoryError, store_error
 
@@ -50,10 +51,13 @@ PRICE_LABEL = {Language.PT_BR: "Preço", Language.EN: "Price", Language.ES: "Pre
 
 @dataclass(frozen=True)
 class Catalog:
-    """A spreadsheet's headings and rows, every cell as text."""
+    """A spreadsheet's headings and rows, every cell as text. formulas: the cells (row index in rows, column
+    index) that hold a formula with no saved result, as the formula and the cell's name (such as C3): their text is
+    empty, and a row that needs one is refused naming the cell."""
 
     headers: list[str]
     rows: list[list[str]]
+    formulas: dict[tuple[int, int], tuple[str, str]] = field(default_factory=dict)
 
 
 def read_catalog(data: bytes, name: str) -> Catalog:
@@ -69,13 +73,26 @@ def read_catalog(data: bytes, name: str) -> Catalog:
         table = _xlsx_rows(data) if kind == "xlsx" else _csv_rows(data)
     except (ValueError, KeyError, OSError, zipfile.BadZipFile, csv.Error):
         raise SettingsError("catalog", name, "catalog_unreadable", allowed=", ".join(CATALOG_FORMATS)) from None
-    table = [row for row in table if any(cell.strip() for cell in row)]
+    table = [row for row in table if any(cell.strip() or isinstance(cell, _Formula) for cell in row)]
     if len(table) < 2:
         raise SettingsError("catalog", name, "catalog_empty")
     if len(table) - 1 > MAX_CATALOG_ROWS:
         raise SettingsError("catalog", name, "catalog_too_long", count=len(table) - 1, limit=MAX_CATALOG_ROWS)
     headers = [cell.strip() for cell in table[0]]
-    return Catalog(headers, [row + [""] * (len(headers) - len(row)) for row in table[1:]])
+    rows = [row + [""] * (len(headers) - len(row)) for row in table[1:]]
+    formulas = {(r, c): (cell.formula, cell.cell) for r, row in enumerate(rows) for c, cell in enumerate(row)
+                if isinstance(cell, _Formula)}
+    return Catalog(headers, [[str(cell) for cell in row] for row in rows], formulas)
+
+
+class _Formula(str):
+    """An XLSX cell holding a formula whose result the file does not keep (openpyxl writes none; Excel and Sheets
+    save one): empty text that remembers the formula and the cell's name."""
+
+    def __new__(cls, formula: str, cell: str):
+        made = super().__new__(cls, "")
+        made.formula, made.cell = formula, cell
+        return made
 
 
 def _csv_rows(data: bytes) -> list[list[str]]:
@@ -91,14 +108,27 @@ def _csv_rows(data: bytes) -> list[list[str]]:
 
 
 def _xlsx_rows(data: bytes) -> list[list[str]]:
+    """The first sheet's cells as text: a formula's saved result where the file keeps one, else a _Formula."""
     from openpyxl import load_workbook  # only where a spreadsheet is read: it is slow to import
-    book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    from openpyxl.utils import get_column_letter
+    values = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    formulas = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     try:
-        sheet = book.worksheets[0]
-        return [["" if cell is None else _cell_text(cell) for cell in row]
-                for row in sheet.iter_rows(values_only=True, max_row=MAX_CATALOG_ROWS + 2)]
+        rows = []
+        pairs = zip(values.worksheets[0].iter_rows(values_only=True, max_row=MAX_CATALOG_ROWS + 2),
+                    formulas.worksheets[0].iter_rows(values_only=True, max_row=MAX_CATALOG_ROWS + 2))
+        for number, (row, written) in enumerate(pairs, start=1):
+            cells = []
+            for column, (value, source) in enumerate(zip(row, written), start=1):
+                if value is None and isinstance(source, str) and source.startswith("="):
+                    cells.append(_Formula(source, f"{get_column_letter(column)}{number}"))
+                else:
+                    cells.append("" if value is None else _cell_text(value))
+            rows.append(cells)
+        return rows
     finally:
-        book.close()
+        values.close()
+        formulas.close()
 
 
 def _cell_text(value) -> str:
@@ -176,9 +206,18 @@ def plan_batch(catalog: Catalog, columns: dict[str, str], channels: list[str], l
     for channel in channels:
         parse_content_type(channel)
     items = []
-    for number, row in enumerate(catalog.rows, start=2):
+    for index, (number, row) in enumerate(enumerate(catalog.rows, start=2)):
         cell = {name: row[catalog.headers.index(heading)].strip() for name, heading in columns.items()}
         row_channels = [cell["content_type"]] if cell.get("content_type") else list(channels)
+        unsaved = next(((heading, *catalog.formulas[index, catalog.headers.index(heading)])
+                        for heading in columns.values() if (index, catalog.headers.index(heading)) in catalog.formulas),
+                       None)
+        if unsaved is not None:  # a value the file does not hold: never guess it, never drop it silently
+            heading, formula, name = unsaved
+            items += [BatchItem(number, channel, None, "failed", error={
+                "code": "catalog_formula", "params": {"row": number, "column": heading, "cell": name,
+                                                      "value": formula}}) for channel in row_channels]
+            continue
         for channel in row_channels:
             try:
                 brief = _brief_of(cell, channel, language, kit)
@@ -323,14 +362,23 @@ def run_batch(progress: Progress, batches: Batches, batch_id: str, text_model: C
     return batch
 
 
+# batch.csv's columns, headed for a manager in each language
+BATCH_HEADINGS = {"row": ("linha", "row", "fila"), "channel": ("canal", "channel", "canal"),
+                  "product": ("produto", "product", "producto"), "status": ("situação", "status", "estado"),
+                  "error": ("erro", "error", "error"), "draft_id": ("rascunho", "draft", "borrador"),
+                  "copy": ("texto", "copy", "texto"), "images": ("imagens", "images", "imágenes")}
+STATUS_WORDS = {"pending": ("pendente", "pending", "pendiente"), "written": ("texto pronto", "copy written",
+                                                                           "texto listo"),
+                "done": ("pronto", "done", "listo"), "failed": ("com erro", "failed", "con error")}
+
+
 def export_batch(store: HistoryStore, batch: Batch, language: str = "pt-BR") -> bytes:
-    """The batch's drafts as one ZIP (as export_zip makes it), with batch.csv: a line per item with its row,
-    channel, status, error, copy and image files, opening as columns in the language's spreadsheets."""
+    """The batch's drafts as one ZIP (as export_zip makes it), with batch.csv and batch.xlsx: a line per item with
+    its row, channel, status, error, copy and image files, headed and worded in language, no cell a formula."""
     done = [item.draft_id for item in batch.items if item.draft_id]
     archive_bytes = export_zip(store, done, language)
-    table = io.StringIO()
-    writer = csv.writer(table, delimiter=CSV_SEPARATORS.get(language, ","))
-    writer.writerow(["row", "channel", "product", "status", "error", "draft_id", "copy", "images"])
+    column = COLUMN.get(language, 0)
+    rows = []
     for item in batch.items:
         product = (item.brief or {}).get("product", "")
         copy_text, images = "", ""
@@ -339,9 +387,12 @@ def export_batch(store: HistoryStore, batch: Batch, language: str = "pt-BR") -> 
             product, copy_text = draft.brief.product, draft.copy.text
             images = " ".join(f"image-v{v.n}.png" for v in draft.image_versions)
         message = item_message(item)
-        writer.writerow([item.row, item.channel, product, item.status, message.text(language) if message else "",
-                         item.draft_id, copy_text, images])
+        status = STATUS_WORDS[item.status][column] if item.status in STATUS_WORDS else item.status
+        rows.append([item.row, item.channel, product, status, message.text(language) if message else "",
+                     item.draft_id, copy_text, images])
+    headings = table_headings(list(BATCH_HEADINGS), BATCH_HEADINGS, language)
     buffer = io.BytesIO(archive_bytes)
     with zipfile.ZipFile(buffer, "a", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("batch.csv", table.getvalue().encode("utf-8-sig"))
+        archive.writestr("batch.csv", write_csv(headings, rows, language))
+        archive.writestr("batch.xlsx", write_xlsx(headings, rows, "batch"))
     return buffer.getvalue()

@@ -1,7 +1,6 @@
 """Exports for the client: a ZIP of drafts with their copy as Markdown, images, and a manifest of prompts and seeds."""
 from __future__ import annotations
 
-import csv
 import io
 import json
 import zipfile
@@ -10,11 +9,8 @@ from core.files import file_stem
 from core.messages import language_name, state_name
 from core.studio.history import HistoryStore
 from core.studio.records import Draft
+from core.studio.spreadsheets import write_csv, write_xlsx
 
-
-# The list separator spreadsheet programs expect in each interface language: in Brazil and Spain the comma is the
-# decimal mark, so Excel splits CSV columns on ";".
-CSV_SEPARATORS = {"pt-BR": ";", "es": ";", "en": ","}
 # The headings of each draft's copy.md: (Brazilian Portuguese, English, Spanish)
 HEADINGS = {"channel": ("canal", "channel", "canal"), "language": ("idioma", "language", "idioma"),
             "state": ("estado", "state", "estado"), "copy_version": ("versão do texto", "copy version",
@@ -29,12 +25,40 @@ HEADINGS = {"channel": ("canal", "channel", "canal"), "language": ("idioma", "la
                                                                                     "kit de marca"),
             "angle": ("ângulo", "angle", "ángulo")}
 COLUMN = {"pt-BR": 0, "en": 1, "es": 2}
+# The manifest table's columns (its JSON keeps these keys), headed for a manager in each language
+MANIFEST_HEADINGS = {
+    "draft_id": ("rascunho", "draft", "borrador"), "product": ("produto", "product", "producto"),
+    "state": ("estado", "state", "estado"), "image_version": ("versão da imagem", "image version",
+                                                             "versión de la imagen"),
+    "file": ("arquivo", "file", "archivo"), "prompt": ("prompt visual", "visual prompt", "prompt visual"),
+    "negative_prompt": ("prompt negativo", "negative prompt", "prompt negativo"),
+    "seed": ("semente", "seed", "semilla"), "size": ("tamanho", "size", "tamaño"),
+    "steps": ("passos", "steps", "pasos"), "guidance": ("orientação", "guidance", "guía"),
+    "test_weights": ("pesos de teste", "test weights", "pesos de prueba"),
+    "favorite": ("favorita", "favorite", "favorita"), "scene": ("cena", "scene", "escena"),
+    "kit": ("kit da marca", "brand kit", "kit de marca")}
+YES_NO = {"pt-BR": ("sim", "não"), "en": ("yes", "no"), "es": ("sí", "no")}
+
+
+def table_value(key: str, value, language: str):
+    """A manifest or batch value as a manager reads it in language: yes/no, a state's name, a scene's number."""
+    if isinstance(value, bool):
+        yes, no = YES_NO.get(language, YES_NO["pt-BR"])
+        return yes if value else no
+    if key == "state":
+        return state_name(value, language)
+    return value
+
+
+def table_headings(keys, headings: dict[str, tuple[str, str, str]], language: str) -> list[str]:
+    column = COLUMN.get(language, 0)
+    return [headings[key][column] if key in headings else key for key in keys]
 
 
 def export_zip(store: HistoryStore, draft_ids: list[str], language: str = "pt-BR") -> bytes:
     """A ZIP of the drafts, a folder each named by its product: copy as Markdown (headings in language), images, and
-    a JSON and CSV manifest of prompts and seeds. The CSV opens as columns in a spreadsheet of the language's
-    locale (its separator, and a BOM so accents survive)."""
+    a manifest of prompts and seeds as JSON (for programs) and as CSV and XLSX (for people: headed and worded in
+    language; the CSV opens as columns in that locale's spreadsheets; no cell runs as a formula)."""
     buffer = io.BytesIO()
     manifest = []
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -64,12 +88,11 @@ def export_zip(store: HistoryStore, draft_ids: list[str], language: str = "pt-BR
                                  "favorite": image.n == draft.favorite, "scene": image.scene,
                                  "kit": kit.label if kit else ""})
         archive.writestr("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))
-        table = io.StringIO()
-        writer = csv.DictWriter(table, fieldnames=list(manifest[0]) if manifest else ["draft_id"],
-                                delimiter=CSV_SEPARATORS.get(language, ","))
-        writer.writeheader()
-        writer.writerows(manifest)
-        archive.writestr("manifest.csv", table.getvalue().encode("utf-8-sig"))
+        keys = list(MANIFEST_HEADINGS)
+        headings = table_headings(keys, MANIFEST_HEADINGS, language)
+        rows = [[table_value(key, row[key], language) for key in keys] for row in manifest]
+        archive.writestr("manifest.csv", write_csv(headings, rows, language))
+        archive.writestr("manifest.xlsx", write_xlsx(headings, rows, "manifest"))
     return buffer.getvalue()
 
 
