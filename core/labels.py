@@ -421,6 +421,12 @@ STRINGS: dict[str, tuple[str, str, str]] = {
         "STUDIO_PASSWORD (or, if you really mean it, STUDIO_ALLOW_NO_PASSWORD=1).",
         "Esta app es accesible desde fuera y no tiene contraseña. Define app_password en .streamlit/secrets.toml o "
         "STUDIO_PASSWORD (o, si de verdad es tu intención, STUDIO_ALLOW_NO_PASSWORD=1)."),
+    "refuse_weak": ("Este app está acessível de fora e a senha não protege: {why}. Troque STUDIO_PASSWORD (ou "
+                    "app_password em .streamlit/secrets.toml) e reinicie.",
+                    "This app is reachable from outside and its password does not protect it: {why}. Change "
+                    "STUDIO_PASSWORD (or app_password in .streamlit/secrets.toml) and restart.",
+                    "Esta app es accesible desde fuera y su contraseña no la protege: {why}. Cambia STUDIO_PASSWORD "
+                    "(o app_password en .streamlit/secrets.toml) y reinicia."),
     "open_warning": ("Atenção: este app está público e SEM senha. Qualquer pessoa com o link pode usá-lo.",
                      "Warning: this app is public and has NO password. Anyone with the link can use it.",
                      "Atención: esta app es pública y NO tiene contraseña. Cualquiera con el enlace puede usarla."),

@@ -156,6 +156,26 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
                         "fila {row}, columna {column}: la celda {cell} tiene una fórmula ({value}) cuyo resultado no "
                         "se guardó en el archivo; ábrelo en Excel o Google Sheets y guárdalo de nuevo, o pega solo "
                         "los valores"),
+    "password_blank": ("the team password is blank",
+                       "a senha da equipe está em branco",
+                       "la contraseña del equipo está en blanco"),
+    "password_short": ("the team password has {length} characters; use at least {limit}",
+                       "a senha da equipe tem {length} caracteres; use pelo menos {limit}",
+                       "la contraseña del equipo tiene {length} caracteres; usa al menos {limit}"),
+    "password_common": ("the team password is on the lists of common passwords attackers try first; choose "
+                        "another (three or four unrelated words work well)",
+                        "a senha da equipe está nas listas de senhas comuns que atacantes testam primeiro; escolha "
+                        "outra (três ou quatro palavras sem relação entre si funcionam bem)",
+                        "la contraseña del equipo está en las listas de contraseñas comunes que los atacantes prueban "
+                        "primero; elige otra (tres o cuatro palabras sin relación entre sí funcionan bien)"),
+    "password_guessable": ("the team password could be guessed in about 10^{power} tries (repeats, sequences, "
+                           "keyboard runs, a word and a year); choose a longer one of unrelated words",
+                           "a senha da equipe poderia ser adivinhada em cerca de 10^{power} tentativas (repetições, "
+                           "sequências, teclas vizinhas, uma palavra e um ano); escolha uma mais longa, de palavras "
+                           "sem relação entre si",
+                           "la contraseña del equipo podría adivinarse en unos 10^{power} intentos (repeticiones, "
+                           "secuencias, teclas vecinas, una palabra y un año); elige una más larga, de palabras sin "
+                           "relación entre sí"),
     "variant_angles": ("{field}: choose from {low} to {high} different angles (got {value})",
                        "{field}: escolha de {low} a {high} ângulos diferentes (recebido {value})",
                        "{field}: elige de {low} a {high} ángulos distintos (recibido {value})"),

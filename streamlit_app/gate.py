@@ -7,7 +7,7 @@ import uuid
 
 import streamlit as st
 
-from core.studio.access import LOGIN_TTL_S
+from core.studio.access import LOGIN_TTL_S, password_problem
 from streamlit_app import resources
 from core.labels import t
 
@@ -42,6 +42,9 @@ def require_access(lang: str) -> None:
             st.warning(t(lang, "open_warning"))
             return
         st.error(t(lang, "refuse_open"))
+        st.stop()
+    if exposed() and (problem := password_problem(password)):  # a tunnel opened by hand, not by the launcher
+        st.error(t(lang, "refuse_weak", why=problem.text(lang)))
         st.stop()
     if st.session_state.get("authenticated") or _remembered(password):
         return

@@ -18,22 +18,14 @@ import time
 import urllib.request
 from pathlib import Path
 
+from core.studio.access import password_problem
+
 ROOT = Path(__file__).resolve().parents[1]
 TUNNELS = {
     "localtunnel": "npx --yes localtunnel --port {port}",
     "cloudflared": "cloudflared tunnel --no-autoupdate --url http://127.0.0.1:{port}",
 }
 URL = re.compile(r"https?://[^\s\"'|]+")
-MIN_PASSWORD = 8
-
-
-def password_problem(password: str) -> str | None:
-    """Why a team password is not good enough to put the app on a public address, or None."""
-    if not password.strip():
-        return "the password is blank"
-    if len(password) < MIN_PASSWORD:
-        return f"the password has {len(password)} characters; use at least {MIN_PASSWORD}"
-    return None
 
 
 def port_is_free(port: int) -> bool:
@@ -176,8 +168,10 @@ def main(argv: list[str] | None = None) -> int:
         say("refusing to share the app without a password: add APP_PASSWORD to Colab secrets or the environment, "
             "or pass --allow-no-password")
         return 2
+    if not args.no_install:  # first: the password's check reads zxcvbn's lists, installed with the rest
+        install()
     if password and (problem := password_problem(password)):
-        say(f"refusing to share the app: {problem} (APP_PASSWORD)")
+        say(f"refusing to share the app: {problem.text('en')} (APP_PASSWORD)")
         return 2
     if not port_is_free(args.port):
         port = any_free_port()
@@ -193,8 +187,6 @@ def main(argv: list[str] | None = None) -> int:
     if server_key:
         env["STUDIO_OPENAI_API_KEY"] = server_key
     say(f"password: {'set' if password else 'NONE'}; HF_TOKEN: {'set' if token else 'not set'}")
-    if not args.no_install:
-        install()
     # 2. the app, then the tunnel; both watched and restarted
     app = start_app(args.port, env)
     tunnel = Tunnel(args.tunnel_command or TUNNELS[args.tunnel], args.port)

@@ -71,3 +71,13 @@ def test_public_without_password_with_the_flag_warns_on_every_page(make_app):
 def test_local_without_password_is_open(make_app):
     at = make_app()
     assert app_visible(at) and not any("SEM senha" in w.value for w in at.warning)
+
+
+def test_a_public_app_with_a_guessable_password_refuses_to_open_saying_why(make_app):
+    at = make_app(password="aaaaaaaaaa", STUDIO_PUBLIC="1")
+    assert any("a senha não protege" in e.value and "10^2 tentativas" in e.value for e in at.error)
+    assert not at.text_input and not app_visible(at)  # not even the password form
+
+
+def test_on_this_machine_only_a_weak_password_is_the_teams_own_choice(make_app):
+    assert make_app(password="aaaaaaaaaa").text_input[0].label == "Senha da equipe"

@@ -74,12 +74,22 @@ def test_starts_reports_the_url_and_restarts_a_dead_tunnel(tmp_path, model_cache
     assert "senha-da-equipe" not in out  # the password itself never reaches the output
 
 
-def test_refuses_a_blank_or_short_password(tmp_path, model_cache):
-    for password, reason in (("        ", "blank"), ("curta", "5 characters")):
+def test_refuses_a_blank_short_or_common_password_saying_why(tmp_path, model_cache):
+    for password, reason in (("        ", "blank"), ("curta", "5 characters"), ("aaaaaaaaaa", "guessed in about"),
+                             ("senha12345", "guessed in about"), ("password123", "common passwords"),
+                             ("qwertyuiop", "common passwords"), ("marketing2026", "guessed in about")):
         process = launch(tmp_path, model_cache, password=password)
         out, _ = process.communicate(timeout=60)
-        assert process.returncode == 2 and "refusing to share" in out and reason in out
+        assert process.returncode == 2 and "refusing to share" in out and reason in out, (password, out)
         assert password.strip() == "" or password not in out
+
+
+def test_the_password_rule_in_core_passes_phrases_and_words_its_reasons_in_portuguese():
+    from core.studio.access import password_problem
+    for strong in ("senha-da-equipe", "cafe serra azul torra media", "Pão de queijo às 15h!"):
+        assert password_problem(strong) is None, strong
+    assert password_problem("aaaaaaaa").text("pt-BR") == "a senha da equipe tem 8 caracteres; use pelo menos 10"
+    assert password_problem("1234567890").text("pt-BR").startswith("a senha da equipe está nas listas")
 
 
 class Impostor(http.server.BaseHTTPRequestHandler):

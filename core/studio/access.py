@@ -18,12 +18,35 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.files import write_json
+from core.messages import Message
 
 FREE_ATTEMPTS = 5  # wrong guesses a client gets before it has to wait
 FIRST_WAIT_S = 30  # then 30, 60, 120, ... seconds
 MAX_WAIT_S = 900
 FLOOD_WINDOW_S, FLOOD_FAILURES, FLOOD_WAIT_S = 60, 100, 30  # many addresses at once: everyone waits a little
 KEYS_KEPT = 10_000  # clients remembered; the oldest are forgotten first
+MIN_PASSWORD = 10
+# zxcvbn's estimate of the guesses an attacker who knows how people choose passwords needs: below 10^8 (its score
+# 3) the throttle's few hundred guesses a day would still find it within a few years of a tunnel left up
+MIN_GUESSES_LOG10 = 8
+APP_WORDS = ["studio", "estudio", "estúdio", "senha", "password", "contraseña", "equipe", "team", "marketing"]
+
+
+def password_problem(password: str) -> Message | None:
+    """Why a team password is not good enough for a studio others can reach, or None: blank, under MIN_PASSWORD
+    characters, on zxcvbn's lists of common passwords (30,000 leaked ones, with their l33t and reversed forms),
+    or guessable in under 10^MIN_GUESSES_LOG10 tries."""
+    if not password.strip():
+        return Message("password_blank")
+    if len(password) < MIN_PASSWORD:
+        return Message("password_short", {"length": len(password), "limit": MIN_PASSWORD})
+    from zxcvbn import zxcvbn  # its dictionaries load on first use: only where a password is checked
+    estimate = zxcvbn(password[:100], user_inputs=APP_WORDS)
+    if all(match.get("dictionary_name") == "passwords" for match in estimate["sequence"]):
+        return Message("password_common")
+    if estimate["guesses_log10"] < MIN_GUESSES_LOG10:
+        return Message("password_guessable", {"power": int(estimate["guesses_log10"])})
+    return None
 
 
 @dataclass(frozen=True)
