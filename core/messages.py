@@ -50,6 +50,12 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
     "word_required_and_banned": ("{field}: these words are both required and banned: {value}",
                                  "{field}: estas palavras estão ao mesmo tempo exigidas e proibidas: {value}",
                                  "{field}: estas palabras están a la vez exigidas y prohibidas: {value}"),
+    "kit_contradiction": ("{field}: {value} is banned, yet {other} uses it ({found}): no copy under this kit could "
+                          "pass; take it out of one of the two",
+                          "{field}: {value} está proibida, mas {other} a usa ({found}): nenhum texto com este kit "
+                          "passaria; tire-a de um dos dois",
+                          "{field}: {value} está prohibida, pero {other} la usa ({found}): ningún texto con este kit "
+                          "pasaría; quítala de uno de los dos"),
     "bad_url": ("{field} must be a web address starting with http:// or https://, without spaces (got {value})",
                 "{field}: precisa ser um endereço web que comece com http:// ou https://, sem espaços "
                 "(recebido {value})",
@@ -420,7 +426,7 @@ STATE_NAMES: dict[str, tuple[str, str, str]] = {
     "changes_requested": ("changes requested", "alterações pedidas", "cambios pedidos"),
 }
 _COLUMN = {"en": 0, "pt-BR": 1, "es": 2}  # the tables' columns
-_TRANSLATED = {"field": FIELD_NAMES, "language": LANGUAGE_NAMES, "expected": LANGUAGE_NAMES,
+_TRANSLATED = {"field": FIELD_NAMES, "other": FIELD_NAMES, "language": LANGUAGE_NAMES, "expected": LANGUAGE_NAMES,
                "found": LANGUAGE_NAMES, "state": STATE_NAMES, "target": STATE_NAMES}
 
 

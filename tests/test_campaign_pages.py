@@ -25,6 +25,14 @@ def test_a_kit_is_saved_from_its_page_and_a_bad_colour_is_named(app, tmp_path):
     assert not app.exception and [s.value for s in app.success] == ["Kit Café Serra salvo (versão 1)."]
     [kit] = HistoryStore(tmp_path / "data").kits.list()
     assert kit.colors == ("#3B2314", "#F2C14E") and kit.banned_words == ("barato", "oferta imperdível")
+    # a new version that bans what its own call to action says is refused naming both fields; v1 stays
+    app.text_input(key="k_cta").input("Oferta imperdível: peça já")
+    button(app, "Salvar kit").click()
+    app.run()
+    assert [e.value for e in app.error] == ["Palavras proibidas: “oferta imperdível” está proibida, mas Chamada "
+                                            "para ação a usa (Oferta imperdível: peça já): nenhum texto com este "
+                                            "kit passaria; tire-a de um dos dois"]
+    assert [k.version for k in HistoryStore(tmp_path / "data").kits.list()] == [1]
 
 
 def test_a_draft_under_a_kit_gets_a_creative_and_a_favourite(app, tmp_path):

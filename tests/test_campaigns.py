@@ -97,9 +97,28 @@ def test_every_bad_kit_field_is_named_at_once_in_portuguese():
         BrandKit(" ", colors=("vermelho",), hashtags=("semhash",), required_words=("Sol",), banned_words=("sol",))
     said = error.value.text("pt-BR")
     for part in ("Nome do kit: preencha este campo", "Cores: escreva as cores como #RRGGBB", "“vermelho”",
-                 "Hashtags: use hashtags como #MinhaMarca", "Palavras proibidas: estas palavras estão ao mesmo "
-                 "tempo exigidas e proibidas: “sol”"):
+                 "Hashtags: use hashtags como #MinhaMarca", "Palavras proibidas: “sol” está proibida, mas "
+                 "Palavras obrigatórias a usa (Sol)"):
         assert part in said
+
+
+@pytest.mark.parametrize("fields, other, found", [
+    ({"banned_words": ("grátis",), "call_to_action": "Teste grátis hoje"}, "Chamada para ação", "Teste grátis hoje"),
+    ({"banned_words": ("GRATIS",), "hashtags": ("#Frete", "#gratis")}, "Hashtags", "#gratis"),
+    ({"banned_words": ("barato",), "required_words": ("Preço barato",)}, "Palavras obrigatórias", "Preço barato"),
+    ({"banned_words": ("oferta relâmpago",), "call_to_action": "Aproveite a Oferta  Relampago!"}, "Chamada para ação",
+     "Aproveite a Oferta  Relampago!")])
+def test_a_kit_that_bans_what_it_requires_is_refused_naming_both_fields(fields, other, found):
+    with pytest.raises(KitError) as error:
+        BrandKit("Marca C", **fields)
+    said = error.value.text("pt-BR")
+    assert said.startswith("Palavras proibidas: “") and f"mas {other} a usa ({found})" in said
+    assert "no copy under this kit could pass" in error.value.text("en")
+
+
+def test_a_banned_word_inside_a_longer_word_is_no_contradiction():
+    kit = BrandKit("Marca D", banned_words=("sol",), call_to_action="Compre o protetor solar", hashtags=("#Solar",))
+    assert kit.banned_words == ("sol",)
 
 
 def test_logo_and_font_are_checked_before_anything_is_saved(tmp_path):
@@ -289,6 +308,11 @@ def test_the_command_line_saves_a_kit_and_refuses_a_bad_one_in_one_line(tmp_path
     assert main(["kit", "save", "--name", "Outra", "--colors", "azul", "--data-dir", data]) == 2
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert error.startswith("error: colours must be written as #RRGGBB") and "azul" in error
+    assert main(["kit", "save", "--name", "Marca C", "--banned", "grátis", "--cta", "Teste grátis hoje",
+                 "--data-dir", data]) == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "“grátis” is banned, yet call to action uses it (Teste grátis hoje)" in error
+    assert [kit.name for kit in HistoryStore(data).kits.list()] == ["Café Serra"]  # nothing saved
 
 
 def test_the_export_carries_the_creatives_the_kit_and_the_favourite(tmp_path):
