@@ -123,6 +123,12 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
     "kit_name_taken": ("{field}: another brand kit is already called {value}",
                        "{field}: já existe outro kit da marca chamado {value}",
                        "{field}: ya existe otro kit de marca llamado {value}"),
+    "kit_unreadable": ("the brand kit {value} is stored in a form this studio cannot read ({reason}); it is left "
+                       "out and untouched",
+                       "o kit da marca {value} está gravado de um jeito que o estúdio não lê ({reason}); ele ficou "
+                       "de fora e não foi alterado",
+                       "el kit de marca {value} está guardado de una forma que el estudio no lee ({reason}); quedó "
+                       "fuera y no se modificó"),
     "kits_unreadable": ("the brand kits file {file} is damaged; it was left untouched",
                         "o arquivo de kits da marca {file} está danificado; ele não foi alterado",
                         "el archivo de kits de marca {file} está dañado; no se modificó"),

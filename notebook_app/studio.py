@@ -509,6 +509,11 @@ class NotebookStudio:
         """The newest drafts of the team's history, the same store every face uses: the most recent as cards with
         their newest image, all of them in the list below."""
         drafts = self.store.list_drafts()[:200]
+        if self.store.skipped:  # one damaged record costs its own line, never the tab
+            which = "; ".join(f"{e.draft_id} ({e.field})" for e in self.store.skipped[:5])
+            self.history_status.value = (f"<div class='studio-bad'>"
+                                         f"{html.escape(self.t('skipped_drafts', n=len(self.store.skipped), which=which))}"
+                                         f"</div>")
         selected = self.drafts.value
         self.drafts.options = [(f"{d.brief.product[:60]} · {self.t('type_' + d.brief.content_type.value)} · "
                                 f"{self.t('state_' + d.state.value)} · {d.updated_at[:16].replace('T', ' ')}", d.id)

@@ -284,6 +284,32 @@ def test_a_malformed_draft_does_not_take_the_history_page_down(history_app, tmp_
     assert any(ids["tenis"] in w.value and "copy_versions" in w.value for w in at.warning)
 
 
+@pytest.mark.parametrize("damage, field", [
+    ({"image_versions": [{"n": 1, "file": "../../etc/passwd", "seed": 1, "prompt_version": 1, "author": "Ana",
+                          "at": "2026-12-07T10:00:00+00:00"}]}, "image_versions"),
+    ({"comments": [{"author": "Ana", "text": ["não", "é", "texto"], "at": "2026-12-07T10:00:00+00:00"}]}, "comments"),
+    ({"favorite": "../../x"}, "record"),
+    ({"creative_versions": [{"n": 1, "file": "/etc/shadow", "format": "feed", "image_version": 1, "headline": "h",
+                             "cta": "c", "template": "t", "author": "Ana", "at": "x", "contrast": 4.5,
+                             "scrim": False}]}, "creative_versions")])
+def test_one_record_with_a_hostile_field_costs_only_its_own_card(history_app, tmp_path, damage, field):
+    from core.studio.storage import shard_of
+    at, ids = history_app
+    store = HistoryStore(tmp_path / "data")
+    document = store.files.documents(shard_of(ids["tenis"]))[ids["tenis"]]
+    with store.files.locked():
+        store.files.write({**document, **damage}, "damage a record")
+    at.run()
+    assert not at.exception, at.exception
+    assert shown_products(at) == ["Café Serra Azul"]
+    assert any(ids["tenis"] in w.value and field in w.value for w in at.warning)
+    next(b for b in at.button if b.key == f"h_open_{ids['cafe']}").click()  # the rest of the page still works
+    at.run()
+    assert not at.exception, at.exception
+    archive = export_zip(HistoryStore(tmp_path / "data"), [ids["cafe"]])
+    assert archive[:2] == b"PK"
+
+
 def test_an_unrecognised_history_file_makes_the_app_read_only_and_says_which(app_env, app_file, tmp_path):
     data = tmp_path / "data"
     data.mkdir()

@@ -35,6 +35,29 @@ def test_a_kit_is_saved_from_its_page_and_a_bad_colour_is_named(app, tmp_path):
     assert [k.version for k in HistoryStore(tmp_path / "data").kits.list()] == [1]
 
 
+def test_a_damaged_kit_record_costs_its_own_line_and_the_rest_of_the_page_works(app, tmp_path):
+    import json
+    store = HistoryStore(tmp_path / "data")
+    good = store.kits.save(BrandKit("Café Serra", banned_words=("barato",)), "Ana")
+    bad = store.kits.save(BrandKit("Marca Velha"), "Ana")
+    path = tmp_path / "data" / "kits.json"
+    data = json.loads(path.read_text())
+    for document in data["kits"].values():
+        if document["id"] == bad.id:
+            document["versions"][-1]["hashtags"] = "#não-é-lista"
+    path.write_text(json.dumps(data))
+    app.switch_page("views/kits.py")
+    app.run()
+    assert not app.exception, app.exception
+    assert any(bad.id in w.value and "Hashtags" in w.value for w in app.warning)
+    app.selectbox(key="k_pick").set_value(good.id)
+    app.run()
+    assert not app.exception and app.text_input(key="k_banned").value == "barato"
+    app.switch_page("views/generate.py")  # the kit picker of the generate page lists the readable kit
+    app.run()
+    assert not app.exception and app.selectbox(key="f_kit").options[1:] == ["Café Serra (v1)"]
+
+
 def test_a_draft_under_a_kit_gets_a_creative_and_a_favourite(app, tmp_path):
     store = HistoryStore(tmp_path / "data")
     kit = store.kits.save(BrandKit("Café Serra", call_to_action="Peça já", colors=("#FFFFFF", "#3B2314"),

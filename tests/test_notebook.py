@@ -251,3 +251,19 @@ def test_a_brand_kit_is_chosen_in_the_notebook_and_its_rules_show_as_badges(app_
     notebook.copy.value = "Um café barato e bom. Peça já"
     assert "o kit da marca proíbe estas palavras, usadas no texto: barato" in notebook.rules.value
     assert HistoryStore(tmp_path / "data").list_drafts()[0].brief.kit.name == "Café Serra"
+
+
+def test_a_record_naming_a_path_outside_the_store_costs_only_its_own_line(notebook, tmp_path):
+    from core.content.brief import Brief
+    from core.studio.storage import shard_of
+    store = HistoryStore(tmp_path / "data")
+    good = store.create_draft(Brief(product="Café Serra Azul"), "Café bom.", "coffee", "blurry", "Bia")
+    bad = store.create_draft(Brief(product="Tênis Corre+"), "Corra.", "shoes", "blurry", "Bia")
+    document = store.files.documents(shard_of(bad))[bad]
+    with store.files.locked():
+        store.files.write({**document, "image_versions": [{"n": 1, "file": "../../etc/passwd", "seed": 1,
+                                                           "prompt_version": 1, "author": "Bia", "at": "x"}]},
+                          "damage a record")
+    notebook.refresh_history()
+    assert [value for _, value in notebook.drafts.options] == [good]
+    assert bad in notebook.history_status.value and "image_versions" in notebook.history_status.value

@@ -59,13 +59,13 @@ class BrandKit:
             problems.check(lambda name=name, key=key: _check_text(key, getattr(self, name), KIT_LIMITS[key]))
         for name in ("required_words", "banned_words", "hashtags", "colors"):
             problems.check(lambda name=name: self._check_list(name))
-        problems.check(self._check_contradictions)
         problems.raise_all(KitError)
         object.__setattr__(self, "name", self.name.strip())
 
-    def _check_contradictions(self) -> None:
-        """A banned word that the kit itself puts in every copy (its CTA, hashtags or words to always use) would
-        make every copy fail one rule or the other: refused naming both fields, by the copy check's own matching."""
+    def check_rules(self) -> None:
+        """A KitError naming both fields wherever a banned word is one the kit itself puts in every copy (its CTA,
+        hashtags or words to always use): every copy would fail one rule or the other. Matched as the copy check
+        matches. Checked where a kit is saved; kits saved before this check still load."""
         from core.content.channels import contains_word  # channels reads briefs, which carry kits
         problems = Problems()
         def texts(items) -> list[str]:  # what of a field is text; its own check names the rest
@@ -95,6 +95,10 @@ class BrandKit:
                 raise KitError(name, item, "bad_color")
             if name == "hashtags" and not HASHTAG.fullmatch(item):
                 raise KitError(name, item, "bad_hashtag")
+        clash = sorted({w.casefold() for w in self.required_words} & {w.casefold() for w in self.banned_words}) \
+            if name == "banned_words" else []
+        if clash:
+            raise KitError(name, ", ".join(clash), "word_required_and_banned")
 
     @property
     def label(self) -> str:

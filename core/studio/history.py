@@ -19,15 +19,14 @@ from core.image.engine import RenderedImage
 from core.image.settings import ImageSettings
 from core.image.uploads import Upload
 from core.studio.kits import KitStore
-from core.studio.records import (Comment, CopyVersion, CreativeVersion, Draft, ImageVersion, PromptVersion,
-                                 RecordError, ReviewState, StateChange, now)
+from core.studio.records import (IMAGE_NAME, Comment, CopyVersion, CreativeVersion, Draft, ImageVersion,
+                                 PromptVersion, RecordError, ReviewState, StateChange, now)
 from core.studio.storage import (SHARDS, HistoryError, HistoryFiles, Recovery, StoreError, store_error,
                                  shard_of)
 
 MAX_AUTHOR = 60
 MAX_COMMENT = 2000
 MAX_COPY = 10_000
-IMAGE_NAME = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{8}(?:-mask)?\.png$")  # an image, or an edit's mask
 DRAFT_ID = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{8}$")
 
 

@@ -16,7 +16,7 @@ from PIL import Image
 from tinydb import TinyDB
 from tinydb.table import Document
 
-from core.content.brand import BrandKit
+from core.content.brand import BrandKit, KitError
 from core.files import atomic_write, new_id
 from core.image.brand_assets import read_font, read_logo
 from core.image.png import write_png
@@ -41,6 +41,7 @@ class KitStore:
         self.files = files
         self.path = files.folder / "kits.json"
         self.folder = files.folder / "kits"
+        self.skipped: list[HistoryError] = []  # the kits the last list() could not read
 
     def _documents(self) -> dict[str, dict]:
         if not self.path.exists():
@@ -57,7 +58,8 @@ class KitStore:
         removes them."""
         if self.files.read_only:
             raise self.files.read_only
-        # 1. the files, checked before anything is written
+        # 1. the kit's rules against each other, and the files, checked before anything is written
+        kit.check_rules()
         logo_image = read_logo(logo.data, logo.name) if logo is not None else None
         font_extension = read_font(font.data, font.name) if font is not None else None
         with self.files.locked():
@@ -101,11 +103,17 @@ class KitStore:
         document = self._documents().get(kit_id)
         if document is None:
             raise HistoryError("no_kit", value=kit_id)
-        versions = document["versions"]
-        chosen = versions[-1] if version is None else next((v for v in versions if v["version"] == version), None)
-        if chosen is None:
-            raise HistoryError("no_kit", value=f"{kit_id} v{version}")
-        return BrandKit.from_dict(chosen)
+        try:
+            versions = document["versions"]
+            chosen = versions[-1] if version is None else next((v for v in versions if v["version"] == version),
+                                                               None)
+            if chosen is None:
+                raise HistoryError("no_kit", value=f"{kit_id} v{version}")
+            return BrandKit.from_dict(chosen)
+        except KitError as error:  # a field the kit's own checks refuse
+            raise HistoryError("kit_unreadable", value=kit_id, reason=error.message) from None
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
+            raise HistoryError("kit_unreadable", value=kit_id, reason=f"{type(error).__name__}: {error}") from None
 
     def named(self, name: str) -> BrandKit:
         """The newest version of the kit called name (case and spacing aside), or a HistoryError listing the kits."""
@@ -116,9 +124,15 @@ class KitStore:
                            allowed=", ".join(kit.name for kit in self.list()) or "—")
 
     def list(self) -> list[BrandKit]:
-        """The newest version of every kit, by name."""
-        return sorted((BrandKit.from_dict(d["versions"][-1]) for d in self._documents().values()),
-                      key=lambda kit: kit.name.casefold())
+        """The newest version of every kit, by name. A kit whose stored record cannot be read is left out and named
+        in self.skipped, so one bad record never takes a page down."""
+        kits, self.skipped = [], []
+        for kit_id in self._documents():
+            try:
+                kits.append(self.get(kit_id))
+            except HistoryError as error:
+                self.skipped.append(error)
+        return sorted(kits, key=lambda kit: kit.name.casefold())
 
     def logo(self, kit: BrandKit) -> Image.Image | None:
         """The kit's logo as RGBA, if it has one and the file is there."""

@@ -5,6 +5,7 @@ document that does not have the shape is a RecordError naming the draft and the 
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
@@ -45,6 +46,36 @@ class RecordError(CoreError):
         super().__init__("record_unreadable", value=draft_id, field=field_name, reason=reason)
 
 
+IMAGE_NAME = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{8}(?:-mask)?\.png$")  # an image, or an edit's mask
+# the plain types a record's fields are annotated with, as the stored JSON holds them
+_PLAIN = {"int": int, "str": str, "bool": bool, "float": (int, float), "None": type(None)}
+
+
+def _check_fields(record) -> None:
+    """A TypeError naming the first field whose value is not of its annotated plain type (int, str, float, bool,
+    None, tuple of str): a stored record is JSON anyone could have edited, and a face must never meet a list where
+    it expects a text. Fields of richer types check themselves."""
+    for item in dataclasses.fields(record):
+        value = getattr(record, item.name)
+        kinds = item.type.split(" | ")
+        if "tuple[str, ...]" in kinds:
+            if isinstance(value, tuple) and all(isinstance(v, str) for v in value):
+                continue
+        elif all(kind in _PLAIN for kind in kinds):
+            if any(isinstance(value, _PLAIN[kind]) and not (isinstance(value, bool) and kind in ("int", "float"))
+                   for kind in kinds):
+                continue
+        else:
+            continue
+        raise TypeError(f"{item.name} must be {item.type}, not {str(value)[:60]!r}")
+
+
+def _check_file(name: str, value: str, empty_allowed: bool = False) -> None:
+    """Image names are ids the store generated: anything else (a path, ../) would reach outside its folder."""
+    if not (empty_allowed and value == "") and not IMAGE_NAME.match(value):
+        raise ValueError(f"{name} is not an image name this studio writes: {value[:60]!r}")
+
+
 def now() -> str:
     """The time records are stamped with: UTC, to the second."""
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -59,6 +90,9 @@ class CopyVersion:
     source: str = "model"  # model | edit
     model: str = ""  # the engine and model that wrote it ("" for a hand edit)
 
+    def __post_init__(self):
+        _check_fields(self)
+
 
 @dataclass(frozen=True)
 class PromptVersion:
@@ -69,6 +103,9 @@ class PromptVersion:
     at: str
     source: str = "model"  # model | edit
     model: str = ""  # the engine and model that wrote it ("" for a hand edit)
+
+    def __post_init__(self):
+        _check_fields(self)
 
 
 @dataclass(frozen=True)
@@ -90,6 +127,11 @@ class ImageVersion:
     mask_file: str = ""  # a PNG beside the image: an inpainting's mask (white repainted), an upload's cut-out
     # (white where the file was opaque: the product)
     scene: int | None = None  # the video script's scene this image shows, for a storyboard
+
+    def __post_init__(self):
+        _check_fields(self)
+        _check_file("file", self.file)
+        _check_file("mask_file", self.mask_file, empty_allowed=True)
 
     def to_dict(self) -> dict:
         settings = {k: v for k, v in self.settings.to_dict().items() if k not in ("seed", "candidates")}
@@ -126,6 +168,10 @@ class CreativeVersion:
     contrast: float  # the headline's WCAG contrast ratio, scrim included
     scrim: bool
 
+    def __post_init__(self):
+        _check_fields(self)
+        _check_file("file", self.file)
+
 
 @dataclass(frozen=True)
 class StateChange:
@@ -152,6 +198,9 @@ class Comment:
     text: str
     at: str
 
+    def __post_init__(self):
+        _check_fields(self)
+
 
 @dataclass(frozen=True)
 class Draft:
@@ -173,6 +222,9 @@ class Draft:
     creative_versions: tuple[CreativeVersion, ...] = ()
     favorite: int | None = None  # the image version the team picked: what exports and reviews show first
     origin: str = ""  # "BATCH_ID:ITEM" for a draft a catalog batch wrote, so a resumed batch never writes it twice
+
+    def __post_init__(self):
+        _check_fields(self)
 
     @property
     def copy(self) -> CopyVersion:
@@ -251,7 +303,7 @@ class Draft:
             if not lists["copy_versions"] or not lists["prompt_versions"]:
                 current = "copy_versions" if not lists["copy_versions"] else "prompt_versions"
                 raise ValueError("must hold at least one version")
-            current = "id"
+            current = "record"
             return cls(id=data["id"], created_at=data["created_at"], created_by=data["created_by"],
                        updated_at=data["updated_at"], brief=brief, state=state,
                        archived=bool(data.get("archived", False)), deleted=bool(data.get("deleted", False)),

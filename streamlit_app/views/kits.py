@@ -48,6 +48,8 @@ ui.show_error()
 if notice := ss.pop("notice", None):
     st.success(notice)
 kits = {kit.id: kit for kit in store.kits.list()}
+for damaged in store.kits.skipped:  # one bad record costs its own line, never the page
+    st.warning(damaged.text(lang))
 if "k_pick_next" in ss:  # chosen before the picker is drawn: a widget's value cannot change after
     ss["k_pick"] = ss.pop("k_pick_next")
     load(ss["k_pick"])
