@@ -389,6 +389,12 @@ STRINGS: dict[str, tuple[str, str, str]] = {
                   "lost). The damaged file is kept as {file}.",
                   "Aviso: un archivo del historial estaba dañado y se restauró ({replayed} cambios reaplicados, "
                   "ninguno perdido). El archivo dañado quedó guardado como {file}."),
+    "recovered_vanished": ("Aviso: o arquivo do histórico {file} tinha sumido e foi refeito a partir do backup e do "
+                           "registro ({replayed} mudanças reaplicadas, nenhuma perdida).",
+                           "Warning: the history file {file} had vanished and was rebuilt from its backup and "
+                           "journal ({replayed} saved changes replayed, none lost).",
+                           "Aviso: el archivo del historial {file} había desaparecido y se rehízo a partir de la "
+                           "copia y del registro ({replayed} cambios reaplicados, ninguno perdido)."),
     "read_only": ("O histórico está somente para leitura: o arquivo {file} não foi reconhecido e ficou intacto. "
                   "Mova-o ou restaure um backup para voltar a salvar.",
                   "The history is read-only: the file {file} was not recognised and was left untouched. Move it "

@@ -72,7 +72,10 @@ def sidebar(lang: str) -> None:
             st.warning(t(lang, "test_images_warning"))
     recovery = studio.store.recovery
     if recovery:
-        st.warning(t(lang, "recovered", replayed=recovery.replayed, file=recovery.damaged_file.name))
+        if recovery.damaged_file is None:
+            st.warning(t(lang, "recovered_vanished", replayed=recovery.replayed, file=recovery.shard_file.name))
+        else:
+            st.warning(t(lang, "recovered", replayed=recovery.replayed, file=recovery.damaged_file.name))
     if studio.store.read_only:
         st.error(t(lang, "read_only", **studio.store.read_only.params))
 

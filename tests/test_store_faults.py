@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -91,3 +93,58 @@ def test_a_full_disk_refuses_clearly_and_loses_nothing(tmp_path):
     assert result["leftovers"] == []  # no temp files, no empty backups
     assert result["image_code"] == "disk_full" and result["images"] == 0  # no half PNG, no record of one
     assert result["again"] == "cabe"  # space freed: writing works again
+
+
+@pytest.mark.parametrize("writes_after_snapshot", [0, 1, 2])
+def test_a_shard_deleted_at_any_moment_after_a_snapshot_is_rebuilt_with_a_true_warning(tmp_path, monkeypatch,
+                                                                                          writes_after_snapshot):
+    from core.content.brief import Brief
+    from core.studio import storage
+    from core.studio.history import HistoryStore
+    from core.studio.storage import shard_of
+    monkeypatch.setattr(storage, "SNAPSHOT_EVERY_WRITES", 10)
+    folder = tmp_path / "history"
+    store = HistoryStore(folder)
+    kept = store.create_draft(Brief(product="Café Serra Azul"), "guardado", "p", "n", "Ana")
+    for i in range(19 + writes_after_snapshot):  # the 20th write snapshots the shard and empties its journal
+        store.add_comment(kept, f"comentário {i}", "Bia")
+    shard = shard_of(kept)
+    assert store.files.journal_path(shard).read_bytes().count(b"\n") == (0 if not writes_after_snapshot else
+                                                                         1 + 2 * writes_after_snapshot)
+    store.files.shard_path(shard).unlink()  # deleted by hand, by a sync client, by a cleaner
+    reopened = HistoryStore(folder)
+    assert [d.id for d in reopened.list_drafts()] == [kept]
+    assert len(reopened.get(kept).comments) == 19 + writes_after_snapshot
+    reopened.add_comment(kept, "depois", "Ana")  # and it goes on taking writes
+    recovery = reopened.recovery
+    assert recovery is not None and recovery.damaged_file is None and "had vanished" in recovery.message()
+    assert not list(folder.glob("drafts/*.damaged-*"))  # no warning names a file that was never written
+
+
+KILLED_FIRST_WRITE = """
+import os, signal, sys
+from core.content.brief import Brief
+from core.studio import storage
+from core.studio.history import HistoryStore
+store = HistoryStore(sys.argv[1])
+def killed(self, data):  # the process dies after the journal line, before the shard is written
+    os.kill(os.getpid(), signal.SIGKILL)
+storage.AtomicJSONStorage.write = killed
+store.create_draft(Brief(product="Nunca salvo"), "x", "p", "n", "Ana")
+"""
+
+
+def test_a_writer_killed_in_its_first_write_to_a_new_shard_restores_nothing_and_warns_of_nothing(tmp_path):
+    folder = tmp_path / "history"
+    from core.studio.history import HistoryStore
+    HistoryStore(folder).close()
+    done = subprocess.run([sys.executable, "-c", KILLED_FIRST_WRITE, str(folder)], cwd=ROOT, capture_output=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    assert any(p.read_bytes() for p in folder.glob("drafts/*.journal"))  # its journal line is on disk
+    reopened = HistoryStore(folder)
+    assert reopened.list_drafts() == []  # the caller never heard it was saved: it is not "restored"
+    assert reopened.recovery is None and not list(folder.glob("drafts/*.damaged-*"))
+    from core.content.brief import Brief
+    saved = reopened.create_draft(Brief(product="Depois"), "y", "p", "n", "Ana")
+    assert [d.id for d in HistoryStore(folder).list_drafts()] == [saved]

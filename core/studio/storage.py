@@ -4,7 +4,8 @@ rebuilt from its last snapshot plus its journal, so nothing acknowledged is lost
 
     FOLDER/meta.json             {"schema_version": 2}: written last by a migration, so its presence proves the layout
     FOLDER/drafts/NNN.json       a TinyDB file (table "drafts"), one document per draft whose id hashes to NNN
-    FOLDER/drafts/NNN.journal    each document written to shard NNN since its last snapshot, one JSON line each
+    FOLDER/drafts/NNN.journal    each document written to shard NNN since its last snapshot, one JSON line each,
+                                 then a line "+" once the shard holds it (the write acknowledged)
     FOLDER/backups/NNN-*.json    snapshots of shard NNN; history-*.json are files of earlier layouts, kept
     FOLDER/images/               the rendered PNGs
 """
@@ -44,16 +45,24 @@ class StoreError(HistoryError):
     """The history's files cannot be written or read: a full or read-only disk, or a file this app does not know."""
 
 
+COMMITTED = b"+"  # the journal line after a document once the shard holds it
+MARKED = b"#marked"  # a journal's first line where its writes are marked so (journals of earlier versions are not)
+
+
 @dataclass(frozen=True)
 class Recovery:
-    """What the store had to do to a damaged file, for a visible warning."""
+    """What the store had to do to a damaged or vanished file, for a visible warning."""
 
-    damaged_file: Path
+    damaged_file: Path | None  # where the damaged file was kept; None where the file had vanished
     restored_from: Path | None
     replayed: int = 0  # journaled writes put back on top of the snapshot
+    shard_file: Path | None = None  # the file rebuilt
 
     def message(self) -> str:
         source = f"the backup {self.restored_from.name}" if self.restored_from else "its journal"
+        if self.damaged_file is None:
+            return (f"A history file ({self.shard_file.name if self.shard_file else '?'}) had vanished and was "
+                    f"rebuilt from {source} ({self.replayed} saved changes replayed, none lost).")
         return (f"A history file was damaged and was restored from {source} ({self.replayed} saved changes "
                 f"replayed, none lost). The damaged file is kept as {self.damaged_file.name}.")
 
@@ -238,7 +247,8 @@ class HistoryFiles:
         if cached and cached[0] == stamp:
             return cached
         table = _drafts_table(path) if stamp else {}
-        lost = not stamp and _count_lines(self.journal_path(shard)) > 0  # the shard file is gone, its journal not
+        # the shard file is gone while its journal or a snapshot says it held drafts: deleted, never emptied
+        lost = not stamp and (_count_lines(self.journal_path(shard)) > 0 or self._snapshots(shard) != [])
         if table is None or lost:
             with self.locked():
                 self._recover(shard)
@@ -260,6 +270,8 @@ class HistoryFiles:
         # 1. the journal first: once this line is on disk the write survives a damaged shard
         line = (json.dumps(document, ensure_ascii=False) + "\n").encode("utf-8")
         size = journal.stat().st_size if journal.exists() else 0
+        if size == 0:
+            line = MARKED + b"\n" + line
         try:
             with open(journal, "ab") as handle:
                 handle.write(line)
@@ -276,13 +288,30 @@ class HistoryFiles:
             _truncate(journal, size)  # not acknowledged: recovery must not replay it
             raise store_error(error, what, self.folder) from None
         except ValueError:  # the shard was damaged under us: rebuilt from snapshot and journal, this line included
+            self._commit(journal)
             self._recover(shard)
-        # 3. now and then a snapshot, and the journal starts afresh
+        else:
+            # 3. the write is acknowledged: marked so, a recovery replays it; without the mark (killed before
+            # this line) a recovery leaves it out, as the caller never heard it was saved
+            self._commit(journal)
+        # 4. now and then a snapshot, and the journal starts afresh
         if shard not in self._journaled:
-            self._journaled[shard] = _count_lines(journal) - 1
+            self._journaled[shard] = _count_writes(journal) - 1
         self._journaled[shard] += 1
         if self._journaled[shard] >= SNAPSHOT_EVERY_WRITES:
             self._snapshot(shard)
+
+    @staticmethod
+    def _commit(journal: Path) -> None:
+        try:  # no fsync: the shard is on disk already, and a lost mark only costs the replay of a saved write
+            with open(journal, "ab") as handle:
+                handle.write(COMMITTED + b"\n")
+        except OSError:
+            pass
+
+    def _snapshots(self, shard: int) -> list[Path]:
+        """The shard's snapshots, newest first."""
+        return sorted(self.backups.glob(f"{shard:03d}-*.json"), reverse=True)
 
     def _snapshot(self, shard: int) -> None:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-%f")
@@ -302,28 +331,25 @@ class HistoryFiles:
         path = self.shard_path(shard)
         if _stamp(path) and _drafts_table(path) is not None:
             return  # another thread or process mended it first
-        damaged = path.with_name(f"{path.stem}.damaged-{new_id()}.json")
-        if path.exists():
+        damaged = None
+        if path.exists():  # kept for inspection; a vanished file is named as such, never as a file kept
+            damaged = path.with_name(f"{path.stem}.damaged-{new_id()}.json")
             os.replace(path, damaged)
         documents: dict[str, dict] = {}
         source = None
-        for snapshot in sorted(self.backups.glob(f"{shard:03d}-*.json"), reverse=True):
+        for snapshot in self._snapshots(shard):
             if (table := _drafts_table(snapshot)) is not None:
                 documents = {d["id"]: d for d in table.values() if isinstance(d, dict)}
                 source = snapshot
                 break
         replayed = 0
-        journal = self.journal_path(shard)
-        if journal.exists():
-            for raw in journal.read_bytes().splitlines():
-                try:
-                    document = json.loads(raw)
-                except ValueError:
-                    continue  # a torn last line: that write was never acknowledged
-                documents[document["id"]] = document
-                replayed += 1
+        for document in _acknowledged(self.journal_path(shard)):
+            documents[document["id"]] = document
+            replayed += 1
         write_json({"drafts": {str(doc_id_of(i)): d for i, d in documents.items()}}, path, indent=None)
-        self.recoveries.append(Recovery(damaged, source, replayed))
+        if damaged is None and source is None and replayed == 0:
+            return  # only a first write that was killed before it was acknowledged: nothing to restore or report
+        self.recoveries.append(Recovery(damaged, source, replayed, path))
 
     def close(self) -> None:
         self._lock_file.close()
@@ -355,6 +381,36 @@ def _drafts_table(path: Path) -> dict | None:
 
 def _count_lines(path: Path) -> int:
     return path.read_bytes().count(b"\n") if path.exists() else 0
+
+
+def _count_writes(path: Path) -> int:
+    """The documents a journal holds (its acknowledgement marks aside)."""
+    data = path.read_bytes() if path.exists() else b""
+    return data.count(b"\n") - data.count(COMMITTED + b"\n") - data.startswith(MARKED + b"\n")
+
+
+def _acknowledged(journal: Path) -> list[dict]:
+    """The journal's documents whose write was acknowledged: each one followed by its mark. A journal of an
+    earlier version has no marks at all; every whole line of it was acknowledged. A torn line never was."""
+    try:
+        lines = journal.read_bytes().splitlines()
+    except FileNotFoundError:
+        return []
+    marked = bool(lines) and lines[0] == MARKED
+    found = []
+    for index, raw in enumerate(lines):
+        if raw in (COMMITTED, MARKED):
+            continue
+        try:
+            document = json.loads(raw)
+        except ValueError:
+            continue  # a torn line: that write was never acknowledged
+        if not isinstance(document, dict) or "id" not in document:
+            continue
+        if marked and (index + 1 >= len(lines) or lines[index + 1] != COMMITTED):
+            continue  # killed between the journal and the shard: the caller never heard it was saved
+        found.append(document)
+    return found
 
 
 def _truncate(path: Path, size: int) -> None:
