@@ -7,15 +7,17 @@ import uuid
 
 import streamlit as st
 
-from core.studio.access import LOGIN_TTL_S, password_problem
+from core.studio.access import DEVICE_TTL_S, LOGIN_TTL_S, password_problem
 from streamlit_app import resources
 from core.labels import t
 
 PASSWORD_ENV = "STUDIO_PASSWORD"
 PUBLIC_ENV = "STUDIO_PUBLIC"  # set by the launcher that opens a tunnel
+TUNNEL_ENV = "STUDIO_TUNNEL"  # which tunnel the launcher opened: localtunnel, cloudflared, custom
 ALLOW_OPEN_ENV = "STUDIO_ALLOW_NO_PASSWORD"
 LOCAL_ADDRESSES = {"127.0.0.1", "localhost", "::1"}
 LOGIN_COOKIE = "studio_login"
+DEVICE_COOKIE = "studio_device"
 
 
 def configured_password() -> str | None:
@@ -85,7 +87,9 @@ def remember_browser() -> None:
     logins = resources.studio().logins
     token = logins.issue(ss["reviewer"], configured_password())
     ss["login"] = logins.check(token, configured_password())
-    _set_cookie(token, LOGIN_TTL_S)
+    _set_cookie(LOGIN_COOKIE, token, LOGIN_TTL_S)
+    if logins.check(st.context.cookies.get(DEVICE_COOKIE), configured_password(), "device") is None:
+        _set_cookie(DEVICE_COOKIE, logins.issue(ss["reviewer"], configured_password(), "device"), DEVICE_TTL_S)
 
 
 def sign_out() -> None:
@@ -100,33 +104,45 @@ def sign_out() -> None:
 
 def clear_cookie_if_asked() -> None:
     if st.session_state.pop("clear_cookie", False):
-        _set_cookie("", 0)
+        _set_cookie(LOGIN_COOKIE, "", 0)  # the device cookie stays: this browser is still a teammate's
 
 
-def _set_cookie(value: str, max_age_s: int) -> None:
+def _set_cookie(name: str, value: str, max_age_s: int) -> None:
     # the token holds only base64url and hex characters, so it cannot break out of the script
     assert all(c.isalnum() or c in "-_=." for c in value)
-    st.html(f"""<script>document.cookie = "{LOGIN_COOKIE}={value}; path=/; max-age={max_age_s}; SameSite=Strict"
+    st.html(f"""<script>document.cookie = "{name}={value}; path=/; max-age={max_age_s}; SameSite=Strict"
             + (location.protocol === "https:" ? "; Secure" : "");</script>""", unsafe_allow_javascript=True)
 
 
-def client_address() -> str | None:
-    """The caller's address. Behind the launcher's tunnel every connection is local, so it is the address the
-    tunnel's proxy appended last to X-Forwarded-For (earlier entries are the caller's to forge); None where
-    nothing tells callers apart."""
-    address = st.context.ip_address
-    if os.environ.get(PUBLIC_ENV) != "1":  # no tunnel in front: the connection's own address, headers ignored
-        return address or None
-    forwarded = (st.context.headers or {}).get("X-Forwarded-For", "")
-    if forwarded.strip():
-        return forwarded.split(",")[-1].strip() or None
-    return None  # the tunnel's local connection, with nothing forwarded: it could be anyone
+def client_address(headers=None, peer: str | None = None, tunnel: str | None = None) -> str | None:
+    """The caller's address as the guard counts it, from what no caller can write:
+    - localtunnel: its public proxy appends the caller's address to X-Forwarded-For (as a header line of its own,
+      after any the caller sent), so the last entry of all the lines; the earlier ones are the caller's to forge;
+    - cloudflared: Cloudflare's edge sets Cf-Connecting-Ip, overwriting any the caller sent;
+    - anything else (no tunnel, or one the launcher did not start): the connection's own peer, every header
+      ignored; where a forwarding header came along, the web server may have taken the peer from it, so the
+      caller is unknown (None: all such callers share one count).
+    Defaults: this session's headers and peer, and the tunnel the launcher named."""
+    headers = st.context.headers if headers is None else headers
+    tunnel = os.environ.get(TUNNEL_ENV, "") if tunnel is None else tunnel
+    lines = headers.get_all("X-Forwarded-For") if hasattr(headers, "get_all") else (
+        [headers["X-Forwarded-For"]] if "X-Forwarded-For" in headers else [])
+    if tunnel == "localtunnel":
+        entries = [entry.strip() for line in lines for entry in line.split(",") if entry.strip()]
+        return entries[-1] if entries else None
+    if tunnel == "cloudflared":
+        return (headers.get("Cf-Connecting-Ip") or "").strip() or None
+    if lines or any(name in headers for name in ("Forwarded", "X-Real-Ip")):
+        return None
+    return st.context.ip_address if peer is None else peer
 
 
 def _attempt(lang: str, entered: str, password: str) -> None:
     ss = st.session_state
     session = ss.setdefault("gate_session", uuid.uuid4().hex)
-    verdict = resources.studio().access.attempt(entered, password, client_address(), session)
+    device = resources.studio().logins.check(st.context.cookies.get(DEVICE_COOKIE), password, "device")
+    verdict = resources.studio().access.attempt(entered, password, client_address(), session,
+                                                device.token_id if device else None)
     if verdict.allowed:
         ss["authenticated"] = True
         st.rerun()

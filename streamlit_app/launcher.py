@@ -177,7 +177,9 @@ def main(argv: list[str] | None = None) -> int:
         port = any_free_port()
         say(f"port {args.port} is taken by another program; using {port} instead")
         args.port = port
-    env = {**os.environ, "STUDIO_PUBLIC": "1"}
+    # the tunnel the app sits behind, so its gate reads the caller's address where that tunnel puts it
+    tunnel_name = "custom" if args.tunnel_command else args.tunnel
+    env = {**os.environ, "STUDIO_PUBLIC": "1", "STUDIO_TUNNEL": tunnel_name}
     if password:
         env["STUDIO_PASSWORD"] = password
     else:

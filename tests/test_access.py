@@ -1,6 +1,6 @@
-"""The password guard's arithmetic on a clock the test moves: per client, per session, and a flood limit that ten
-guesses can never trigger."""
-from core.studio.access import FLOOD_FAILURES, FREE_ATTEMPTS, AccessGuard
+"""The password guard's arithmetic on a clock the test moves: per client, per session, per known device, and a
+shared budget against a flood that ten guesses never reach and a known device never waits for."""
+from core.studio.access import FLOOD_BURST, FLOOD_REFILL_S, FREE_ATTEMPTS, AccessGuard
 
 RIGHT = "s3nha-da-equipe"
 
@@ -48,24 +48,60 @@ def test_ten_wrong_guesses_never_lock_the_team_out():
     assert guard.attempt(RIGHT, RIGHT, "203.0.113.7", "s0").allowed  # and gets in once its wait is over
 
 
-def test_a_flood_from_many_addresses_slows_everyone_briefly():
+def guesses_in_a_day(guard, clock, address_of) -> int:
+    """Wrong guesses an attacker gets checked in 24 hours, each from address_of(n) in a new session, trying
+    again as soon as the guard allows."""
+    made, start = 0, clock.now
+    while clock.now - start < 24 * 3600:
+        verdict = guard.attempt(f"guess-{made}", RIGHT, address_of(made), f"attacker-{made}")
+        if verdict.waiting:
+            clock.now += verdict.wait_s
+        else:
+            made += 1
+            clock.now += 0.1
+    return made
+
+
+def test_guesses_a_day_in_each_set_up_stay_within_what_the_docstring_promises():
+    clock = Clock()
+    one_address = guesses_in_a_day(AccessGuard(clock), clock, lambda n: "203.0.113.7")
+    unknown = guesses_in_a_day(AccessGuard(clock), clock, lambda n: None)
+    botnet = guesses_in_a_day(AccessGuard(clock), clock, lambda n: f"10.{n // 62500}.{n // 250 % 250}.{n % 250}")
+    print(f"guesses a day: one address {one_address}, no address known {unknown}, a new address each {botnet}")
+    assert one_address <= 110 and unknown <= 110
+    assert botnet <= FLOOD_BURST + 24 * 3600 / FLOOD_REFILL_S + 1
+
+
+def test_a_flood_never_makes_a_known_device_wait_and_a_stranger_waits_only_for_the_budget():
     clock = Clock()
     guard = AccessGuard(clock)
-    for i in range(FLOOD_FAILURES):
+    for i in range(FLOOD_BURST):
         guard.attempt("x", RIGHT, f"10.0.{i // 250}.{i % 250}", f"s{i}")
-    assert guard.attempt(RIGHT, RIGHT, "198.51.100.20", "teammate").waiting
-    clock.now += 31
-    assert guard.attempt(RIGHT, RIGHT, "198.51.100.20", "teammate").allowed
+    assert guard.attempt("wrong", RIGHT, "198.51.100.9", "stranger").waiting  # the budget is spent
+    for typo in range(3):  # a teammate's browser that signed in before: typos and all, straight on
+        assert not guard.attempt(f"typo-{typo}", RIGHT, None, "teammate", device="d1").waiting
+    assert guard.attempt(RIGHT, RIGHT, None, "teammate", device="d1").allowed
+    clock.now += FLOOD_REFILL_S
+    assert guard.attempt(RIGHT, RIGHT, "198.51.100.20", "new-teammate").allowed  # a slot a refill later
 
 
-def test_without_an_address_each_session_is_slowed_and_the_flood_limit_caps_the_rest():
+def test_a_device_token_spends_its_own_count_not_the_shared_one():
     clock = Clock()
     guard = AccessGuard(clock)
-    same_session = guesses_in_a_minute(guard, clock, None)
-    clock.now += 3600
-    new_sessions = guesses_in_a_minute(AccessGuard(clock), clock, None, new_session_each_time=True)
-    print(f"no address: {same_session} guesses a minute in one session, {new_sessions} with a new session each")
-    assert same_session <= FREE_ATTEMPTS + 4 and new_sessions <= FLOOD_FAILURES + 1
+    for i in range(FREE_ATTEMPTS):
+        guard.attempt("x", RIGHT, None, f"s{i}", device="stolen")
+    assert guard.attempt(RIGHT, RIGHT, None, "s9", device="stolen").waiting  # a device guessing waits too
+    assert guard.attempt(RIGHT, RIGHT, None, "other").allowed  # and has not spent the others' count
+
+
+def test_failures_are_forgotten_a_day_after_the_last():
+    clock = Clock()
+    guard = AccessGuard(clock)
+    for i in range(FREE_ATTEMPTS - 1):
+        guard.attempt("x", RIGHT, "a", f"s{i}")
+    clock.now += 24 * 3600 + 1
+    for i in range(FREE_ATTEMPTS - 1):
+        assert not guard.attempt("x", RIGHT, "a", f"t{i}").waiting
 
 
 def test_success_resets_the_count():

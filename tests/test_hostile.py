@@ -22,7 +22,8 @@ ATTACKER, TEAMMATE = "203.0.113.7", "198.51.100.20"
 
 @pytest.fixture
 def public_server(tmp_path, model_cache):
-    with studio_server(tmp_path, model_cache, STUDIO_PASSWORD=PASSWORD, STUDIO_PUBLIC="1") as url:
+    with studio_server(tmp_path, model_cache, STUDIO_PASSWORD=PASSWORD, STUDIO_PUBLIC="1",
+                       STUDIO_TUNNEL="localtunnel") as url:  # its proxy appends the caller to X-Forwarded-For
         yield url
 
 
