@@ -101,12 +101,16 @@ def test_the_batch_page_lists_named_errors_and_resumes_a_batch(app, tmp_path):
     catalog = read_catalog(catalog_csv(4), "produtos.csv")
     batch = Batches(store).create("produtos.csv", plan_batch(catalog, guess_columns(catalog.headers),
                                                              ["x"]), "Ana", "pt-BR", None, images=False)
+    damaged = Batches(store).create("outro.csv", [], "Ana", "pt-BR", None, images=False)
+    path = Batches(store).folder / f"{damaged.id}.json"
+    path.write_text(path.read_text().replace('"items": []', '"items": ["não é um item"]'))
     store.close()
     app.switch_page("views/batch.py")
     app.run()
     assert not app.exception, app.exception
     captions = [c.value for c in app.caption]
     assert "0 prontos · 0 com erro · 4 faltando" in captions
+    assert [w.value for w in app.warning if damaged.id in w.value] == [f"o lote “{damaged.id}” está danificado"]
     button(app, "Retomar").click()
     app.run()
     assert not app.exception, app.exception

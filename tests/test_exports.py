@@ -82,6 +82,13 @@ def test_no_exported_cell_runs_as_a_formula_and_every_text_survives(hostile_batc
     assert {row[prompt_column] for row in manifest[1:]} == {"'" + text for text in HOSTILE}
 
 
+def test_a_models_control_characters_never_break_the_workbook():
+    from core.studio.spreadsheets import write_xlsx
+    book = load_workbook(io.BytesIO(write_xlsx(["texto"], [["Café\x00 bom\x08\x1f já\tagora\n"], ["=\x01"]])))
+    assert [c.value for c in book.active["A"]] == ["texto", "Café\ufffd bom\ufffd\ufffd já\tagora\n", "=\ufffd"]
+    assert book.active["A3"].quotePrefix and book.active["A3"].data_type == "s"
+
+
 def test_numbers_keep_the_locales_decimal_mark_and_plain_text_is_untouched():
     assert csv_cell(7.5, "pt-BR") == "7,5" and csv_cell(7.5, "en") == "7.5" and csv_cell(30, "es") == "30"
     for plain in ("Café Serra Azul", "R$ 29,90", "2+2 cafés", "e-mail", "#NaturaViva", ""):

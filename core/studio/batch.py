@@ -276,6 +276,7 @@ class Batches:
     def __init__(self, store: HistoryStore):
         self.store = store
         self.folder = store.folder / "batches"
+        self.skipped: list[HistoryError] = []  # the batches the last list() could not read
 
     def create(self, name: str, items: list[BatchItem], author: str, language: str, kit: BrandKit | None,
                images: bool) -> Batch:
@@ -298,16 +299,17 @@ class Batches:
             return Batch.from_dict(json.loads(path.read_text(encoding="utf-8")))
         except FileNotFoundError:
             raise HistoryError("no_batch", value=batch_id) from None
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, AttributeError):
             raise HistoryError("batch_unreadable", value=batch_id) from None
 
     def list(self) -> list[Batch]:
-        found = []
+        """Every batch, newest first; one whose file cannot be read is left out and named in self.skipped."""
+        found, self.skipped = [], []
         for path in sorted(self.folder.glob("*.json"), reverse=True):
             try:
                 found.append(self.get(path.stem))
-            except HistoryError:
-                continue
+            except HistoryError as error:
+                self.skipped.append(error)
         return found
 
 

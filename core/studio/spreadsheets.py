@@ -50,8 +50,10 @@ def write_csv(headings: Sequence[str], rows: Sequence[Sequence[Cell]], language:
 
 def write_xlsx(headings: Sequence[str], rows: Sequence[Sequence[Cell]], sheet: str = "Sheet1") -> bytes:
     """The same table as an XLSX workbook of one sheet: text cells are strings (never formulas), those that look
-    like one carry Excel's quote prefix, numbers are numbers, and the headings are bold and frozen."""
+    like one carry Excel's quote prefix, control characters XML cannot hold become �, numbers are numbers, and the
+    headings are bold and frozen."""
     from openpyxl import Workbook  # only where a workbook is written: it is slow to import
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.styles import Font
     book = Workbook()
     table = book.active
@@ -61,8 +63,8 @@ def write_xlsx(headings: Sequence[str], rows: Sequence[Sequence[Cell]], sheet: s
             cell = table.cell(row=row_number, column=column)
             if isinstance(value, bool):
                 raise TypeError("word booleans before writing them (yes/no in the table's language)")
-            if isinstance(value, str):
-                cell.value = value
+            if isinstance(value, str):  # XML holds no control character but tab and line breaks: shown as �
+                cell.value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
                 cell.data_type = "s"  # openpyxl would otherwise store text beginning with = as a formula
                 cell.quotePrefix = formula_like(value)
             else:

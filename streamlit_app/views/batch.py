@@ -82,7 +82,10 @@ ui.watch({"batch": lambda result: ss.update(notice=t(lang, "batch_status", done=
                                                       failed=result.count("failed"), left=0))})
 
 st.subheader(t(lang, "batch_list"))
-for batch in batches.list()[:10]:
+listed = batches.list()
+for damaged in batches.skipped:  # one bad file costs its own line, never the page
+    st.warning(damaged.text(lang))
+for batch in listed[:10]:
     left = len(batch.items) - batch.count("done") - batch.count("failed")
     with st.container(border=True):
         st.markdown(f"**{ui.md_escape(batch.name)}** · {batch.created_at[:16].replace('T', ' ')} · "
