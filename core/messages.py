@@ -200,6 +200,13 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
     "no_batch": ("no batch {value}", "não há lote {value}", "no hay lote {value}"),
     "batch_unreadable": ("the batch {value} is damaged", "o lote {value} está danificado",
                          "el lote {value} está dañado"),
+    "draft_moved_on": ("the draft {value} moved on while you edited: you started from version {base}, and {author} "
+                       "saved version {current} at {at}; reopen the draft to see it, then save yours on top",
+                       "o rascunho {value} mudou enquanto você editava: você partiu da versão {base}, e {author} "
+                       "salvou a versão {current} às {at}; reabra o rascunho para vê-la e então salve a sua por cima",
+                       "el borrador {value} cambió mientras editabas: partiste de la versión {base}, y {author} "
+                       "guardó la versión {current} a las {at}; vuelve a abrir el borrador para verla y luego guarda "
+                       "la tuya encima"),
     "no_draft": ("no draft with id {value}",
                  "não existe rascunho com o id {value}",
                  "no existe un borrador con el id {value}"),

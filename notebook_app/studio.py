@@ -109,6 +109,7 @@ class NotebookStudio:
         self.author = check_author(author)
         self.language = language if language in UI_LANGUAGES else "pt-BR"
         self.draft_id: str | None = None
+        self.copy_base: int | None = None  # the copy version the generate tab's text started from
         self.brief: Brief | None = None
         self.images: list[tuple[str, int]] = []  # every image of this session: (file, seed), newest first
         self.job: Job | None = None
@@ -300,7 +301,8 @@ class NotebookStudio:
     def save_copy(self) -> None:
         """The copy as edited, saved as a new version of the draft."""
         try:
-            self.store.add_copy_version(self.draft_id, self.copy.value, self.author)
+            self.copy_base = self.store.add_copy_version(self.draft_id, self.copy.value, self.author,
+                                                         base=self.copy_base)
         except CoreError as error:
             return self._error(error)
         self._say(self.t("copy_saved"), "ok")
@@ -437,8 +439,10 @@ class NotebookStudio:
         # the selected draft's copy and prompt, edited and saved or re-rendered right here
         self.history_copy = w.Textarea(layout=w.Layout(width="98%", height="140px"))
         self.history_copy_button = w.Button(description=self.t("save_copy"), icon="save")
-        self.history_copy_button.on_click(
-            lambda _: self._history_action(self.store.add_copy_version, self.history_copy.value))
+        self.history_copy_button.on_click(lambda _: self._history_action(
+            lambda draft_id, text, author: self.store.add_copy_version(draft_id, text, author,
+                                                                       base=self._shown[1] if self._shown else None),
+            self.history_copy.value))
         self.history_prompt = w.Textarea(description=self.t("prompt"), layout=w.Layout(width="98%", height="70px"))
         self.history_negative = w.Textarea(description=self.t("negative"),
                                            layout=w.Layout(width="98%", height="50px"))
@@ -544,7 +548,7 @@ class NotebookStudio:
             draft = self.store.get(draft_id)
         except CoreError as error:
             return self._error(error)
-        self.draft_id, self.brief = draft.id, draft.brief
+        self.draft_id, self.brief, self.copy_base = draft.id, draft.brief, draft.copy.n
         self.copy.value, self.prompt.value, self.negative.value = draft.copy.text, draft.prompt.prompt, \
             draft.prompt.negative_prompt
         self.images = [(v.file, v.seed) for v in reversed(draft.image_versions)]

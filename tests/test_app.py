@@ -142,6 +142,38 @@ def test_hand_edit_updates_badges_and_saves_a_version(app, tmp_path):
     assert draft.copy_versions[-1].text == "Café fresquinho toda manhã. Peça já! #cafe"
 
 
+def test_a_visit_to_the_history_never_comes_back_as_an_empty_copy_to_save_over_the_draft(app, tmp_path):
+    write_brief(app)
+    assert not app.exception, app.exception
+    draft = HistoryStore(tmp_path / "data").list_drafts()[0]
+    app.text_area(key="copy_edit").input(draft.copy.text + " Editado.")  # an unsaved edit, too
+    app.run()
+    app.switch_page("views/history.py")
+    app.run()
+    app.switch_page("views/generate.py")
+    app.run()
+    assert not app.exception, app.exception
+    assert app.text_area(key="copy_edit").value == draft.copy.text + " Editado."  # the edit came back with it
+    assert app.text_area(key="prompt_edit").value == draft.prompt.prompt
+    app.text_area(key="copy_edit").input("")
+    app.run()
+    assert button(app, "Salvar edição do texto").disabled  # nothing on screen: nothing to save
+
+
+def test_a_save_over_a_teammates_newer_version_is_refused_naming_both(app, tmp_path):
+    write_brief(app)
+    store = HistoryStore(tmp_path / "data")
+    draft = store.list_drafts()[0]
+    store.add_copy_version(draft.id, "A versão da Bia.", "Bia", base=1)  # saved from another browser meanwhile
+    app.text_area(key="copy_edit").input("A versão da Ana.")
+    app.run()
+    button(app, "Salvar edição do texto").click()
+    app.run()
+    [error] = [e.value for e in app.error]
+    assert "você partiu da versão 1, e Bia salvou a versão 2" in error
+    assert [c.text for c in HistoryStore(tmp_path / "data").get(draft.id).copy_versions][1:] == ["A versão da Bia."]
+
+
 def test_english_interface(app):
     app.selectbox(key="ui_language").set_value("en")
     app.run()

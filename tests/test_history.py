@@ -401,3 +401,19 @@ def test_an_approved_draft_goes_back_to_review_when_its_content_changes(store, c
     last = draft.state_history[-1]
     assert (last.from_state, last.to_state, last.author, last.event) == (
         "approved", "in_review", "Bia", "changed_after_approval")
+
+
+def test_an_edit_of_an_older_version_or_an_empty_copy_is_refused_and_nothing_is_buried(store):
+    draft_id = store.create_draft(BRIEF, "v1", "p", "n", "Ana")
+    assert store.add_copy_version(draft_id, "v2 da Bia", "Bia", base=1) == 2
+    with pytest.raises(HistoryError) as moved:
+        store.add_copy_version(draft_id, "v2 da Ana", "Ana", base=1)  # Ana's page still showed v1
+    said = moved.value.text("pt-BR")
+    assert moved.value.code == "draft_moved_on" and "versão 1" in said and "Bia salvou a versão 2" in said
+    assert store.add_copy_version(draft_id, "v3 da Ana", "Ana", base=2) == 3  # after reopening: on top of Bia's
+    with pytest.raises(HistoryError) as empty:
+        store.add_copy_version(draft_id, "  \n ", "Ana", base=3)
+    assert empty.value.text("pt-BR") == "Texto: preencha este campo"
+    with pytest.raises(HistoryError):
+        store.add_prompt_version(draft_id, "new prompt", "n", "Ana", base=7)
+    assert [v.text for v in store.get(draft_id).copy_versions] == ["v1", "v2 da Bia", "v3 da Ana"]

@@ -129,22 +129,31 @@ class HistoryStore:
             raise HistoryError("no_draft", value=draft_id)
         return Draft.from_dict(document)  # unreadable: the RecordError names the field
 
-    def add_copy_version(self, draft_id: str, text: str, author: str, source: str = "edit") -> int:
-        """A new copy version (edited by hand or rewritten by the model); returns its number."""
+    def add_copy_version(self, draft_id: str, text: str, author: str, source: str = "edit",
+                         base: int | None = None) -> int:
+        """A new copy version (edited by hand or rewritten by the model); returns its number. base: the copy
+        version the edit started from; where the draft has a newer one by now (a teammate saved meanwhile), the
+        save is refused naming both, so nobody's version is buried unseen. An empty copy is refused."""
         author = check_author(author)
         _check_copy(text)
-        draft = self._update(draft_id, lambda d: _reopened(d.changed(copy_versions=(
-            *d.copy_versions, CopyVersion(len(d.copy_versions) + 1, text, author, now(), source))), author),
-            "save the copy version")
-        return len(draft.copy_versions)
+        if not text.strip():
+            raise HistoryError("empty", field="copy")
+
+        def change(draft: Draft) -> Draft:
+            _check_base(draft, base, draft.copy)
+            return _reopened(draft.changed(copy_versions=(
+                *draft.copy_versions, CopyVersion(len(draft.copy_versions) + 1, text, author, now(), source))), author)
+        return len(self._update(draft_id, change, "save the copy version").copy_versions)
 
     def add_prompt_version(self, draft_id: str, prompt: str, negative_prompt: str, author: str,
-                           source: str = "edit") -> int:
-        """A new visual-prompt version; returns its number."""
+                           source: str = "edit", base: int | None = None) -> int:
+        """A new visual-prompt version; returns its number. base: as for add_copy_version."""
         author = check_author(author)
-        draft = self._update(draft_id, lambda d: _reopened(_with_prompt(d, prompt, negative_prompt, author, source),
-                                                           author), "save the visual prompt version")
-        return len(draft.prompt_versions)
+
+        def change(draft: Draft) -> Draft:
+            _check_base(draft, base, draft.prompt)
+            return _reopened(_with_prompt(draft, prompt, negative_prompt, author, source), author)
+        return len(self._update(draft_id, change, "save the visual prompt version").prompt_versions)
 
     def add_image_version(self, draft_id: str, rendered: RenderedImage, author: str, parent: int | None = None,
                           edit: str = "", strength: float | None = None,
@@ -357,6 +366,13 @@ def _reopened(draft: Draft, author: str) -> Draft:
 def _with_prompt(draft: Draft, prompt: str, negative_prompt: str, author: str, source: str) -> Draft:
     version = PromptVersion(len(draft.prompt_versions) + 1, prompt, negative_prompt, author, now(), source)
     return draft.changed(prompt_versions=(*draft.prompt_versions, version))
+
+
+def _check_base(draft: Draft, base: int | None, newest) -> None:
+    """Refuse an edit of version base where the draft has moved on to a newer one."""
+    if base is not None and newest.n != base:
+        raise HistoryError("draft_moved_on", value=draft.brief.product, base=base, current=newest.n,
+                           author=newest.author, at=newest.at[:16].replace("T", " "))
 
 
 def _check_copy(text: str) -> None:

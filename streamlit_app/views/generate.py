@@ -117,6 +117,7 @@ def open_draft(draft_id: str) -> None:
     draft = store.get(draft_id)
     ss.update({"brief": draft.brief.to_dict(), "copy_edit": draft.copy.text, "copy_saved_text": draft.copy.text,
                "prompt_edit": draft.prompt.prompt, "negative_edit": draft.prompt.negative_prompt,
+               "copy_base": draft.copy.n,
                "draft_id": draft.id, "images": [(v.file, v.seed) for v in reversed(draft.image_versions)],
                "repair_notes": [], "visual_notes": [], "visual_source": "model"})
     st.query_params["draft"] = draft.id
@@ -138,13 +139,31 @@ def apply_render(result: RenderResult) -> None:
 
 
 def save_copy() -> None:
-    try:
-        store.add_copy_version(ss["draft_id"], ss["copy_edit"], ss["reviewer"])
+    try:  # against the version the edit started from: a teammate's newer one is never buried unseen
+        ss["copy_base"] = store.add_copy_version(ss["draft_id"], ss["copy_edit"], ss["reviewer"],
+                                                 base=ss.get("copy_base"))
     except CoreError as error:
         ss["error"] = error
         return
     ss["copy_saved_text"] = ss["copy_edit"]
     ss["notice"] = t(lang, "copy_saved")
+
+
+# Streamlit forgets a widget's value when its page is left; these keep the draft's text, prompt and negative prompt
+# (edited or not) across a visit to another page, so the page never comes back with them empty
+EDITS = ("copy_edit", "prompt_edit", "negative_edit")
+
+
+def restore_edits() -> None:
+    for key in EDITS:
+        if key not in ss and f"kept_{key}" in ss:
+            ss[key] = ss[f"kept_{key}"]
+
+
+def keep_edits() -> None:
+    for key in EDITS:
+        if key in ss:
+            ss[f"kept_{key}"] = ss[key]
 
 
 # -- page ------------------------------------------------------------------------------------------------
@@ -209,6 +228,7 @@ if incomplete := ss.get("incomplete_copy"):
 
 if ss.get("brief"):
     brief = Brief.from_dict(ss["brief"])
+    restore_edits()
     st.subheader(t(lang, "copy"))
     st.text_area(t(lang, "copy"), key="copy_edit", height=260, help=t(lang, "copy_edit_help"),
                  label_visibility="collapsed")
@@ -216,8 +236,8 @@ if ss.get("brief"):
     for note in ss.get("repair_notes", []):
         st.caption(f":material/build: {note.text(lang)}")
     save_col, download_col = st.columns(2)
-    save_col.button(t(lang, "save_copy"), disabled=busy or ss["copy_edit"] == ss.get("copy_saved_text"),
-                    on_click=save_copy)
+    save_col.button(t(lang, "save_copy"), disabled=busy or not ss["copy_edit"].strip()
+                    or ss["copy_edit"] == ss.get("copy_saved_text"), on_click=save_copy)
     download_col.download_button(t(lang, "download_copy"), ss["copy_edit"].encode("utf-8"),
                                  file_name=f"{file_stem(brief.product)}.md", mime="text/markdown")
 
@@ -226,6 +246,7 @@ if ss.get("brief"):
                  help=t(lang, "limit_help", n=MAX_PROMPT_CHARS))
     st.caption(t(lang, "tokens", n=count_clip_tokens(ss["prompt_edit"])))
     st.text_area(t(lang, "negative"), key="negative_edit", height=70, help=t(lang, "limit_help", n=MAX_PROMPT_CHARS))
+    keep_edits()
     st.caption(t(lang, "tokens", n=count_clip_tokens(ss["negative_edit"])))
     for warning in window_warnings(ss["prompt_edit"], ss["negative_edit"]):
         st.warning(warning.text(lang))

@@ -285,8 +285,10 @@ def show_draft(draft_id: str) -> None:
     copies = draft.copy_versions
     key = f"h_copy_{draft_id}_{len(copies)}"  # a new key per version count, so a saved edit reloads cleanly
     st.text_area(t(lang, "copy"), value=draft.copy.text, key=key, height=200)
-    st.button(t(lang, "save_copy"), disabled=busy or ss.get(key) == draft.copy.text, key=f"h_save_{draft_id}",
-              on_click=lambda: safely(store.add_copy_version, draft_id, ss[key], ss["reviewer"]))
+    st.button(t(lang, "save_copy"), disabled=busy or not (ss.get(key) or "").strip() or ss.get(key) == draft.copy.text,
+              key=f"h_save_{draft_id}",
+              on_click=lambda: safely(store.add_copy_version, draft_id, ss[key], ss["reviewer"], "edit",
+                                      copies[-1].n))
     if len(copies) > 1:
         with st.expander(t(lang, "compare")):
             left, right = st.columns(2)
