@@ -237,6 +237,22 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
                      "el archivo de historial {file} no se reconoció ({reason}); quedó intacto y el historial es de "
                      "solo lectura"),
     # -- jobs and engines ----------------------------------------------------------------------------------------
+    "job_cancelled_short": ("it was cancelled", "foi cancelada", "se canceló"),
+    "job_timeout_short": ("the job reached its time limit", "o trabalho chegou ao limite de tempo",
+                          "el trabajo llegó a su límite de tiempo"),
+    "unexpected": ("something went wrong: {error}", "algo deu errado: {error}", "algo salió mal: {error}"),
+    "repair_interrupted": ("the model was rewriting it because {why}, but the rewrite did not finish ({cause}); "
+                           "the whole first draft was saved as it was",
+                           "o modelo estava reescrevendo porque {why}, mas a reescrita não terminou ({cause}); o "
+                           "primeiro rascunho inteiro foi salvo como estava",
+                           "el modelo lo estaba reescribiendo porque {why}, pero la reescritura no terminó "
+                           "({cause}); el primer borrador completo se guardó tal como estaba"),
+    "visual_interrupted": ("the visual prompt was composed from the brief, since the job was stopped before the "
+                           "model could write one",
+                           "o prompt visual foi montado a partir do briefing, pois o trabalho parou antes de o modelo "
+                           "escrever um",
+                           "el prompt visual se armó a partir del brief, porque el trabajo se detuvo antes de que el "
+                           "modelo escribiera uno"),
     "job_cancelled": ("the job was cancelled",
                       "o trabalho foi cancelado",
                       "el trabajo se canceló"),

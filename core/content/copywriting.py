@@ -16,6 +16,15 @@ from core.text.engine import SamplingSettings, TextEngine
 TRIMMABLE = {"too_long", "too_many_hashtags"}
 
 
+class RewriteInterrupted(Exception):
+    """The rewrite stopped half way (a cancel, a time limit, a server gone) after a complete first draft: draft is
+    that first draft, ready to save, and cause what stopped the rewrite."""
+
+    def __init__(self, draft: "CopyDraft", cause: BaseException):
+        super().__init__(str(cause))
+        self.draft, self.cause = draft, cause
+
+
 @dataclass
 class CopyDraft:
     """A generated copy with its parts, what repair did, and the rules it still breaks."""
@@ -26,6 +35,7 @@ class CopyDraft:
     repair: str = "none"  # none | trimmed | regenerated | regenerated+trimmed | kept_first | kept_first+trimmed
     first_draft: str = ""
     repair_reasons: list[Violation] = field(default_factory=list)  # what the first draft broke, when rewritten
+    interrupted: Message | None = None  # why the rewrite never finished (kept_first_interrupted)
 
     @property
     def publishable(self) -> bool:
@@ -37,7 +47,9 @@ class CopyDraft:
         why = {"why": self.repair_reasons}
         if self.repair.startswith("regenerated"):
             notes.append(Message("repair_regenerated", why))
-        if self.repair.startswith("kept_first"):
+        if self.repair.startswith("kept_first_interrupted"):
+            notes.append(Message("repair_interrupted", {**why, "cause": self.interrupted or Message("unknown")}))
+        elif self.repair.startswith("kept_first"):
             notes.append(Message("repair_kept_first", why))
         if self.repair.endswith("trimmed"):
             notes.append(Message("repair_trimmed"))
@@ -64,7 +76,14 @@ def write_copy(brief: Brief, model: TextEngine, on_text: Callable[[str], None] |
         reasons = [v for v in first_violations if v.code not in TRIMMABLE]
         phase("repairing", reasons)
         messages = repair_messages(brief, first, first_violations)
-        rewrite = _streamed(model.stream(messages, rules.max_new_tokens, sampling), on_text)
+        try:
+            rewrite = _streamed(model.stream(messages, rules.max_new_tokens, sampling), on_text)
+        except Exception as error:  # the first draft is whole: never thrown away with the rewrite
+            kept = channels.trim_to_rules(first, brief) if any(v.code in TRIMMABLE for v in first_violations) \
+                else first
+            raise RewriteInterrupted(CopyDraft(
+                text=kept, parts=channels.parts_of(kept, brief.content_type), violations=channels.check(kept, brief),
+                repair="kept_first_interrupted", first_draft=first, repair_reasons=reasons), error) from error
         phase("checking", [])
         rewrite_violations = channels.check(channels.trim_to_rules(rewrite, brief), brief)
         if _weight(rewrite_violations) <= _weight(channels.check(channels.trim_to_rules(first, brief), brief)):

@@ -5,19 +5,23 @@ saved off the GPU lane, as a Handoff), the command line and the bench call them 
 from __future__ import annotations
 
 from collections.abc import Callable
+
+import torch
 from dataclasses import dataclass, field
 
 from core.content import channels
 from core.content.brief import Brief, ContentType
 from core.content.channels import RULES
-from core.content.copywriting import CopyDraft, write_copy
-from core.content.visual_prompt import VisualPrompt, write_visual_prompt
+from core.content.copywriting import CopyDraft, RewriteInterrupted, write_copy
+from core.content.visual_prompt import VisualPrompt, compose_from_brief, write_visual_prompt
+from core.errors import CoreError
+from core.messages import Message
 from core.image.editing import DEFAULT_STRENGTH, Edit, EditKind
 from core.image.engine import ImageEngine, RenderedImage
 from core.image.settings import ImageSettings
 from core.memory import free_gpu_memory, retry_on_oom
 from core.studio.history import HistoryStore
-from core.studio.progress import Progress
+from core.studio.progress import JobCancelled, Progress
 from core.studio.storage import HistoryError
 from core.studio.worker import Handoff
 from core.text.engine import SamplingSettings, TextEngine
@@ -32,6 +36,7 @@ class WriteResult:
     draft_id: str
     copy: CopyDraft
     visual: VisualPrompt
+    interrupted: str = ""  # the code of what stopped the job after its first draft was saved (job_timeout, ...)
 
 
 @dataclass
@@ -59,24 +64,46 @@ def write_post(progress: Progress, brief: Brief, text_model: Callable[[], TextEn
         share = PHASE_SHARE[progress.phase] if progress.phase in PHASE_SHARE else 0.0
         progress.progress = start + share * min(len(text) / budget, 1.0)
 
-    def run() -> tuple[CopyDraft, VisualPrompt]:
+    def run() -> tuple[CopyDraft, VisualPrompt, str]:
         # 2. the copy, streamed, checked and repaired once
-        draft = write_copy(brief, engine, on_text=on_text, sampling=sampling, on_phase=on_phase)
+        try:
+            draft = write_copy(brief, engine, on_text=on_text, sampling=sampling, on_phase=on_phase)
+        except RewriteInterrupted as stopped:
+            if isinstance(stopped.cause, torch.OutOfMemoryError):
+                raise stopped.cause  # room is made and the whole copy written again
+            # a cancel, the time limit or a failing server during the rewrite: the whole first draft is kept,
+            # with a visual prompt from the brief (the model is not asked again), and says why
+            cause = _cause(stopped.cause, progress)
+            stopped.draft.interrupted = cause
+            visual = compose_from_brief(brief)
+            visual.notes.insert(0, Message("visual_interrupted"))
+            return stopped.draft, visual, cause.code
         # 3. the English visual prompt
         progress.enter("visual_prompt", 0.85)
-        return draft, write_visual_prompt(brief, draft.text, engine)
+        return draft, write_visual_prompt(brief, draft.text, engine), ""
 
     def make_room() -> str | None:
         free_gpu_memory()  # cached blocks from an image job are the usual culprit
         return "freeing cached GPU memory"
 
-    draft, visual = retry_on_oom(run, make_room, "text generation")
-    # 4. saved before anyone reads the result, so a closed tab loses nothing
-    progress.enter("saving", 0.97)
+    draft, visual, interrupted = retry_on_oom(run, make_room, "text generation")
+    # 4. saved before anyone reads the result, so a closed tab loses nothing (even when the job was stopped)
+    if not interrupted:
+        progress.enter("saving", 0.97)
+    progress.phase = "saving"
     draft_id = store.create_draft(brief, draft.text, visual.prompt, visual.negative_prompt, author, engine.name,
                                   origin)
     progress.progress = 1.0
-    return WriteResult(draft_id, draft, visual)
+    return WriteResult(draft_id, draft, visual, interrupted)
+
+
+def _cause(error: BaseException, progress: Progress) -> Message:
+    """What stopped a job, as the team should read it: the time limit, a cancel, or the error itself."""
+    if isinstance(error, JobCancelled):
+        return Message("job_timeout_short" if getattr(progress, "timed_out", False) else "job_cancelled_short")
+    if isinstance(error, CoreError):
+        return error.message
+    return Message("unexpected", {"error": f"{type(error).__name__}: {error}"})
 
 
 @dataclass

@@ -150,7 +150,8 @@ class GPUWorker:
 
     def cancel(self, job: Job) -> None:
         """A queued job is dropped and never runs; a running one stops at its next progress check, and whatever it
-        returns after that is never handed to its owner."""
+        returns after that is never handed to its owner, unless it says it saved finished work when stopped (a
+        result whose interrupted names the cause: a write's complete first draft)."""
         job.cancel_requested.set()
         with self._changed:
             if job.state is JobState.QUEUED and job in self._jobs:
@@ -212,10 +213,12 @@ class GPUWorker:
                     self.idle.set()
                 if token not in self._live or job.done:
                     return  # this job was already failed for running too long; its outcome is dropped
-                if job.timed_out:
+                # a job that was stopped but saved what it had finished says so in its result, which is kept
+                saved_anyway = state is JobState.DONE and bool(getattr(result, "interrupted", ""))
+                if job.timed_out and not saved_anyway:
                     self._time_out(job)
                     continue
-                if state is JobState.DONE and job.cancel_requested.is_set():
+                if state is JobState.DONE and job.cancel_requested.is_set() and not saved_anyway:
                     state, result, error = JobState.CANCELLED, None, f"{job.label} was cancelled"
                 if state is JobState.DONE and isinstance(result, Handoff):
                     job.runner = None  # no lane thread holds it any more: the watchdog never abandons one for it
