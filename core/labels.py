@@ -404,6 +404,7 @@ STRINGS: dict[str, tuple[str, str, str]] = {
     "skipped_drafts": ("{n} rascunho(s) ilegível(is) ficaram de fora da lista: {which}.",
                        "{n} unreadable draft(s) were left out of the list: {which}.",
                        "{n} borrador(es) ilegible(s) quedaron fuera de la lista: {which}."),
+    "copy_of": ("cópia de {product}", "copy of {product}", "copia de {product}"),
     "show_more": ("Mostrar mais ({n} restantes)", "Show more ({n} left)", "Mostrar más ({n} restantes)"),
     "text_server": ("Servidor de texto", "Text server", "Servidor de texto"),
     "incomplete_copy": ("Texto incompleto: o servidor parou antes do fim. Nada foi salvo; copie o que servir.",
@@ -443,6 +444,16 @@ def t(language: str, key: str, **values) -> str:
     """The label for key in the interface language (Brazilian Portuguese if unknown), with values filled in."""
     text = STRINGS[key][COLUMNS.get(language, 0)]
     return text.format(**values) if values else text
+
+
+def draft_label(draft, language: str) -> str:
+    """A draft as every list and picker names it, never the same for two drafts: product · channel · date · the
+    end of its id, "copy of" before a duplicate's product."""
+    product = draft.brief.product[:50]
+    if draft.copied_from:
+        product = t(language, "copy_of", product=product)
+    return (f"{product} · {t(language, 'type_' + draft.brief.content_type.value)} · "
+            f"{draft.created_at[:16].replace('T', ' ')} · {draft.id[-6:]}")
 
 
 def rule_label(rule, language: str) -> str:

@@ -26,7 +26,7 @@ from core.files import atomic_write, file_stem
 from core.image.editing import DEFAULT_STRENGTH, FORMATS, STRENGTH, EditKind, edit_arguments, edit_settings
 from core.image.settings import QUALITIES, SDXL_SIZES, ImageSettings
 from core.image.uploads import read_upload
-from core.labels import UI_LANGUAGES, phase_text, rule_label, t
+from core.labels import UI_LANGUAGES, draft_label, phase_text, rule_label, t
 from core.studio.export import export_zip
 from core.studio.history import check_author
 from core.studio.root import Studio, get_studio
@@ -519,8 +519,7 @@ class NotebookStudio:
                                          f"{html.escape(self.t('skipped_drafts', n=len(self.store.skipped), which=which))}"
                                          f"</div>")
         selected = self.drafts.value
-        self.drafts.options = [(f"{d.brief.product[:60]} · {self.t('type_' + d.brief.content_type.value)} · "
-                                f"{self.t('state_' + d.state.value)} · {d.updated_at[:16].replace('T', ' ')}", d.id)
+        self.drafts.options = [(f"{draft_label(d, self.language)} · {self.t('state_' + d.state.value)}", d.id)
                                for d in drafts]
         if selected in {d.id for d in drafts}:
             self.drafts.value = selected

@@ -272,6 +272,27 @@ def test_history_export_zip(history_app, tmp_path, tiny_images):
     assert row["seed"] == 5 and row["prompt"] == "a cup of coffee, warm light"
 
 
+def test_a_duplicate_is_named_apart_everywhere_and_both_are_exported(history_app, tmp_path):
+    import io
+    import zipfile
+    at, ids = history_app
+    copy_id = HistoryStore(tmp_path / "data").duplicate(ids["cafe"], "Bia")
+    at.run()
+    picker = at.multiselect(key="h_export")
+    labels = [picker.format_func(option) for option in picker.options] if callable(picker.format_func) else \
+        list(picker.options)
+    assert len(set(labels)) == len(labels) == 3, labels
+    assert [label for label in labels if label.startswith("cópia de Café Serra Azul · ")] != []
+    picker.set_value([ids["cafe"], copy_id])
+    at.run()
+    assert not at.exception, at.exception
+    [download] = [e for e in at.main if type(e).__name__ == "DownloadButton"]
+    names = zipfile.ZipFile(io.BytesIO(export_zip(HistoryStore(tmp_path / "data"), [ids["cafe"], copy_id]))).namelist()
+    assert {f"cafe-serra-azul-{ids['cafe'][-8:]}/copy.md", f"cafe-serra-azul-{copy_id[-8:]}/copy.md"} <= set(names)
+    assert len(names) == len(set(names))  # no name twice in the archive
+    assert any("cópia de" in c.value for c in at.caption)  # the duplicate's card says whose copy it is
+
+
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as hst  # noqa: E402
 
 field_text = hst.one_of(hst.text(max_size=300), hst.just(""), hst.text(alphabet="\x00\x07\n\t<>&\"'`*#[]()!", max_size=40))

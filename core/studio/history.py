@@ -101,7 +101,7 @@ class HistoryStore:
 
     # -- drafts -------------------------------------------------------------------------------------------
     def create_draft(self, brief: Brief, copy_text: str, prompt: str, negative_prompt: str, author: str,
-                     model: str = "", origin: str = "") -> str:
+                     model: str = "", origin: str = "", copied_from: str = "") -> str:
         """Save a new draft with its first copy and prompt versions (written by model, if given); returns its id.
         origin marks a draft a batch wrote (see Draft.origin)."""
         author = check_author(author)
@@ -110,7 +110,7 @@ class HistoryStore:
         draft = Draft(id=new_id(), created_at=at, created_by=author, updated_at=at, brief=brief,
                       copy_versions=(CopyVersion(1, copy_text, author, at, model=model),),
                       prompt_versions=(PromptVersion(1, prompt, negative_prompt, author, at, model=model),),
-                      origin=origin)
+                      origin=origin, copied_from=copied_from)
         with self.files.locked():
             while self.files.documents(shard_of(draft.id)).get(draft.id):  # ids are random: this never loops long
                 draft = dataclasses.replace(draft, id=new_id())
@@ -281,7 +281,7 @@ class HistoryStore:
         """A new draft with the same brief and the newest copy and prompt (no images, no review); returns its id."""
         source = self.get(draft_id)
         return self.create_draft(source.brief, source.copy.text, source.prompt.prompt, source.prompt.negative_prompt,
-                                 author, source.copy.model)
+                                 author, source.copy.model, copied_from=source.id)
 
     def list_drafts(self, state: ReviewState | str | None = None, content_type: str | None = None,
                     author: str | None = None, text: str | None = None, archived: bool = False,

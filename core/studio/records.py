@@ -222,6 +222,7 @@ class Draft:
     creative_versions: tuple[CreativeVersion, ...] = ()
     favorite: int | None = None  # the image version the team picked: what exports and reviews show first
     origin: str = ""  # "BATCH_ID:ITEM" for a draft a catalog batch wrote, so a resumed batch never writes it twice
+    copied_from: str = ""  # the draft this one duplicates, so every list can tell the two apart
 
     def __post_init__(self):
         _check_fields(self)
@@ -274,6 +275,7 @@ class Draft:
             "comments": [dataclasses.asdict(c) for c in self.comments],
             "creative_versions": [dataclasses.asdict(c) for c in self.creative_versions],
             "favorite": self.favorite, "origin": self.origin,
+            **({"copied_from": self.copied_from} if self.copied_from else {}),
         }
 
     @classmethod
@@ -307,7 +309,8 @@ class Draft:
             return cls(id=data["id"], created_at=data["created_at"], created_by=data["created_by"],
                        updated_at=data["updated_at"], brief=brief, state=state,
                        archived=bool(data.get("archived", False)), deleted=bool(data.get("deleted", False)),
-                       favorite=data.get("favorite"), origin=str(data.get("origin") or ""), **lists)
+                       favorite=data.get("favorite"), origin=str(data.get("origin") or ""),
+                       copied_from=data.get("copied_from", ""), **lists)
         except KeyError as missing:
             raise RecordError(draft_id, str(missing).strip("'"), "is missing") from None
         except (TypeError, ValueError, AttributeError) as error:

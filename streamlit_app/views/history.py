@@ -17,7 +17,7 @@ from core.studio.jobs import STORYBOARD_SIZE
 from core.studio.records import ReviewState
 from streamlit_app import creatives, resources, ui
 from streamlit_app.brush import brush_mask
-from core.labels import UI_LANGUAGES, t
+from core.labels import UI_LANGUAGES, draft_label, t
 
 ss = st.session_state
 PAGE = 50  # drafts listed at a time: an agency's history runs to thousands
@@ -397,6 +397,8 @@ with list_col:
                 if path.exists():
                     thumb.image(str(path), width=80)
             info.markdown(f"**{ui.md_escape(draft.brief.product)}**")
+            if draft.copied_from:
+                info.caption(t(lang, "copy_of", product=f"{draft.brief.product[:40]} ({draft.copied_from[-6:]})"))
             info.caption(f"{t(lang, 'type_' + draft.brief.content_type.value)} · "
                          f"{t(lang, 'state_' + draft.state.value)} · {ui.md_escape(draft.created_by)} · "
                          f"{draft.updated_at[:16].replace('T', ' ')}")
@@ -405,8 +407,7 @@ with list_col:
         st.button(t(lang, "show_more", n=len(drafts) - shown), key="h_more",
                   on_click=lambda: ss.update(h_shown=shown + PAGE))
     if drafts:
-        names = {d.id: f"{d.brief.product[:60]} · {t(lang, 'type_' + d.brief.content_type.value)} · "
-                       f"{d.updated_at[:10]}" for d in drafts}
+        names = {d.id: draft_label(d, lang) for d in drafts}
         st.multiselect(t(lang, "select_export"), list(names), key="h_export", placeholder=t(lang, "choose"),
                        format_func=lambda draft_id: names.get(draft_id, draft_id))
         if ss.get("h_export"):
