@@ -161,17 +161,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     # 1. secrets: never printed
-    password = read_secret("APP_PASSWORD")
+    # one name for the team password everywhere (the app reads it too); the launcher's old name still works
+    password = read_secret("STUDIO_PASSWORD")
+    if not password and (password := read_secret("APP_PASSWORD")):
+        say("APP_PASSWORD is the old name of the team password; call it STUDIO_PASSWORD (the old name still works)")
     token = read_secret("HF_TOKEN")
     server_key = read_secret("STUDIO_OPENAI_API_KEY")  # for a text server behind an API key; never printed
     if not password and not args.allow_no_password:
-        say("refusing to share the app without a password: add APP_PASSWORD to Colab secrets or the environment, "
+        say("refusing to share the app without a password: add STUDIO_PASSWORD to Colab secrets or the environment, "
             "or pass --allow-no-password")
         return 2
     if not args.no_install:  # first: the password's check reads zxcvbn's lists, installed with the rest
         install()
     if password and (problem := password_problem(password)):
-        say(f"refusing to share the app: {problem.text('en')} (APP_PASSWORD)")
+        say(f"refusing to share the app: {problem.text('en')} (STUDIO_PASSWORD)")
         return 2
     if not port_is_free(args.port):
         port = any_free_port()

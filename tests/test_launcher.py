@@ -33,12 +33,13 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def launch(tmp_path, model_cache, *extra, password="senha-da-equipe"):
+def launch(tmp_path, model_cache, *extra, password="senha-da-equipe", password_name="STUDIO_PASSWORD"):
     env = {**os.environ, "STUDIO_PROFILE": "tiny", "STUDIO_MODEL_CACHE": str(model_cache),
            "STUDIO_DATA_DIR": str(tmp_path / "data"), "PYTHONUNBUFFERED": "1"}
     env.pop("APP_PASSWORD", None)
+    env.pop("STUDIO_PASSWORD", None)
     if password:
-        env["APP_PASSWORD"] = password
+        env[password_name] = password
     return subprocess.Popen([sys.executable, "-m", "streamlit_app.launcher", "--no-install", *extra], cwd=ROOT,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
@@ -82,6 +83,12 @@ def test_refuses_a_blank_short_or_common_password_saying_why(tmp_path, model_cac
         out, _ = process.communicate(timeout=60)
         assert process.returncode == 2 and "refusing to share" in out and reason in out, (password, out)
         assert password.strip() == "" or password not in out
+
+
+def test_the_old_password_name_still_works_and_says_the_new_one(tmp_path, model_cache):
+    process = launch(tmp_path, model_cache, password="aaaaaaaaaa", password_name="APP_PASSWORD")
+    out, _ = process.communicate(timeout=60)
+    assert "call it STUDIO_PASSWORD" in out and "refusing to share" in out  # read, and checked as the new one
 
 
 def test_the_password_rule_in_core_passes_phrases_and_words_its_reasons_in_portuguese():
