@@ -272,6 +272,27 @@ def test_history_export_zip(history_app, tmp_path, tiny_images):
     assert row["seed"] == 5 and row["prompt"] == "a cup of coffee, warm light"
 
 
+def test_comparing_images_follows_the_newest_version_after_new_ones_arrive(history_app, tmp_path, tiny_images):
+    from core.image.settings import ImageSettings
+    at, ids = history_app
+    store = HistoryStore(tmp_path / "data")
+    [image] = tiny_images.render("a cup of coffee, warm light", "blurry", ImageSettings(steps=1, seed=5))
+    for _ in range(3):
+        store.add_image_version(ids["cafe"], image, "Ana")
+    next(b for b in at.button if b.key == f"h_open_{ids['cafe']}").click()
+    at.run()
+    right = next(s for s in at.selectbox if s.key.startswith(f"h_cmp_b_{ids['cafe']}"))
+    assert right.value == 3
+    right.set_value(2)  # looked at an older pair
+    at.run()
+    for _ in range(4):  # then four more versions in the same session
+        store.add_image_version(ids["cafe"], image, "Ana")
+    at.run()
+    assert not at.exception, at.exception
+    pair = [s.value for s in at.selectbox if s.key.startswith(f"h_cmp_") and ids["cafe"] in s.key]
+    assert pair == [6, 7]
+
+
 def test_a_duplicate_is_named_apart_everywhere_and_both_are_exported(history_app, tmp_path):
     import io
     import zipfile

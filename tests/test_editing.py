@@ -116,3 +116,16 @@ def test_edit_pipelines_share_the_weights_and_leave_their_dtype_alone(tiny_profi
     for module in (model.base.unet, model.base.vae, model.base.text_encoder, model.refiner.unet,
                    model.refiner.text_encoder_2):
         assert module.dtype == torch.bfloat16  # from_pipe would have cast them all to float32
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_the_region_preview_shades_exactly_what_the_edit_repaints(keep):
+    from core.image.editing import edit_arguments, region_preview
+    image = Image.new("RGB", (256, 256), (40, 160, 40))
+    box = (0.25, 0.25, 0.75, 0.75)
+    preview = np.array(region_preview(image, box, keep_region=keep), dtype=int)
+    mask = np.array(edit_arguments("inpaint", (256, 256), across=(25, 75), down=(25, 75),
+                                   keep_region=keep)["mask"].resize((256, 256))) >= 128
+    red = preview[..., 0] > preview[..., 1]  # shaded red where it will be repainted
+    assert (red == mask).mean() > 0.99
+    assert red[128, 128] != keep and red[5, 5] == keep  # the centre repainted, or kept and the edges repainted

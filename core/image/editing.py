@@ -105,6 +105,19 @@ def rectangle_mask(size: tuple[int, int], box: tuple[float, float, float, float]
     return mask
 
 
+def region_preview(image: Image.Image, box: tuple[float, float, float, float], keep_region: bool = False,
+                   longest: int = 512) -> Image.Image:
+    """A small copy of the image with what will be repainted shaded red: the rectangle box, or, where the region is
+    kept, everything around it, exactly as edit_arguments builds the mask."""
+    shown = image.convert("RGB")
+    shown.thumbnail((longest, longest))
+    repainted = rectangle_mask(shown.size, box)
+    if keep_region:
+        repainted = ImageOps.invert(repainted)
+    tint = Image.new("RGB", shown.size, (230, 30, 30))
+    return Image.composite(Image.blend(shown, tint, 0.45), shown, repainted)
+
+
 def edit_arguments(kind: str, size: tuple[int, int], strength: float | None = None,
                    across: tuple[int, int] = (0, 100), down: tuple[int, int] = (0, 100),
                    target_format: str | None = None, painted: Image.Image | None = None,

@@ -8,7 +8,7 @@ from PIL import Image
 from core.content.brief import ContentType
 from core.errors import CoreError, SettingsError
 from core.image.editing import (DEFAULT_STRENGTH, FORMATS, MASK_THRESHOLD, STRENGTH, EditKind, edit_arguments,
-                                edit_settings, rectangle_mask)
+                                edit_settings, region_preview)
 from core.files import file_stem
 from core.image.uploads import read_upload
 from core.studio.creatives import storyboard_pdf
@@ -193,17 +193,10 @@ def region_controls(key: str, chosen) -> None:
     left, right = st.slider(t(lang, "region_x"), 0, 100, (30, 70), key=f"{key}_x")
     top, bottom = st.slider(t(lang, "region_y"), 0, 100, (30, 70), key=f"{key}_y")
     if path.exists():
-        st.image(region_preview(path, (left / 100, top / 100, right / 100, bottom / 100)), width=320,
-                 caption=t(lang, "region_preview"))
-
-
-def region_preview(path, box) -> Image.Image:
-    """The image with the rectangle to repaint shaded red."""
-    with Image.open(path) as image:
-        shown = image.convert("RGB")
-    shown.thumbnail((512, 512))
-    tint = Image.new("RGB", shown.size, (230, 30, 30))
-    return Image.composite(Image.blend(shown, tint, 0.45), shown, rectangle_mask(shown.size, box))
+        keep = bool(ss.get(f"{key}_keep"))
+        with Image.open(path) as image:
+            preview = region_preview(image, (left / 100, top / 100, right / 100, bottom / 100), keep)
+        st.image(preview, width=320, caption=t(lang, "region_preview_keep" if keep else "region_preview"))
 
 
 def lineage(image) -> str:
@@ -223,7 +216,9 @@ def compare_images(draft) -> None:
         after = images[-1]
         before = after.parent if after.parent in numbers else numbers[-2]
         for column, label, default, side in ((left, "left", before, "a"), (right, "right", after.n, "b")):
-            n = column.selectbox(t(lang, label), numbers, index=numbers.index(default), key=f"h_cmp_{side}_{draft.id}",
+            # keyed by the count too: a new image brings the pair back to the newest and what it came from
+            n = column.selectbox(t(lang, label), numbers, index=numbers.index(default),
+                                 key=f"h_cmp_{side}_{draft.id}_{len(numbers)}",
                                  format_func=lambda v: f"v{v}")
             path = store.image_path(draft.image_version(n).file)
             if path.exists():
