@@ -407,6 +407,8 @@ STRINGS: dict[str, tuple[str, str, str]] = {
     "skipped_drafts": ("{n} rascunho(s) ilegível(is) ficaram de fora da lista: {which}.",
                        "{n} unreadable draft(s) were left out of the list: {which}.",
                        "{n} borrador(es) ilegible(s) quedaron fuera de la lista: {which}."),
+    "finished_ok": ("texto completo", "finished text", "texto completo"),
+    "finished_broken": ("texto inacabado", "unfinished text", "texto inacabado"),
     "copy_of": ("cópia de {product}", "copy of {product}", "copia de {product}"),
     "show_more": ("Mostrar mais ({n} restantes)", "Show more ({n} left)", "Mostrar más ({n} restantes)"),
     "text_server": ("Servidor de texto", "Text server", "Servidor de texto"),
@@ -468,6 +470,7 @@ def rule_label(rule, language: str) -> str:
             "scenes": f"{rule.actual} {t(language, 'scenes')}",
             "cta": t(language, "cta_present" if rule.ok else "cta_missing"),
             "kit_words": t(language, "kit_words_ok" if rule.ok else "kit_words_broken"),
+            "finished": t(language, "finished_ok" if rule.ok else "finished_broken"),
             "language": t(language, "language_ok" if rule.ok else "language_wrong")}[rule.rule]
 
 

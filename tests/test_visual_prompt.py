@@ -121,3 +121,22 @@ def test_parser_survives_junk(raw):
     result = visual_prompt_from_output(raw, BRIEF)
     assert result.prompt.strip() and result.negative_prompt.strip()
     assert result.source in ("model", "fallback")
+
+
+@pytest.mark.parametrize("raw", [
+    "PROMPT: <at most 50 words, comma-separated: main subject, setting, style, lighting, composition>\nNEGATIVE: blur",
+    "PROMPT: main subject, setting, style, lighting, composition\nNEGATIVE: <at most 20 words>",
+    "PROMPT: image title, text size x364px\nNEGATIVE: blurry",
+    "PROMPT: [product] on a [surface], [lighting]\nNEGATIVE: blurry",
+    "PROMPT: Here is a prompt you can use for the image of the coffee\nNEGATIVE: blurry",
+])
+def test_echoed_templates_and_prose_fall_back_with_a_note(raw):
+    brief = Brief(product="Serra Azul coffee", content_type="instagram")
+    result = visual_prompt_from_output(raw, brief)
+    assert result.source == "fallback" and result.notes[0].code == "visual_unusable"
+
+
+def test_a_real_prompt_is_still_taken():
+    raw = "PROMPT: a glass serum bottle on a marble table, morning light, fresh leaves, soft focus\nNEGATIVE: text"
+    result = visual_prompt_from_output(raw, Brief(product="Sérum", content_type="instagram"))
+    assert result.source == "model" and result.prompt.startswith("a glass serum bottle")

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 from core.content.brief import Brief, ContentType
 from core.content.copy_parts import CopyParts, parse_email, parse_video_script
+from core.content.defects import (cut_off, last_whole_sentence, meta_commentary, outside_quotes, placeholders,
+                                  quoted_spans)
 from core.content.language import wrong_language
 from core.messages import render
 
@@ -46,11 +48,9 @@ _X_LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
 
 # How much worse one broken rule makes a copy than another, to keep the better of two drafts. Length and hashtags
 # are cut to fit afterwards, so they weigh least; copy in the wrong language is unusable.
-SEVERITY = {"wrong_language": 10, "banned_words": 5, "missing_cta": 4, "missing_words": 3, "missing_subject": 4, "too_few_scenes": 3,
+SEVERITY = {"wrong_language": 10, "placeholder": 6, "meta_commentary": 6, "cut_off": 3, "banned_words": 5, "missing_cta": 4, "missing_words": 3, "missing_subject": 4, "too_few_scenes": 3,
             "scene_without_visual": 2, "too_many_scenes": 2, "subject_too_long": 1, "preheader_too_long": 1,
             "too_long": 1, "too_many_hashtags": 1}
-# Quotation marks around a call to action mean the text talks about it rather than making it.
-QUOTES = "\"'“”‘’«»„‚`"
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ def parts_of(text: str, content_type: ContentType) -> CopyParts:
 class Measure:
     """One rule of the channel measured on a copy, kept or broken: what the rule badges show."""
 
-    rule: str  # length | hashtags | subject | preheader | scenes | cta | kit_words | language
+    rule: str  # length | hashtags | subject | preheader | scenes | cta | kit_words | finished | language
     actual: int
     limit: int | None
     violations: tuple[Violation, ...] = ()
@@ -135,10 +135,23 @@ def measure(text: str, brief: Brief) -> list[Measure]:
             Violation("missing_cta", 0, 1, {"value": brief.call_to_action.strip()}),)))
     if brief.kit is not None and (brief.kit.banned_words or brief.kit.required_words):
         found.append(_kit_words(text, brief))
+    found.append(_finished(text, brief))
     written_in = wrong_language(_prose_of(parts), brief.language)
     found.append(Measure("language", int(written_in is None), 1, () if written_in is None else (
         Violation("wrong_language", 0, 1, {"found": written_in.value, "expected": brief.language.value}),)))
     return found
+
+
+def _finished(text: str, brief: Brief) -> Measure:
+    """Whether the copy is a finished post: no template hole, no talk about the writing, no cut-off ending."""
+    broken = ()
+    if holes := placeholders(text):
+        broken += (Violation("placeholder", len(holes), 0, {"found": ", ".join(holes[:3])}),)
+    if talk := meta_commentary(text):
+        broken += (Violation("meta_commentary", len(talk), 0, {"found": " / ".join(talk[:2])}),)
+    if (ending := cut_off(text, brief.call_to_action)) is not None:
+        broken += (Violation("cut_off", 1, 0, {"ending": ending}),)
+    return Measure("finished", len(broken), 0, broken)
 
 
 def _kit_words(text: str, brief: Brief) -> Measure:
@@ -193,15 +206,16 @@ def x_weighted_length(text: str) -> int:
 
 def contains_cta(text: str, call_to_action: str) -> bool:
     """Whether the text makes the call to action: the CTA appears, ignoring case, accents and spacing, at least
-    once outside quotation marks (a CTA in quotes is being talked about, not made)."""
+    once outside every quotation, however far from its marks and in any quote style (a CTA quoted is being talked
+    about, not made)."""
     wanted, _ = _folded(call_to_action)
     if not wanted:
         return True
     folded, origin = _folded(text)
+    spans = quoted_spans(text)
     start = 0
     while (found := _find_words(folded, wanted, start)) != -1:
-        first, last = origin[found], origin[found + len(wanted) - 1]
-        if not (_quote_before(text, first) and _quote_after(text, last)):
+        if outside_quotes(text, origin[found], spans):
             return True
         start = found + 1
     return False
@@ -215,16 +229,6 @@ def _find_words(folded: str, wanted: str, start: int) -> int:
             return found
         start = found + 1
     return -1
-
-
-def _quote_before(text: str, index: int) -> bool:
-    before = text[:index].rstrip(" ¡¿*_")
-    return bool(before) and before[-1] in QUOTES
-
-
-def _quote_after(text: str, index: int) -> bool:
-    after = text[index + 1:].lstrip(" !?.,;:…*_")
-    return bool(after) and after[0] in QUOTES
 
 
 def _folded(text: str) -> tuple[str, list[int]]:
@@ -250,8 +254,11 @@ def _folded(text: str) -> tuple[str, list[int]]:
 
 
 def trim_to_rules(text: str, brief: Brief) -> str:
-    """The text cut to its channel's length and hashtag limits, at sentence boundaries, keeping the CTA."""
+    """The text cut to its channel's length and hashtag limits, at sentence boundaries, keeping the CTA; a text
+    the token budget cut mid-sentence ends at its last whole sentence."""
     rules = RULES[brief.content_type]
+    if cut_off(text, brief.call_to_action) is not None and (whole := last_whole_sentence(text)):
+        text = whole
     if rules.max_hashtags is not None:
         text = _keep_first_hashtags(text, rules.max_hashtags)
     if rules.max_chars is None:

@@ -13,7 +13,7 @@ from core.messages import Message
 from core.text.engine import SamplingSettings, TextEngine
 
 # Violations that cutting text can fix; any other one needs the model to write again.
-TRIMMABLE = {"too_long", "too_many_hashtags"}
+TRIMMABLE = {"too_long", "too_many_hashtags", "cut_off"}
 
 
 class RewriteInterrupted(Exception):

@@ -58,13 +58,44 @@ def detect(text: str) -> tuple[Language | None, float]:
     return found, shares[found]
 
 
+# Loanwords: a Brazilian post says "Black Friday", "delivery", "happy hour", "app" in English inside Portuguese
+# prose. A word the detector reads as the other language on its own counts as a loanword while such words stay
+# under LOANWORDS_AT_MOST of the text and what is left reads as the expected language.
+WORD_CONFIDENT = 0.6
+LOANWORDS_AT_MOST = 0.6
+PROSE_WORDS_AT_LEAST = 4
+
+
 def wrong_language(text: str, expected: Language) -> Language | None:
     """The language text is confidently written in when that is not the expected one; None when it is the expected
-    language, or too short or too mixed to say."""
+    language (its prose, everyday loanwords of another language aside), or too short or too mixed to say."""
     shares = confidences(text)
     if not shares:
         return None
     found = max(shares, key=shares.get)
     if found is expected or shares[found] < CONFIDENT or shares.get(expected, 0.0) > EXPECTED_AT_MOST:
         return None
-    return found
+    return None if _loanwords_only(text, found, expected) else found
+
+
+def _loanwords_only(text: str, found: Language, expected: Language) -> bool:
+    """Whether what reads as found is only its loanwords: the detector's verdict on each word alone, then on the
+    prose left without those words."""
+    words = _WORD.findall(_NOISE.sub(" ", text))
+    borrowed = {word for word in set(words) if _word_language(word) is found}
+    left = [word for word in words if word not in borrowed]
+    if not words or (len(words) - len(left)) / len(words) > LOANWORDS_AT_MOST or len(left) < PROSE_WORDS_AT_LEAST:
+        return False
+    with _lock:
+        values = _detector().compute_language_confidence_values(" ".join(left))
+    ours = {name: language for language, name in LINGUA_NAMES.items()}
+    shares = {ours[value.language.name]: value.value for value in values}
+    return max(shares, key=shares.get) is expected and shares[expected] >= CONFIDENT
+
+
+def _word_language(word: str) -> Language | None:
+    with _lock:
+        values = _detector().compute_language_confidence_values(word)
+    ours = {name: language for language, name in LINGUA_NAMES.items()}
+    best = max(values, key=lambda value: value.value, default=None)
+    return ours[best.language.name] if best is not None and best.value >= WORD_CONFIDENT else None

@@ -10,7 +10,7 @@ from core.content.brand import BrandKit
 from core.content.brief import Brief, ContentType, Language
 from core.content.clip_tokens import CLIP_WINDOW, clip_tokenizer, count_clip_tokens
 from core.content.language import detect
-from core.content.prompts import product_in_english_messages, visual_messages
+from core.content.prompts import VISUAL_SYSTEM, product_in_english_messages, visual_messages
 from core.messages import Message
 from core.text.engine import SamplingSettings, TextEngine
 
@@ -25,7 +25,11 @@ _PLACEHOLDER = re.compile(r"\[[^\]]*\]|\{[^}]*\}|<[^>]*>|\b(?:insert|placeholder
                           r"lorem ipsum|describe (?:the|your)|example)\b", re.IGNORECASE)
 # Prose instead of a list of visual details: full sentences about words or the task.
 _PROSE = re.compile(r"\b(?:the word|means|is an? (?:adjective|noun|verb)|translat\w*|here is|here's|"
-                    r"this prompt|I (?:would|will|can)|you (?:can|should))\b", re.IGNORECASE)
+                    r"this prompt|I (?:would|will|can)|you (?:can|should)|image title|(?:text|font) size|"
+                    r"word count|at most \d+ words)\b|\b\w*\d+\s*px\b", re.IGNORECASE)
+# The format the model was shown: an answer that is mostly its words echoes the template instead of filling it
+_TEMPLATE_WORDS = set(re.findall(r"[a-z]+", VISUAL_SYSTEM.lower()))
+TEMPLATE_ECHO_SHARE = 0.6
 
 _PROMPT_LABEL = re.compile(r"^[\s*_#>-]*(?:positive\s+prompt|image\s+prompt|prompt)\s*[*_]*\s*[:：]\s*(.*)$",
                            re.IGNORECASE)
@@ -140,7 +144,12 @@ def parse_visual_output(raw: str) -> tuple[tuple[str, str] | None, Message | Non
     found = _from_json(text) or _from_labels(text)
     if found is None:
         return None, Message("no_prompt_line")
+    if _PLACEHOLDER.search(found[0]):  # before tidying: a template's <...> is stripped at the ends by _tidy
+        return None, Message("prompt_placeholder")
     prompt, negative = (_tidy(part) for part in found)
+    words = re.findall(r"[a-z]+", prompt.lower())
+    if words and sum(word in _TEMPLATE_WORDS for word in words) / len(words) >= TEMPLATE_ECHO_SHARE:
+        return None, Message("prompt_placeholder")
     problem = prompt_problem(prompt)
     if problem is not None:
         return None, problem

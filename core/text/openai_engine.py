@@ -3,6 +3,8 @@ serve`, or a hosted API) through the official openai client, streamed, with expl
 retry of a half-streamed answer. Every failure is a Message with the server's address, worded by each face."""
 from __future__ import annotations
 
+import re
+
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -80,7 +82,8 @@ class OpenAIEngine(TextEngine):
         except openai.APIError as error:
             raise GenerationError("server_stopped", detail=self._explain(error)) from None
         except Exception as error:  # the transport broke mid-stream (the server died, the connection dropped)
-            raise GenerationError("server_stopped", detail=f"{type(error).__name__}: {str(error)[:200]}") from None
+            detail = self._redacted(f"{type(error).__name__}: {str(error)[:200]}")
+            raise GenerationError("server_stopped", detail=detail) from None
         finally:
             response.close()
 
@@ -98,6 +101,21 @@ class OpenAIEngine(TextEngine):
             return request()
 
     def _explain(self, error: openai.APIError) -> Message:
+        """What went wrong, for the team; the API key is never in it, whatever the server echoed."""
+        message = self._explained(error)
+        return Message(message.code, {name: self._redacted(value) if isinstance(value, str) else value
+                                      for name, value in message.params.items()})
+
+    def _redacted(self, text: str) -> str:
+        """text with the API key, any bearer token and anything shaped like a key hidden."""
+        key = self.spec.api_key or ""
+        if len(key) >= 4:
+            text = text.replace(key, KEY_HIDDEN)
+        text = re.sub(r"(?i)\b(bearer|token|api[_-]?key|authorization)([\s\"':=]+)[^\s\"',}]+", rf"\1\2{KEY_HIDDEN}",
+                      text)
+        return re.sub(r"\bsk-[A-Za-z0-9_\-]{6,}", KEY_HIDDEN, text)
+
+    def _explained(self, error: openai.APIError) -> Message:
         url = self.spec.base_url
         if isinstance(error, openai.APITimeoutError):
             return Message("server_timeout", {"url": url, "seconds": f"{self.spec.read_timeout_s:g}"})
@@ -112,6 +130,9 @@ class OpenAIEngine(TextEngine):
                 return Message("server_lacks_model", {"url": url, "value": self.spec.model, "detail": detail})
             return Message("server_http_error", {"url": url, "status": error.status_code, "detail": detail})
         return Message("server_error", {"url": url, "detail": f"{type(error).__name__}: {str(error)[:200]}"})
+
+
+KEY_HIDDEN = "[key hidden]"
 
 
 def _detail(error: openai.APIStatusError) -> str:
