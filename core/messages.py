@@ -61,6 +61,12 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
                 "(recebido {value})",
                 "{field}: debe ser una dirección web que empiece con http:// o https://, sin espacios "
                 "(recibido {value})"),
+    "link_not_public": ("{field}: {value} points to a local or private address; use the public web address people "
+                        "will open",
+                        "{field}: {value} aponta para um endereço local ou privado; use o endereço público que as "
+                        "pessoas vão abrir",
+                        "{field}: {value} apunta a una dirección local o privada; usa la dirección pública que la "
+                        "gente abrirá"),
     "out_of_range": ("{field} must be from {low} to {high} (got {value})",
                      "{field}: precisa estar entre {low} e {high} (recebido {value})",
                      "{field}: debe estar entre {low} y {high} (recibido {value})"),

@@ -92,3 +92,37 @@ def test_a_link_that_is_not_a_web_address_is_refused_by_name(link):
         Brief(product="x", link=link)
     assert refused.value.field == "link"
     assert "Link: precisa ser um endereço web" in refused.value.text("pt-BR")
+
+
+@pytest.mark.parametrize("link, stored", [
+    ('https://evil.example.com/"><script>alert(1)</script>',
+     "https://evil.example.com/%22%3E%3Cscript%3Ealert%281%29%3C/script%3E"),
+    ("https://example.com/)](javascript:alert(1)", "https://example.com/%29%5D%28javascript:alert%281%29"),
+    ("HTTPS://Loja.Exemplo.COM.br/café?cor=azul", "https://loja.exemplo.com.br/caf%C3%A9?cor=azul"),
+    ("https://café.com.br/p1", "https://xn--caf-dma.com.br/p1"),
+])
+def test_a_link_is_normalised_and_percent_encoded_so_it_cannot_break_out(link, stored):
+    brief = Brief(product="Café", link=link)
+    assert brief.link == stored and Brief.from_dict(brief.to_dict()).link == stored  # stable once normalised
+    assert not set('<>"\' ') & set(brief.link)
+
+
+@pytest.mark.parametrize("link", ["http://169.254.169.254/latest/meta-data", "http://10.0.0.1/admin",
+                                  "http://192.168.0.1", "http://127.0.0.1:8501", "http://localhost:8501",
+                                  "http://[::1]/", "http://router.local/", "https://user:senha@loja.com.br/"])
+def test_a_link_to_a_private_or_local_address_or_with_credentials_is_refused_naming_it(link):
+    with pytest.raises(BriefError) as error:
+        Brief(product="Café", link=link)
+    said = error.value.text("pt-BR")
+    assert said.startswith("Link: ") and (link in said or link[:60] in said)
+
+
+def test_the_exported_markdown_writes_the_link_as_an_autolink_that_cannot_run_script(tmp_path):
+    from core.studio.export import markdown
+    from core.studio.history import HistoryStore
+    store = HistoryStore(tmp_path)
+    brief = Brief(product="Café", link="https://example.com/)](javascript:alert(1)")
+    draft = store.get(store.create_draft(brief, "Café bom. Peça já!", "p", "n", "Ana"))
+    page = markdown(draft)
+    assert "- link: <https://example.com/%29%5D%28javascript:alert%281%29>" in page
+    assert "](javascript:" not in page

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import re
+import urllib.parse
 import unicodedata
 from dataclasses import dataclass, field
 from enum import Enum
@@ -46,6 +48,44 @@ MULTILINE = {"brand_notes", "key_facts"}
 URL = re.compile(r"https?://(?:[^\s/?#.]+\.)+[^\s/?#.]{2,}(?::\d+)?(?:[/?#]\S*)?|https?://localhost(?::\d+)?(?:[/?#]\S*)?",
                  re.IGNORECASE)
 MAX_KEYWORDS = 10
+# Characters kept as they are in a normalised link; everything else is percent-encoded, so a link can never close
+# the Markdown, HTML or quotes it is written into
+LINK_SAFE = "/:@!$&+,;=-._~%?#"
+
+
+def public_link(link: str) -> str:
+    """link normalised (scheme and host in lower case, the host in IDNA form, everything else percent-encoded), or
+    a BriefError where it is not an http(s) address of a public host: no user name or password in it, no local,
+    private, link-local or reserved address (a cloud's metadata service at 169.254.169.254, a router, this
+    machine), no single-label host."""
+    try:
+        parts = urllib.parse.urlsplit(link)
+        host = (parts.hostname or "").rstrip(".")
+        port = parts.port
+    except ValueError:
+        raise BriefError("link", link, "bad_url") from None
+    if parts.scheme.lower() not in ("http", "https") or not host or parts.username or parts.password:
+        raise BriefError("link", link, "bad_url")
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    if address is not None:
+        if not address.is_global:
+            raise BriefError("link", link, "link_not_public")
+        shown = f"[{address.compressed}]" if address.version == 6 else address.compressed
+    else:
+        try:
+            shown = host.encode("idna").decode("ascii").lower()
+        except UnicodeError:
+            raise BriefError("link", link, "bad_url") from None
+        if "." not in shown or shown.endswith((".local", ".localhost", ".internal", ".lan", ".home.arpa")) or \
+                shown == "localhost":
+            raise BriefError("link", link, "link_not_public")
+    netloc = shown + (f":{port}" if port else "")
+    quote = lambda text: urllib.parse.quote(text, safe=LINK_SAFE)  # noqa: E731
+    return urllib.parse.urlunsplit((parts.scheme.lower(), netloc, quote(parts.path), quote(parts.query),
+                                    quote(parts.fragment)))
 # The angles a copy variant can take, each labelled for the team; "" is the plain brief.
 ANGLES = ("benefit", "emotion", "urgency", "social_proof")
 
@@ -102,6 +142,7 @@ class Brief:
             object.__setattr__(self, "link", self.link.strip())
             if not URL.fullmatch(self.link):
                 raise BriefError("link", self.link, "bad_url")
+            object.__setattr__(self, "link", public_link(self.link))
 
     def to_dict(self) -> dict:
         """A JSON-ready view of the brief."""

@@ -109,7 +109,8 @@ def markdown(draft: Draft, language: str = "pt-BR") -> str:
              f"## {said['copy']}", "", copy.text, "", f"## {said['visual_prompt']}", "", prompt.prompt, "",
              f"{said['negative']}: {prompt.negative_prompt}", "", f"## {said['brief']}", ""]
     for key, value in (("audience", brief.audience), ("tone", brief.tone), ("cta", brief.call_to_action),
-                       ("keywords", ", ".join(brief.keywords)), ("link", brief.link), ("key_facts", brief.key_facts),
+                       ("keywords", ", ".join(brief.keywords)), ("link", f"<{brief.link}>" if brief.link else ""),
+                       ("key_facts", brief.key_facts),
                        ("kit", brief.kit.label if brief.kit else ""), ("angle", brief.angle)):
         if value.strip():
             lines.append(f"- {said[key]}: {value.strip()}")
