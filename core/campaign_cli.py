@@ -13,7 +13,9 @@ from core.content.brief import Language, parse_content_type
 from core.errors import SettingsError
 from core.image.creative import FORMATS, TEMPLATES
 from core.profiles import ENV_DATA_DIR, ENV_PROFILE, PROFILES, Environment
-from core.studio.batch import Batches, export_batch, guess_columns, item_message, plan_batch, read_catalog, run_batch
+from core.image.settings import ImageSettings
+from core.studio.batch import (Batches, export_batch, guess_columns, item_message, item_problems, plan_batch,
+                               read_catalog, run_batch)
 from core.studio.creatives import creative_file, headline_of, make_creative
 from core.studio.history import HistoryError, check_author
 from core.studio.kits import KitAsset
@@ -54,6 +56,10 @@ def add_commands(commands) -> None:
                                                                "own (default: instagram)")
     batch.add_argument("--language", default=Language.PT_BR.value, choices=[lang.value for lang in Language])
     batch.add_argument("--no-images", action="store_true", help="copy and prompts only")
+    batch.add_argument("--steps", type=int, help="denoising steps of every image (default: the studio's)")
+    batch.add_argument("--seed", type=int, help="the seed of every image, for repeatable renders (default: random)")
+    batch.add_argument("--allow-problems", action="store_true",
+                       help="exit 0 even when a saved copy still breaks a rule (it is reported either way)")
     batch.add_argument("--out", type=Path, default=Path("batch.zip"), help="the ZIP written (default: batch.zip)")
     batch.add_argument("--profile", choices=PROFILES, help="models to use (default: full with a GPU, else cpu-demo)")
     _common(batch)
@@ -137,14 +143,22 @@ def _batch(args) -> int:
         left = len(batch.items) - batch.count("done") - batch.count("failed")
         print(f"\rdone {batch.count('done')}, failed {batch.count('failed')}, left {left}", end="", file=sys.stderr,
               flush=True)
-    batch = run_batch(Progress(), batches, batch.id, studio.text_model, studio.image_model, author, on_item=show)
+    settings = ImageSettings(**{name: value for name, value in (("steps", args.steps), ("seed", args.seed))
+                                if value is not None})
+    batch = run_batch(Progress(), batches, batch.id, studio.text_model, studio.image_model, author, settings,
+                      on_item=show)
     _say("")
     for item in batch.items:
         if message := item_message(item):
             _say(f"refused: {message}")
+        if item.status == "done" and item.problems:
+            _say(f"row {item.row} ({item.channel}), done with problems: "
+                 + "; ".join(str(problem) for problem in item_problems(item)))
     files.atomic_write(args.out, lambda handle: handle.write(export_batch(studio.store, batch, args.language)))
-    _say(f"wrote {args.out}: {batch.count('done')} drafts done, {batch.count('failed')} failed (batch {batch.id})")
-    return 0 if not batch.count("failed") else 1
+    clean = batch.count("done") - batch.with_problems
+    _say(f"wrote {args.out}: {clean} drafts done, {batch.with_problems} done with problems, "
+         f"{batch.count('failed')} failed (batch {batch.id})")
+    return 1 if batch.count("failed") or (batch.with_problems and not args.allow_problems) else 0
 
 
 def _creative(args) -> int:

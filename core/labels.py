@@ -219,6 +219,10 @@ STRINGS: dict[str, tuple[str, str, str]] = {
     "batch_resume": ("Retomar", "Resume", "Reanudar"),
     "batch_status": ("{done} prontos · {failed} com erro · {left} faltando", "{done} done · {failed} failed · "
                      "{left} left", "{done} listos · {failed} con error · {left} pendientes"),
+    "batch_problems": ("{n} prontos com problemas no texto (não publique sem revisar):",
+                       "{n} done with problems in the copy (do not publish without a review):",
+                       "{n} listos con problemas en el texto (no publiques sin revisar):"),
+    "batch_row": ("linha {row} ({channel})", "row {row} ({channel})", "fila {row} ({channel})"),
     "batch_export": ("Baixar ZIP do lote", "Download the batch ZIP", "Descargar el ZIP del lote"),
     "batch_list": ("Lotes", "Batches", "Lotes"),
     "column_none": ("(nenhuma)", "(none)", "(ninguna)"),

@@ -352,3 +352,44 @@ def test_a_creative_starts_from_the_image_in_its_formats_shape_else_the_favourit
     assert source_for(draft, "linkedin") == 1  # none at 1344x768: the favourite, cropped
     made = make_creative(store, draft_id, None, "story", "Título", "", "ana")
     assert made.image_version == 2
+
+
+def test_a_batch_whose_copy_breaks_a_rule_is_done_with_problems_everywhere_and_the_cli_says_so(tmp_path, capsys):
+    import zipfile
+    store = HistoryStore(tmp_path)
+    lines = "Produto;Idioma;Notas da marca\nSérum 1;es;sem exageros\nSérum 2;pt-BR;\nSérum 3;fr;\n"
+    catalog = read_catalog(lines.encode("utf-8"), "produtos.csv")
+    columns = guess_columns(catalog.headers)
+    assert columns["language"] == "Idioma" and columns["brand_notes"] == "Notas da marca"
+    items = plan_batch(catalog, columns, ["instagram"], "pt-BR", None)
+    assert [item.status for item in items] == ["pending", "pending", "failed"]  # "fr" refused naming the cell
+    assert item_message(items[2]).text("pt-BR").startswith("linha 4, coluna Idioma")
+    assert items[0].brief["language"] == "es" and items[0].brief["brand_notes"] == "sem exageros"
+    batch = Batches(store).create("produtos.csv", items, "ana", "pt-BR", None, images=False)
+    # the model forgets the CTA ("Compre já" is asked of every row) both times: done, but with problems
+    brief_cta = [dataclasses.replace(Brief.from_dict(item.brief), call_to_action="Compre já").to_dict()
+                 if item.brief else None for item in batch.items]
+    for item, brief in zip(batch.items, brief_cta):
+        item.brief = brief
+    Batches(store).save(batch)
+    lost = "Descubra o novo sérum da Natura Viva: hidratação profunda para a sua pele todos os dias."
+    finished = run_batch(Progress(), Batches(store), batch.id, lambda: ScriptedEngine(*[lost, lost, VISUAL] * 2),
+                         None, "ana")
+    assert finished.count("done") == 2 and finished.with_problems == 2
+    with zipfile.ZipFile(io.BytesIO(export_batch(store, finished, "pt-BR"))) as zipped:
+        table = zipped.read("batch.csv").decode("utf-8-sig")
+    assert table.count("pronto com problemas") == 2 and "a chamada para ação “Compre já” não aparece" in table
+
+
+def test_the_command_line_exits_non_zero_when_a_saved_copy_breaks_a_rule_unless_allowed(tmp_path, monkeypatch,
+                                                                                           model_cache, capsys):
+    monkeypatch.setenv("STUDIO_MODEL_CACHE", str(model_cache))
+    catalog = tmp_path / "produtos.csv"
+    catalog.write_text("Produto;CTA\nSérum 1;Compre já\n", encoding="utf-8")
+    common = [str(catalog), "--profile", "tiny", "--no-images", "--data-dir", str(tmp_path / "data")]
+    # the tiny model's random weights never write the CTA
+    assert main(["batch", *common, "--out", str(tmp_path / "a.zip")]) == 1
+    said = capsys.readouterr().err
+    assert "done with problems" in said and "call to action" in said
+    assert main(["batch", *common, "--allow-problems", "--out", str(tmp_path / "b.zip")]) == 0
+    assert "1 done with problems" in capsys.readouterr().err

@@ -45,6 +45,8 @@ COLUMN_NAMES = {
     "keywords": ("palavras-chave", "palavras chave", "keywords", "palabras clave"),
     "call_to_action": ("cta", "chamada para acao", "call to action", "llamada a la accion"),
     "content_type": ("canal", "channel", "formato", "content type"),
+    "language": ("idioma", "language", "lingua", "lengua"),
+    "brand_notes": ("notas da marca", "brand notes", "notas de marca", "observacoes", "notes", "notas"),
 }
 PRICE_LABEL = {Language.PT_BR: "Preço", Language.EN: "Price", Language.ES: "Precio"}
 
@@ -163,6 +165,7 @@ class BatchItem:
     status: str = "pending"  # pending | written (the draft saved, its image not yet) | done | failed
     draft_id: str = ""
     error: dict | None = None  # {"code", "params"} of what went wrong
+    problems: list = field(default_factory=list)  # the saved copy's broken rules, {"code", "params"} each
 
 
 @dataclass
@@ -180,6 +183,11 @@ class Batch:
 
     def count(self, status: str) -> int:
         return sum(item.status == status for item in self.items)
+
+    @property
+    def with_problems(self) -> int:
+        """Items done whose saved copy still breaks a rule: done, but not ready to publish."""
+        return sum(item.status == "done" and bool(item.problems) for item in self.items)
 
     @property
     def finished(self) -> bool:
@@ -235,6 +243,7 @@ def plan_batch(catalog: Catalog, columns: dict[str, str], channels: list[str], l
 
 
 def _brief_of(cell: dict[str, str], channel: str, language: str, kit: BrandKit | None) -> Brief:
+    language = cell.get("language") or language  # a row's own language column wins, checked by the brief
     facts = cell.get("key_facts", "")
     if cell.get("price"):
         label = PRICE_LABEL.get(Language(language) if language in {l.value for l in Language} else Language.PT_BR)
@@ -242,7 +251,7 @@ def _brief_of(cell: dict[str, str], channel: str, language: str, kit: BrandKit |
     brief = Brief(product=cell.get("product", ""), content_type=channel, language=language,
                   audience=cell.get("audience", ""), tone=cell.get("tone", ""),
                   keywords=parse_keywords(cell.get("keywords", "")), call_to_action=cell.get("call_to_action", ""),
-                  key_facts=facts, link=cell.get("link", ""))
+                  key_facts=facts, link=cell.get("link", ""), brand_notes=cell.get("brand_notes", ""))
     return brief.under_kit(kit)
 
 
@@ -268,6 +277,11 @@ def _from_plain(params: Mapping) -> dict:
 def item_message(item: BatchItem) -> Message | None:
     """What went wrong with an item, for each face to word in its language."""
     return Message(item.error["code"], _from_plain(item.error["params"])) if item.error else None
+
+
+def item_problems(item: BatchItem) -> list[Message]:
+    """The rules an item's saved copy still breaks, for each face to word in its language."""
+    return [Message(problem["code"], _from_plain(problem["params"])) for problem in item.problems]
 
 
 class Batches:
@@ -342,6 +356,8 @@ def run_batch(progress: Progress, batches: Batches, batch_id: str, text_model: C
                 brief = Brief.from_dict(item.brief)
                 result = write_post(progress, brief, text_model, store, author, origin=f"{batch.id}:{index}")
                 item.status, item.draft_id = "written", result.draft_id
+                item.problems = [{"code": v.code, "params": _plain({"actual": v.actual, "limit": v.limit,
+                                                                    **v.params})} for v in result.copy.violations]
                 batches.save(batch)
             # 3. its image, with the draft's prompt
             if batch.images and image_model is not None:
@@ -367,11 +383,13 @@ def run_batch(progress: Progress, batches: Batches, batch_id: str, text_model: C
 # batch.csv's columns, headed for a manager in each language
 BATCH_HEADINGS = {"row": ("linha", "row", "fila"), "channel": ("canal", "channel", "canal"),
                   "product": ("produto", "product", "producto"), "status": ("situação", "status", "estado"),
-                  "error": ("erro", "error", "error"), "draft_id": ("rascunho", "draft", "borrador"),
+                  "error": ("erro", "error", "error"),
+                  "problems": ("problemas no texto", "copy problems", "problemas del texto"), "draft_id": ("rascunho", "draft", "borrador"),
                   "copy": ("texto", "copy", "texto"), "images": ("imagens", "images", "imágenes")}
 STATUS_WORDS = {"pending": ("pendente", "pending", "pendiente"), "written": ("texto pronto", "copy written",
                                                                            "texto listo"),
-                "done": ("pronto", "done", "listo"), "failed": ("com erro", "failed", "con error")}
+                "done": ("pronto", "done", "listo"), "failed": ("com erro", "failed", "con error"),
+                "done_with_problems": ("pronto com problemas", "done with problems", "listo con problemas")}
 
 
 def export_batch(store: HistoryStore, batch: Batch, language: str = "pt-BR") -> bytes:
@@ -389,8 +407,10 @@ def export_batch(store: HistoryStore, batch: Batch, language: str = "pt-BR") -> 
             product, copy_text = draft.brief.product, draft.copy.text
             images = " ".join(f"image-v{v.n}.png" for v in draft.image_versions)
         message = item_message(item)
-        status = STATUS_WORDS[item.status][column] if item.status in STATUS_WORDS else item.status
-        rows.append([item.row, item.channel, product, status, message.text(language) if message else "",
+        shown = "done_with_problems" if item.status == "done" and item.problems else item.status
+        status = STATUS_WORDS[shown][column] if shown in STATUS_WORDS else item.status
+        problems = "; ".join(problem.text(language) for problem in item_problems(item))
+        rows.append([item.row, item.channel, product, status, message.text(language) if message else "", problems,
                      item.draft_id, copy_text, images])
     headings = table_headings(list(BATCH_HEADINGS), BATCH_HEADINGS, language)
     buffer = io.BytesIO(archive_bytes)

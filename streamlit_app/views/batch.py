@@ -8,8 +8,8 @@ from core.content.brief import ContentType, Language
 from core.errors import CoreError
 from core.labels import UI_LANGUAGES, t
 from core.messages import FIELD_NAMES, render
-from core.studio.batch import COLUMN_NAMES, Batches, export_batch, guess_columns, item_message, plan_batch, \
-    read_catalog
+from core.studio.batch import (COLUMN_NAMES, Batches, export_batch, guess_columns, item_message, item_problems,
+                               plan_batch, read_catalog)
 from streamlit_app import resources, ui
 
 ss = st.session_state
@@ -94,6 +94,11 @@ for batch in listed[:10]:
         errors = [message.text(lang) for item in batch.items if (message := item_message(item))]
         for error in errors[:20]:
             st.caption(f":material/error: {error}")
+        if batch.with_problems:  # done, but not ready to publish: never counted as simply done
+            st.caption(t(lang, "batch_problems", n=batch.with_problems))
+            for item in [item for item in batch.items if item.status == "done" and item.problems][:20]:
+                st.caption(f":material/warning: {t(lang, 'batch_row', row=item.row, channel=item.channel)}: "
+                           + "; ".join(problem.text(lang) for problem in item_problems(item)))
         a, b = st.columns(2)
         if left and not busy:
             a.button(t(lang, "batch_resume"), key=f"b_resume_{batch.id}", on_click=start, args=(batch.id,))
