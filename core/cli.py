@@ -140,19 +140,31 @@ def main(argv: list[str] | None = None) -> int:
 
 
 class ConsoleProgress(Progress):
-    """The post flow's progress, printed: the copy streamed to stdout, steps and phases to stderr."""
+    """The post flow's progress, printed: the copy streamed to stdout, steps and phases to stderr. A rewrite is
+    streamed after a marked line of its own, never glued onto the first draft; a text that replaces what was shown
+    (the first draft kept, a trim) is not printed here: the saved copy is printed whole at the end."""
 
     def __init__(self, quiet: bool):
         super().__init__()
         self.quiet = quiet
-        self.shown = 0
+        self.printed = ""  # what of the current text stdout has shown
 
     def show_text(self, text: str) -> None:
         super().show_text(text)
-        if not self.quiet and text.startswith(text[:self.shown]) and len(text) > self.shown:
-            sys.stdout.write(text[self.shown:])
+        if self.quiet:
+            return
+        if text.startswith(self.printed):
+            sys.stdout.write(text[len(self.printed):])
             sys.stdout.flush()
-        self.shown = len(text)
+            self.printed = text
+
+    def enter(self, phase: str, progress: float | None = None, reasons: list | None = None) -> None:
+        super().enter(phase, progress, reasons)
+        if phase == "repairing":
+            self.printed = ""
+            if not self.quiet:
+                why = "; ".join(reason.message for reason in reasons or ())
+                print(f"\n\n--- rewriting, because {why} ---", file=sys.stdout, flush=True)
 
     def show_step(self, done: int, total: int) -> None:
         super().show_step(done, total)
@@ -198,12 +210,21 @@ def _generate(args) -> int:
     studio.text_model()
     timings["load_text_model_s"] = time.perf_counter() - started
     started = time.perf_counter()
-    written = write_post(progress, brief, studio.text_model, studio.store, author,
-                         SamplingSettings(seed=args.text_seed))
+    try:
+        written = write_post(progress, brief, studio.text_model, studio.store, author,
+                             SamplingSettings(seed=args.text_seed))
+    except CoreError:
+        if progress.partial.strip():  # what the server did send is never lost from sight, quiet or not
+            print(f"\n--- received before it stopped ({len(progress.partial)} characters; nothing was saved) ---\n"
+                  f"{progress.partial}", file=sys.stderr, flush=True)
+        raise
     timings["copy_s"] = time.perf_counter() - started  # the copy and its visual prompt
-    if not args.quiet:
-        print(file=sys.stdout)
     draft, visual = written.copy, written.visual
+    if not args.quiet:
+        if draft.text != progress.printed:  # the first draft kept, or cut to fit: the copy as saved, whole
+            print(f"\n\n--- saved copy ({draft.repair}) ---\n{draft.text}", file=sys.stdout)
+        else:
+            print(file=sys.stdout)
     for note in draft.repair_notes():
         say(f"repair: {note}")
     for violation in draft.violations:

@@ -283,6 +283,11 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
     "server_stopped": ("the text server stopped answering mid-copy: {detail}",
                        "o servidor de texto parou de responder no meio do texto: {detail}",
                        "el servidor de texto dejó de responder a mitad del texto: {detail}"),
+    "server_stopped_after": ("the text server stopped mid-answer, after sending {received} characters: {detail}",
+                             "o servidor de texto parou no meio da resposta, depois de enviar {received} caracteres: "
+                             "{detail}",
+                             "el servidor de texto se detuvo a mitad de la respuesta, tras enviar {received} "
+                             "caracteres: {detail}"),
     "server_unreachable": ("could not reach the text server at {url}: {cause}",
                            "não foi possível falar com o servidor de texto em {url}: {cause}",
                            "no se pudo contactar el servidor de texto en {url}: {cause}"),

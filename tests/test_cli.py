@@ -80,3 +80,15 @@ def test_a_one_shot_command_reads_no_compile_cache(tmp_path, monkeypatch, model_
     code, _ = run_cli(tmp_path, monkeypatch, model_cache, "--profile", "tiny", "--quiet",
                       "--data-dir", str(tmp_path / "data"))
     assert code == 0 and touched == []
+
+
+def test_the_printed_copy_ends_with_exactly_the_saved_copy_and_a_rewrite_is_marked(tmp_path, monkeypatch, model_cache,
+                                                                                   capsys):
+    code, out = run_cli(tmp_path, monkeypatch, model_cache, "--profile", "tiny")
+    printed = capsys.readouterr().out
+    record = json.loads(next(out.glob("*.json")).read_text())
+    assert code == 0 and printed.rstrip("\n").endswith(record["copy"]["text"])
+    if record["copy"]["repair"] != "none":  # random weights: the first draft breaks rules, a rewrite is asked for
+        assert "--- rewriting, because" in printed
+        first, _, rest = printed.partition("--- rewriting, because")
+        assert first.strip() == record["copy"]["first_draft"].strip()  # never glued onto the rewrite

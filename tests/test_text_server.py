@@ -83,7 +83,7 @@ def test_a_server_that_dies_mid_stream_fails_cleanly_and_keeps_the_partial_copy(
                     os.killpg(process.pid, signal.SIGKILL)
                     process.wait()
         progress = KillAfterFirstPiece()
-        with pytest.raises(GenerationError, match="stopped answering mid-copy|could not reach"):
+        with pytest.raises(GenerationError, match=r"stopped mid-answer, after sending [1-9]\d* characters"):
             write_post(progress, BRIEF, lambda: served, store, "Ana")
     assert progress.partial  # what was written before the server died, for the page to show
     assert store.list_drafts() == []

@@ -70,6 +70,7 @@ class OpenAIEngine(TextEngine):
         if prefill:
             yield prefill
         pending = prefill  # what the model may repeat of the prefill, not yet passed on
+        received = 0
         try:
             for chunk in response:
                 if not chunk.choices:
@@ -78,11 +79,13 @@ class OpenAIEngine(TextEngine):
                 if pending:
                     piece, pending = _drop_repeat(piece, pending)
                 if piece:
+                    received += len(piece)
                     yield piece
-        except openai.APIError as error:
-            raise GenerationError("server_stopped", detail=self._explain(error)) from None
-        except Exception as error:  # the transport broke mid-stream (the server died, the connection dropped)
-            detail = self._redacted(f"{type(error).__name__}: {str(error)[:200]}")
+        except Exception as error:  # the server died or the connection dropped mid-answer: it was reached
+            cause = error.__cause__ if isinstance(error, openai.APIConnectionError) and error.__cause__ else error
+            detail = self._redacted(f"{type(cause).__name__}: {str(cause)[:200]}")
+            if received:
+                raise GenerationError("server_stopped_after", detail=detail, received=received) from None
             raise GenerationError("server_stopped", detail=detail) from None
         finally:
             response.close()
