@@ -17,6 +17,8 @@ from core.devices import GraphCapture
 plain = sys.argv[1] == "plain"
 a = torch.randn(32768, 640, device="cuda", dtype=torch.bfloat16)
 b = torch.randn(640, 640, device="cuda", dtype=torch.bfloat16)
+a @ b  # cuBLAS's handle is made here, as every owner's warm-up makes it: no handle can be created during a capture
+torch.cuda.synchronize()
 
 def owner():
     graph = torch.cuda.CUDAGraph()
