@@ -43,6 +43,11 @@ def confidences(text: str) -> dict[Language, float]:
     text = _NOISE.sub(" ", text)
     if len(_WORD.findall(text)) < MIN_WORDS:
         return {}
+    return _shares(text)
+
+
+def _shares(text: str) -> dict[Language, float]:
+    """The detector's belief about text, by our languages, however short the text."""
     with _lock:  # the detector is shared by every session
         values = _detector().compute_language_confidence_values(text)
     ours = {name: language for language, name in LINGUA_NAMES.items()}
@@ -86,16 +91,11 @@ def _loanwords_only(text: str, found: Language, expected: Language) -> bool:
     left = [word for word in words if word not in borrowed]
     if not words or (len(words) - len(left)) / len(words) > LOANWORDS_AT_MOST or len(left) < PROSE_WORDS_AT_LEAST:
         return False
-    with _lock:
-        values = _detector().compute_language_confidence_values(" ".join(left))
-    ours = {name: language for language, name in LINGUA_NAMES.items()}
-    shares = {ours[value.language.name]: value.value for value in values}
+    shares = _shares(" ".join(left))
     return max(shares, key=shares.get) is expected and shares[expected] >= CONFIDENT
 
 
 def _word_language(word: str) -> Language | None:
-    with _lock:
-        values = _detector().compute_language_confidence_values(word)
-    ours = {name: language for language, name in LINGUA_NAMES.items()}
-    best = max(values, key=lambda value: value.value, default=None)
-    return ours[best.language.name] if best is not None and best.value >= WORD_CONFIDENT else None
+    shares = _shares(word)
+    best = max(shares, key=shares.get, default=None)
+    return best if best is not None and shares[best] >= WORD_CONFIDENT else None

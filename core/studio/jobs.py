@@ -5,9 +5,9 @@ saved off the GPU lane, as a Handoff), the command line and the bench call them 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import torch
-from dataclasses import dataclass, field
 
 from core.content import channels
 from core.content.brief import Brief, ContentType
@@ -15,11 +15,11 @@ from core.content.channels import RULES
 from core.content.copywriting import CopyDraft, RewriteInterrupted, write_copy
 from core.content.visual_prompt import VisualPrompt, compose_from_brief, write_visual_prompt
 from core.errors import CoreError
-from core.messages import Message
 from core.image.editing import DEFAULT_STRENGTH, Edit, EditKind
 from core.image.engine import ImageEngine, RenderedImage
 from core.image.settings import ImageSettings
 from core.memory import free_gpu_memory, retry_on_oom
+from core.messages import Message
 from core.studio.history import HistoryStore
 from core.studio.progress import JobCancelled, Progress
 from core.studio.storage import HistoryError
@@ -87,10 +87,12 @@ def write_post(progress: Progress, brief: Brief, text_model: Callable[[], TextEn
         return "freeing cached GPU memory"
 
     draft, visual, interrupted = retry_on_oom(run, make_room, "text generation")
-    # 4. saved before anyone reads the result, so a closed tab loses nothing (even when the job was stopped)
-    if not interrupted:
+    # 4. saved before anyone reads the result, so a closed tab loses nothing (even when the job was stopped:
+    # enter() would raise then, and the first draft must still be saved)
+    if interrupted:
+        progress.phase = "saving"
+    else:
         progress.enter("saving", 0.97)
-    progress.phase = "saving"
     draft_id = store.create_draft(brief, draft.text, visual.prompt, visual.negative_prompt, author, engine.name,
                                   origin)
     progress.progress = 1.0
