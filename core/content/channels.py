@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 from core.content.brief import Brief, ContentType
 from core.content.copy_parts import CopyParts, parse_email, parse_video_script
-from core.content.defects import (cut_off, last_whole_sentence, meta_commentary, outside_quotes, placeholders,
-                                  quoted_spans)
+from core.content.defects import (cut_off, folded, last_whole_sentence, meta_commentary, outside_quotes,
+                                  placeholders, quoted_spans)
 from core.content.language import wrong_language
 from core.messages import render
 
@@ -169,8 +169,8 @@ def _kit_words(text: str, brief: Brief) -> Measure:
 
 def contains_word(text: str, word: str) -> bool:
     """Whether text uses word (or phrase) as whole words, ignoring case, accents, spacing and a hashtag's #."""
-    wanted, _ = _folded(word)
-    return bool(wanted) and _find_words(_folded(text)[0], wanted, 0) != -1
+    wanted, _ = folded(word)
+    return bool(wanted) and _find_words(folded(text)[0], wanted, 0) != -1
 
 
 def _prose_of(parts: CopyParts) -> str:
@@ -208,13 +208,13 @@ def contains_cta(text: str, call_to_action: str) -> bool:
     """Whether the text makes the call to action: the CTA appears, ignoring case, accents and spacing, at least
     once outside every quotation, however far from its marks and in any quote style (a CTA quoted is being talked
     about, not made)."""
-    wanted, _ = _folded(call_to_action)
+    wanted, _ = folded(call_to_action)
     if not wanted:
         return True
-    folded, origin = _folded(text)
+    plain, origin = folded(text)
     spans = quoted_spans(text)
     start = 0
-    while (found := _find_words(folded, wanted, start)) != -1:
+    while (found := _find_words(plain, wanted, start)) != -1:
         if outside_quotes(text, origin[found], spans):
             return True
         start = found + 1
@@ -229,28 +229,6 @@ def _find_words(folded: str, wanted: str, start: int) -> int:
             return found
         start = found + 1
     return -1
-
-
-def _folded(text: str) -> tuple[str, list[int]]:
-    """text casefolded, without accents, its non-word runs made single spaces; and for each character kept, its
-    index in text."""
-    folded: list[str] = []
-    origin: list[int] = []
-    for index, char in enumerate(text):
-        decomposed = unicodedata.normalize("NFKD", char.casefold())
-        plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-        for ch in plain:
-            if re.match(r"[\W_]", ch):
-                if folded and folded[-1] != " ":
-                    folded.append(" ")
-                    origin.append(index)
-            else:
-                folded.append(ch)
-                origin.append(index)
-    while folded and folded[-1] == " ":
-        folded.pop()
-        origin.pop()
-    return "".join(folded), origin
 
 
 def trim_to_rules(text: str, brief: Brief) -> str:

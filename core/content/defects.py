@@ -125,7 +125,7 @@ def cut_off(text: str, call_to_action: str = "") -> str | None:
         return None  # a line of its own: a sign-off, a name, a short CTA line
     if _LABELLED.match(last_line):
         return None  # a script's "Visual: ..." or an e-mail's labelled line holds notes, not sentences
-    if call_to_action.strip() and _folded_end(stripped, call_to_action):
+    if call_to_action.strip() and folded(stripped)[0].endswith(folded(call_to_action)[0]):
         return None
     return stripped[-40:]
 
@@ -136,8 +136,23 @@ def last_whole_sentence(text: str) -> str | None:
     return text[:ends[-1].end()].rstrip() if ends else None
 
 
-def _folded_end(text: str, phrase: str) -> bool:
-    def fold(value: str) -> str:
-        plain = "".join(c for c in unicodedata.normalize("NFKD", value.casefold()) if not unicodedata.combining(c))
-        return re.sub(r"[\W_]+", " ", plain).strip()
-    return fold(text).endswith(fold(phrase))
+def folded(text: str) -> tuple[str, list[int]]:
+    """text casefolded, without accents, its non-word runs made single spaces; and for each character kept, its
+    index in text. How every check here and in core.content.channels matches words."""
+    kept: list[str] = []
+    origin: list[int] = []
+    for index, char in enumerate(text):
+        decomposed = unicodedata.normalize("NFKD", char.casefold())
+        plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+        for ch in plain:
+            if re.match(r"[\W_]", ch):
+                if kept and kept[-1] != " ":
+                    kept.append(" ")
+                    origin.append(index)
+            else:
+                kept.append(ch)
+                origin.append(index)
+    while kept and kept[-1] == " ":
+        kept.pop()
+        origin.pop()
+    return "".join(kept), origin
