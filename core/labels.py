@@ -455,6 +455,12 @@ def t(language: str, key: str, **values) -> str:
     return text.format(**values) if values else text
 
 
+def skipped_text(skipped, language: str) -> str:
+    """The drafts a list left out as unreadable (core.studio.records.RecordError), named by id and field."""
+    which = "; ".join(f"{error.draft_id} ({error.field})" for error in skipped[:5])
+    return t(language, "skipped_drafts", n=len(skipped), which=which)
+
+
 def draft_label(draft, language: str) -> str:
     """A draft as every list and picker names it, never the same for two drafts: product · channel · date · the
     end of its id, "copy of" before a duplicate's product."""

@@ -26,7 +26,7 @@ from core.files import atomic_write, file_stem
 from core.image.editing import DEFAULT_STRENGTH, FORMATS, STRENGTH, EditKind, edit_arguments, edit_settings
 from core.image.settings import QUALITIES, SDXL_SIZES, ImageSettings
 from core.image.uploads import read_upload
-from core.labels import UI_LANGUAGES, draft_label, phase_text, rule_label, t
+from core.labels import UI_LANGUAGES, draft_label, phase_text, rule_label, skipped_text, t
 from core.studio.export import export_zip
 from core.studio.history import check_author
 from core.studio.root import Studio, get_studio
@@ -514,10 +514,8 @@ class NotebookStudio:
         their newest image, all of them in the list below."""
         drafts = self.store.list_drafts()[:200]
         if self.store.skipped:  # one damaged record costs its own line, never the tab
-            which = "; ".join(f"{e.draft_id} ({e.field})" for e in self.store.skipped[:5])
-            self.history_status.value = (f"<div class='studio-bad'>"
-                                         f"{html.escape(self.t('skipped_drafts', n=len(self.store.skipped), which=which))}"
-                                         f"</div>")
+            said = html.escape(skipped_text(self.store.skipped, self.language))
+            self.history_status.value = f"<div class='studio-bad'>{said}</div>"
         selected = self.drafts.value
         self.drafts.options = [(f"{draft_label(d, self.language)} · {self.t('state_' + d.state.value)}", d.id)
                                for d in drafts]

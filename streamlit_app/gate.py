@@ -114,19 +114,17 @@ def _set_cookie(name: str, value: str, max_age_s: int) -> None:
             + (location.protocol === "https:" ? "; Secure" : "");</script>""", unsafe_allow_javascript=True)
 
 
-def client_address(headers=None, peer: str | None = None, tunnel: str | None = None) -> str | None:
+def client_address() -> str | None:
     """The caller's address as the guard counts it, from what no caller can write:
     - localtunnel: its public proxy appends the caller's address to X-Forwarded-For (as a header line of its own,
       after any the caller sent), so the last entry of all the lines; the earlier ones are the caller's to forge;
     - cloudflared: Cloudflare's edge sets Cf-Connecting-Ip, overwriting any the caller sent;
     - anything else (no tunnel, or one the launcher did not start): the connection's own peer, every header
       ignored; where a forwarding header came along, the web server may have taken the peer from it, so the
-      caller is unknown (None: all such callers share one count).
-    Defaults: this session's headers and peer, and the tunnel the launcher named."""
-    headers = st.context.headers if headers is None else headers
-    tunnel = os.environ.get(TUNNEL_ENV, "") if tunnel is None else tunnel
-    lines = headers.get_all("X-Forwarded-For") if hasattr(headers, "get_all") else (
-        [headers["X-Forwarded-For"]] if "X-Forwarded-For" in headers else [])
+      caller is unknown (None: all such callers share one count)."""
+    headers = st.context.headers
+    tunnel = os.environ.get(TUNNEL_ENV, "")
+    lines = headers.get_all("X-Forwarded-For")
     if tunnel == "localtunnel":
         entries = [entry.strip() for line in lines for entry in line.split(",") if entry.strip()]
         return entries[-1] if entries else None
@@ -134,7 +132,7 @@ def client_address(headers=None, peer: str | None = None, tunnel: str | None = N
         return (headers.get("Cf-Connecting-Ip") or "").strip() or None
     if lines or any(name in headers for name in ("Forwarded", "X-Real-Ip")):
         return None
-    return st.context.ip_address if peer is None else peer
+    return st.context.ip_address
 
 
 def _attempt(lang: str, entered: str, password: str) -> None:

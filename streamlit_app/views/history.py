@@ -17,7 +17,7 @@ from core.studio.jobs import STORYBOARD_SIZE
 from core.studio.records import ReviewState
 from streamlit_app import creatives, resources, ui
 from streamlit_app.brush import brush_mask
-from core.labels import UI_LANGUAGES, draft_label, t
+from core.labels import UI_LANGUAGES, draft_label, skipped_text, t
 
 ss = st.session_state
 PAGE = 50  # drafts listed at a time: an agency's history runs to thousands
@@ -376,8 +376,7 @@ in_bin = columns[5].checkbox(t(lang, "show_deleted"), key="h_f_deleted")
 drafts = store.list_drafts(state=state or None, content_type=kind or None, author=author or None, text=text,
                            archived=archived, deleted=in_bin)
 if store.skipped:
-    st.warning(t(lang, "skipped_drafts", n=len(store.skipped),
-                 which="; ".join(f"{e.draft_id} ({e.field})" for e in store.skipped[:5])))
+    st.warning(skipped_text(store.skipped, lang))
 
 list_col, detail_col = st.columns([2, 3])
 with list_col:
