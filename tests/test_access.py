@@ -13,20 +13,24 @@ class Clock:
         return self.now
 
 
-def guesses_in_a_minute(guard, clock, client, new_session_each_time=False) -> int:
-    """Wrong guesses one attacker gets through in 60 s, trying again as soon as the guard allows."""
+def guesses_within(seconds, guard, clock, address_of, session_of) -> int:
+    """Wrong guesses an attacker gets checked in seconds, the n-th from address_of(n) in session_of(n), trying
+    again as soon as the guard allows."""
     made, start = 0, clock.now
-    session = "attacker"
-    while clock.now - start < 60:
-        if new_session_each_time:
-            session = f"attacker-{made}"
-        verdict = guard.attempt(f"guess-{made}", RIGHT, client, session)
+    while clock.now - start < seconds:
+        verdict = guard.attempt(f"guess-{made}", RIGHT, address_of(made), session_of(made))
         if verdict.waiting:
             clock.now += verdict.wait_s
         else:
             made += 1
             clock.now += 0.1
     return made
+
+
+def guesses_in_a_minute(guard, clock, client, new_session_each_time=False) -> int:
+    """Wrong guesses one attacker gets through in 60 s, from one address, in one session or a new one each."""
+    return guesses_within(60, guard, clock, lambda n: client,
+                          (lambda n: f"attacker-{n}") if new_session_each_time else (lambda n: "attacker"))
 
 
 def test_one_address_is_slowed_down_whatever_sessions_it_opens():
@@ -49,17 +53,8 @@ def test_ten_wrong_guesses_never_lock_the_team_out():
 
 
 def guesses_in_a_day(guard, clock, address_of) -> int:
-    """Wrong guesses an attacker gets checked in 24 hours, each from address_of(n) in a new session, trying
-    again as soon as the guard allows."""
-    made, start = 0, clock.now
-    while clock.now - start < 24 * 3600:
-        verdict = guard.attempt(f"guess-{made}", RIGHT, address_of(made), f"attacker-{made}")
-        if verdict.waiting:
-            clock.now += verdict.wait_s
-        else:
-            made += 1
-            clock.now += 0.1
-    return made
+    """Wrong guesses an attacker gets checked in 24 hours, each from address_of(n) in a new session."""
+    return guesses_within(24 * 3600, guard, clock, address_of, lambda n: f"attacker-{n}")
 
 
 def test_guesses_a_day_in_each_set_up_stay_within_what_the_docstring_promises():

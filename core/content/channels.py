@@ -48,7 +48,8 @@ _X_LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
 
 # How much worse one broken rule makes a copy than another, to keep the better of two drafts. Length and hashtags
 # are cut to fit afterwards, so they weigh least; copy in the wrong language is unusable.
-SEVERITY = {"wrong_language": 10, "placeholder": 6, "meta_commentary": 6, "cut_off": 3, "banned_words": 5, "missing_cta": 4, "missing_words": 3, "missing_subject": 4, "too_few_scenes": 3,
+SEVERITY = {"wrong_language": 10, "placeholder": 6, "meta_commentary": 6, "cut_off": 3, "banned_words": 5,
+            "missing_cta": 4, "missing_words": 3, "missing_subject": 4, "too_few_scenes": 3,
             "scene_without_visual": 2, "too_many_scenes": 2, "subject_too_long": 1, "preheader_too_long": 1,
             "too_long": 1, "too_many_hashtags": 1}
 

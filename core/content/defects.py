@@ -7,7 +7,8 @@ import re
 import unicodedata
 
 # Quotation marks: each opening mark with the marks that close it.
-QUOTE_PAIRS = {'"': '"', "“": "”\"", "”": "”", "«": "»", "„": "“”", "‚": "‘’", "‘": "’'", "'": "'’", "`": "`"}
+QUOTE_PAIRS = {'"': '"', "“": "”\"", "”": "”", "«": "»", "„": "“”", "‚": "‘’", "‘": "’'", "'": "'’",
+               "`": "`"}
 APOSTROPHES = "'’"  # also inside words (don't, d’água): quotes only at a word's edge
 
 # Template holes an instruction model leaves for the reader: [Your Name], {company}, {{link}}, <insert date>,

@@ -21,7 +21,7 @@ from core.errors import BriefError, CoreError, SettingsError
 from core.files import new_id, write_json
 from core.image.settings import ImageSettings
 from core.messages import Message
-from core.studio.export import COLUMN, export_zip, table_headings
+from core.studio.export import COLUMN, HEADINGS, MANIFEST_HEADINGS, export_zip, table_headings
 from core.studio.history import DRAFT_ID, HistoryStore
 from core.studio.jobs import render_post, write_post
 from core.studio.progress import Progress
@@ -381,10 +381,11 @@ def run_batch(progress: Progress, batches: Batches, batch_id: str, text_model: C
 
 
 # batch.csv's columns, headed for a manager in each language
-BATCH_HEADINGS = {"row": ("linha", "row", "fila"), "channel": ("canal", "channel", "canal"),
-                  "product": ("produto", "product", "producto"), "status": ("situação", "status", "estado"),
+BATCH_HEADINGS = {"row": ("linha", "row", "fila"), "channel": HEADINGS["channel"],
+                  "product": MANIFEST_HEADINGS["product"], "status": ("situação", "status", "estado"),
                   "error": ("erro", "error", "error"),
-                  "problems": ("problemas no texto", "copy problems", "problemas del texto"), "draft_id": ("rascunho", "draft", "borrador"),
+                  "problems": ("problemas no texto", "copy problems", "problemas del texto"),
+                  "draft_id": MANIFEST_HEADINGS["draft_id"],
                   "copy": ("texto", "copy", "texto"), "images": ("imagens", "images", "imágenes")}
 STATUS_WORDS = {"pending": ("pendente", "pending", "pendiente"), "written": ("texto pronto", "copy written",
                                                                            "texto listo"),

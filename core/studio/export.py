@@ -28,7 +28,7 @@ COLUMN = {"pt-BR": 0, "en": 1, "es": 2}
 # The manifest table's columns (its JSON keeps these keys), headed for a manager in each language
 MANIFEST_HEADINGS = {
     "draft_id": ("rascunho", "draft", "borrador"), "product": ("produto", "product", "producto"),
-    "state": ("estado", "state", "estado"), "image_version": ("versão da imagem", "image version",
+    "state": HEADINGS["state"], "image_version": ("versão da imagem", "image version",
                                                              "versión de la imagen"),
     "file": ("arquivo", "file", "archivo"), "prompt": ("prompt visual", "visual prompt", "prompt visual"),
     "negative_prompt": ("prompt negativo", "negative prompt", "prompt negativo"),
@@ -36,7 +36,7 @@ MANIFEST_HEADINGS = {
     "steps": ("passos", "steps", "pasos"), "guidance": ("orientação", "guidance", "guía"),
     "test_weights": ("pesos de teste", "test weights", "pesos de prueba"),
     "favorite": ("favorita", "favorite", "favorita"), "scene": ("cena", "scene", "escena"),
-    "kit": ("kit da marca", "brand kit", "kit de marca")}
+    "kit": HEADINGS["kit"]}
 YES_NO = {"pt-BR": ("sim", "não"), "en": ("yes", "no"), "es": ("sí", "no")}
 
 
