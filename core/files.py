@@ -11,6 +11,8 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
+from filelock import FileLock
+
 TEMP_SUFFIX = ".tmp"
 
 
@@ -69,20 +71,25 @@ def _umask() -> int:
 
 
 def ensure_built(folder: Path, build) -> Path:
-    """folder, built by build(tmp_folder) first if missing; the rename makes a half-built folder impossible."""
+    """folder, built by build(tmp_folder) first if missing; the rename makes a half-built folder impossible, and a
+    lock beside it makes processes that start together (server workers, test workers) build it once: a second
+    builder would otherwise delete the folder the first one's process is already loading."""
     folder = Path(folder)
     if (folder / ".complete").exists():
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=folder.name + ".", dir=folder.parent))
-    try:
-        build(staging)
-        (staging / ".complete").write_text("built\n")
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(staging, folder)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    with FileLock(str(folder.parent / f".{folder.name}.lock")):
+        if (folder / ".complete").exists():  # built by whoever held the lock before us
+            return folder
+        staging = Path(tempfile.mkdtemp(prefix=folder.name + ".", dir=folder.parent))
+        try:
+            build(staging)
+            (staging / ".complete").write_text("built\n")
+            if folder.exists():  # a build cut off before it completed
+                shutil.rmtree(folder)
+            os.replace(staging, folder)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     return folder
 
 
