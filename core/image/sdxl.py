@@ -255,7 +255,7 @@ class ImageModel(ImageEngine):
                 compiled = _compile(planned)
                 self._run_compiled(compiled, pipes, WARM_SHAPE)
         except Exception as error:  # noqa: BLE001 - the eager modules go on serving
-            log.warning("compiling SDXL beside the lane failed: %s: %s", type(error).__name__, error)
+            log.warning("compiling SDXL beside the lane failed: %s: %s", type(error).__name__, error, exc_info=True)
             with self._publishing:
                 if self._planned is planned:
                     self._planned = self._warm_pipes = None
@@ -293,7 +293,7 @@ class ImageModel(ImageEngine):
                 self._run_compiled(swaps, pipes, shape)
         except Exception as error:  # noqa: BLE001 - that size goes on with the eager modules
             log.warning("compiling SDXL for %sx%s beside the lane failed: %s: %s", shape[0], shape[1],
-                        type(error).__name__, error)
+                        type(error).__name__, error, exc_info=True)
             return False
         with self._publishing:
             if self._swaps is not swaps:
@@ -333,7 +333,8 @@ class ImageModel(ImageEngine):
                 self.render("warm-up", "", ImageSettings(width=width, height=height, steps=RECORDING_STEPS, seed=0,
                                                          guidance=7.0 if guided else 1.0))
         except Exception as error:  # noqa: BLE001 - that size goes on with the eager modules
-            log.warning("recording SDXL's graphs for %sx%s failed: %s: %s", width, height, type(error).__name__, error)
+            log.warning("recording SDXL's graphs for %sx%s failed: %s: %s", width, height, type(error).__name__, error,
+                        exc_info=True)
             with self._publishing:
                 self.warm_shapes = self.warm_shapes - {shape}
             return False

@@ -82,7 +82,8 @@ class Acceleration:
         try:
             ok = step()
         except Exception as error:  # noqa: BLE001 - the plain path goes on serving; the log says why
-            log.warning("compiling %s in the background failed: %s: %s", name, type(error).__name__, error)
+            log.warning("compiling %s in the background failed: %s: %s", name, type(error).__name__, error,
+                        exc_info=True)
             ok = False
         self.seconds[name] = round(time.perf_counter() - started, 1)
         (self.applied if ok else self.failed).append(name)

@@ -97,7 +97,7 @@ class GraphDecoder:
             decoder.prepare()
             return decoder
         except Exception as error:  # the plain decoder goes on serving
-            log.warning("compiling the decoding step failed: %s: %s", type(error).__name__, error)
+            log.warning("compiling the decoding step failed: %s: %s", type(error).__name__, error, exc_info=True)
             return None
 
     def try_capture(self) -> bool:
@@ -107,7 +107,8 @@ class GraphDecoder:
                 self.capture()
             return True
         except Exception as error:
-            log.warning("capturing the compiled decoding step failed: %s: %s", type(error).__name__, error)
+            log.warning("capturing the compiled decoding step failed: %s: %s", type(error).__name__, error,
+                        exc_info=True)
             return False
 
     def _reset(self) -> None:
