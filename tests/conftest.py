@@ -8,14 +8,31 @@ import torch
 
 from core.profiles import load_images, load_text, resolve_profile
 
-torch.set_num_threads(max(1, os.cpu_count() or 1))
+# Under pytest-xdist (-n) the cores are shared out between the workers, or every worker's matrix products would
+# fight over all of them.
+WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+torch.set_num_threads(max(1, (os.cpu_count() or 1) // WORKERS))
 
 
 def pytest_configure(config):
+    config.pluginmanager.register(SlowFirst(), "slow-first")
     config.addinivalue_line("markers", "gpu: needs a CUDA GPU; skipped without one")
+    config.addinivalue_line("markers", "slow: starts a server, a browser, a notebook kernel or a compile; "
+                                       "`-m 'not slow'` is the quick loop while working, the default runs all")
+
+
+# Whole files of real servers, browsers, notebook kernels, compiles and app runs that render: the quick loop's
+# `-m "not slow"` leaves them out (a test elsewhere that needs SmolLM2 is slow too, by its fixture).
+SLOW_FILES = {"test_acceleration.py", "test_app.py", "test_browser.py", "test_campaign_browser.py",
+              "test_campaign_pages.py", "test_cli.py", "test_compile_cache.py", "test_fast_mode.py",
+              "test_hostile.py", "test_image_generation.py", "test_launcher.py", "test_notebook.py",
+              "test_notebook_browser.py", "test_text_server.py", "test_throttle.py"}
 
 
 def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.name in SLOW_FILES or "smollm2" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
     if torch.cuda.is_available():
         return
     skip = pytest.mark.skip(reason="GPU only: no CUDA device here")
@@ -24,8 +41,23 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+class SlowFirst:
+    """After the random order is drawn (pytest-randomly), the slow tests move to the front, each group keeping its
+    drawn order: under -n the workers start on the minutes-long tests and the short ones fill in around them,
+    instead of one worker finishing a browser test alone while the other idles."""
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items):
+        items.sort(key=lambda item: "slow" not in item.keywords)
+
+
 @pytest.fixture(scope="session")
 def model_cache(tmp_path_factory):
+    """The built tiny models, once per run: the xdist workers share one folder (its builders take turns)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = tmp_path_factory.getbasetemp().parent / "models"
+        shared.mkdir(exist_ok=True)
+        return shared
     return tmp_path_factory.mktemp("models")
 
 

@@ -78,7 +78,7 @@ def test_write_streams_copy_then_shows_editable_prompt_before_any_image(app, tmp
     write_brief(app)
     assert not app.exception, app.exception
     copy = app.text_area(key="copy_edit").value
-    assert copy  # the streamed copy ended up in the editable area
+    assert copy, [e.value for e in app.error]  # the streamed copy ended up in the editable area
     prompt = app.text_area(key="prompt_edit")
     # the tiny model's answer is junk: the prompt is composed from the brief, in English, and the page says why
     assert prompt.value.startswith("professional advertising photograph of the advertised product")
