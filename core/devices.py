@@ -1,6 +1,8 @@
 """Device, dtype and free-memory facts, resolved in one place."""
 from __future__ import annotations
 
+import threading
+from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -55,6 +57,23 @@ def generator_kept_through_capture(device: str | torch.device) -> Iterator[None]
     except Exception:
         generator.graphsafe_set_state(saved)
         raise
+
+
+def graph_trees_in_this_thread() -> None:
+    """Let this thread run modules compiled in torch.compile's "reduce-overhead" mode (replayed as CUDA graph
+    trees). Before torch 2.13 the graph trees kept their per-thread state only for the thread that first imported
+    them, so a compile in any other Python thread raised an empty AssertionError (pytorch#123177): the studio's
+    other SDXL sizes, compiled beside the lane, all failed. This sets that state up for the calling thread, as torch
+    2.13 does itself on first use; with such a torch, or without CUDA, it does nothing."""
+    if not torch.cuda.is_available():
+        return
+    from torch._inductor import cudagraph_trees as trees
+    if hasattr(trees, "_initialize_tls") or torch._C._is_key_in_tls("tree_manager_containers"):
+        return
+    trees.local.tree_manager_containers = {}
+    trees.local.tree_manager_locks = defaultdict(threading.Lock)
+    torch._C._stash_obj_in_tls("tree_manager_containers", trees.local.tree_manager_containers)
+    torch._C._stash_obj_in_tls("tree_manager_locks", trees.local.tree_manager_locks)
 
 
 class GraphCapture:

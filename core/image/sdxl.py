@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from PIL import Image, ImageDraw
 
-from core.devices import generator_kept_through_capture, image_dtype
+from core.devices import generator_kept_through_capture, graph_trees_in_this_thread, image_dtype
 from core.downloads import DownloadStatus, fetch
 from core.errors import GenerationError, ModelLoadError, SettingsError
 from core.files import model_label
@@ -305,6 +305,7 @@ class ImageModel(ImageEngine):
         """Run every compiled module once at shape through the pipelines of their own (compiling it for that shape
         on its first call)."""
         width, height, _ = shape
+        graph_trees_in_this_thread()
         for pipe, warm in zip(self.pipelines, pipes):
             warm.unet = compiled[(pipe, "unet")][1]
         common = dict(prompt="warm-up", guidance_scale=7.0, output_type="latent")
@@ -369,7 +370,9 @@ class ImageModel(ImageEngine):
     def _denoise(self, common: dict, settings: ImageSettings, use_refiner: bool) -> Image.Image:
         shape = (settings.width, settings.height, settings.guidance > 1)
         compiled = shape in self.warm_shapes
-        if not compiled:
+        if compiled:
+            graph_trees_in_this_thread()
+        else:
             self._wanted(shape)
         self._use_compiled(compiled)
         with torch.inference_mode():
