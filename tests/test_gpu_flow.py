@@ -110,14 +110,12 @@ def run(rows):
     except Exception as error:
         outcomes.append(type(error).__name__)
 
-for rows in (8, 16):  # compiled in one thread (the first to use the graph trees), a new size in another
+# compiled in one thread (the first to use the graph trees), new sizes in others, then the first size replayed in
+# yet another: one thread at a time, as the compiles beside the lane run only while the lane is idle (torch 2.11
+# cannot capture in one thread while another launches kernels)
+for rows in (8, 16, 24, 8):
     thread = threading.Thread(target=run, args=(rows,))
     thread.start()
-    thread.join()
-together = [threading.Thread(target=run, args=(rows,)) for rows in (8, 24, 32)]  # beside each other, as lane and
-for thread in together:                                                           # compiles beside it run
-    thread.start()
-for thread in together:
     thread.join()
 print(outcomes)
 """
@@ -128,7 +126,7 @@ def test_graph_tree_modules_compile_and_replay_in_any_thread():
     in other threads. Torch 2.11 raised an empty AssertionError there without core.devices' set-up."""
     done = subprocess.run([sys.executable, "-c", THREADS], capture_output=True, text=True, timeout=300,
                           cwd=Path(__file__).parents[1])
-    assert done.stdout.strip() == str(["same"] * 5), done.stdout + done.stderr[-3000:]
+    assert done.stdout.strip() == str(["same"] * 4), done.stdout + done.stderr[-3000:]
 
 
 def test_the_compiled_paths_swap_in_while_the_lane_serves(gpu_tiny_profile, tmp_path):
