@@ -17,6 +17,8 @@ torch.set_num_threads(max(1, (os.cpu_count() or 1) // WORKERS))
 def pytest_configure(config):
     config.pluginmanager.register(SlowFirst(), "slow-first")
     config.addinivalue_line("markers", "gpu: needs a CUDA GPU; skipped without one")
+    config.addinivalue_line("markers", "browser: drives a real Chromium; the test command runs these one at a time, "
+                                       "after the others (two at once beside the compiles timed out waiting)")
     config.addinivalue_line("markers", "slow: starts a server, a browser, a notebook kernel or a compile; "
                                        "`-m 'not slow'` is the quick loop while working, the default runs all")
 
@@ -31,8 +33,11 @@ SLOW_FILES = {"test_acceleration.py", "test_app.py", "test_browser.py", "test_ca
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if item.path.name in SLOW_FILES or "smollm2" in getattr(item, "fixturenames", ()):
+        fixtures = getattr(item, "fixturenames", ())
+        if item.path.name in SLOW_FILES or "smollm2" in fixtures:
             item.add_marker(pytest.mark.slow)
+        if "chromium" in fixtures:
+            item.add_marker(pytest.mark.browser)
     if torch.cuda.is_available():
         return
     skip = pytest.mark.skip(reason="GPU only: no CUDA device here")
