@@ -17,8 +17,9 @@ torch.set_num_threads(max(1, (os.cpu_count() or 1) // WORKERS))
 def pytest_configure(config):
     config.pluginmanager.register(SlowFirst(), "slow-first")
     config.addinivalue_line("markers", "gpu: needs a CUDA GPU; skipped without one")
-    config.addinivalue_line("markers", "browser: drives a real Chromium; the test command runs these one at a time, "
-                                       "after the others (two at once beside the compiles timed out waiting)")
+    config.addinivalue_line("markers", "browser: drives a real Chromium; under -n these all run on one worker "
+                                       "(xdist_group), one at a time (two at once beside the compiles timed out "
+                                       "waiting for the page)")
     config.addinivalue_line("markers", "slow: starts a server, a browser, a notebook kernel or a compile; "
                                        "`-m 'not slow'` is the quick loop while working, the default runs all")
 
@@ -31,6 +32,7 @@ SLOW_FILES = {"test_acceleration.py", "test_app.py", "test_browser.py", "test_ca
               "test_notebook_browser.py", "test_text_server.py", "test_throttle.py"}
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (--dist loadgroup)
 def pytest_collection_modifyitems(config, items):
     for item in items:
         fixtures = getattr(item, "fixturenames", ())
@@ -38,6 +40,7 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.slow)
         if "chromium" in fixtures:
             item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.xdist_group("browser"))
     if torch.cuda.is_available():
         return
     skip = pytest.mark.skip(reason="GPU only: no CUDA device here")
@@ -47,13 +50,14 @@ def pytest_collection_modifyitems(config, items):
 
 
 class SlowFirst:
-    """After the random order is drawn (pytest-randomly), the slow tests move to the front, each group keeping its
-    drawn order: under -n the workers start on the minutes-long tests and the short ones fill in around them,
-    instead of one worker finishing a browser test alone while the other idles."""
+    """After the random order is drawn (pytest-randomly), the browser tests move to the front, then the other slow
+    ones, each group keeping its drawn order: under -n one worker starts on the browser tests (minutes, one after
+    another) while the others take the long compiles, and the short tests fill in around them, instead of one
+    worker finishing a long test alone while the others idle."""
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items):
-        items.sort(key=lambda item: "slow" not in item.keywords)
+        items.sort(key=lambda item: ("browser" not in item.keywords, "slow" not in item.keywords))
 
 
 @pytest.fixture(scope="session")
