@@ -1,6 +1,7 @@
 """Shared fixtures: tiny real models built once per run, saved with save_pretrained and loaded back by core."""
+import ast
+import functools
 import os
-
 from pathlib import Path
 
 import pytest
@@ -17,9 +18,9 @@ torch.set_num_threads(max(1, (os.cpu_count() or 1) // WORKERS))
 def pytest_configure(config):
     config.pluginmanager.register(SlowFirst(), "slow-first")
     config.addinivalue_line("markers", "gpu: needs a CUDA GPU; skipped without one")
-    config.addinivalue_line("markers", "browser: drives a real Chromium; under -n these all run on one worker "
-                                       "(xdist_group), one at a time (two at once beside the compiles timed out "
-                                       "waiting for the page)")
+    config.addinivalue_line("markers", "browser: drives a real Chromium; under -n these all run on one worker, "
+                                       "one at a time (two at once beside the compiles timed out waiting for the "
+                                       "page)")
     config.addinivalue_line("markers", "slow: starts a server, a browser, a notebook kernel or a compile; "
                                        "`-m 'not slow'` is the quick loop while working, the default runs all")
 
@@ -32,21 +33,56 @@ SLOW_FILES = {"test_acceleration.py", "test_app.py", "test_browser.py", "test_ca
               "test_notebook_browser.py", "test_text_server.py", "test_throttle.py"}
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (--dist loadgroup)
 def pytest_collection_modifyitems(config, items):
     for item in items:
         fixtures = getattr(item, "fixturenames", ())
         if item.path.name in SLOW_FILES or "smollm2" in fixtures:
             item.add_marker(pytest.mark.slow)
         if "chromium" in fixtures:
+            if not uses_chromium(item.nodeid, config.rootpath):
+                raise pytest.UsageError(f"{item.nodeid} reaches Chromium through another fixture: name `chromium` "
+                                        "among its own arguments, so the browser tests are scheduled together")
             item.add_marker(pytest.mark.browser)
-            item.add_marker(pytest.mark.xdist_group("browser"))
     if torch.cuda.is_available():
         return
     skip = pytest.mark.skip(reason="GPU only: no CUDA device here")
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+@functools.cache
+def _chromium_tests(path: Path) -> frozenset[str]:
+    """The test functions in a test file that take the `chromium` fixture, read from its source."""
+    tree = ast.parse(path.read_text())
+    return frozenset(node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)
+                     and any(arg.arg == "chromium" for arg in node.args.args))
+
+
+def uses_chromium(nodeid: str, root: Path) -> bool:
+    path, _, name = nodeid.partition("::")
+    return name.split("[")[0] in _chromium_tests(root / path)
+
+
+def pytest_xdist_auto_num_workers(config):
+    """-n auto: a worker more than the cores, since much of the suite waits on servers, browsers and subprocesses
+    rather than computing (on 2 cores, 3 workers)."""
+    return (os.cpu_count() or 1) + 1
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """Under -n (its default load mode): tests spread over the workers one by one, except the Chromium tests,
+    which go to one worker as one unit and run there one after another. pytest-xdist's own --dist loadgroup does
+    this with a mark, but its mark is lost under pytest 9 (it renames items through an attribute pytest no longer
+    reads). The controller collects nothing, so the browser tests are known from their files' source."""
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class BrowsersTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "browser" if uses_chromium(nodeid, config.rootpath) else nodeid
+    return BrowsersTogether(config, log)
 
 
 class SlowFirst:
