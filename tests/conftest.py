@@ -64,12 +64,6 @@ def uses_chromium(nodeid: str, root: Path) -> bool:
     return name.split("[")[0] in _chromium_tests(root / path)
 
 
-def pytest_xdist_auto_num_workers(config):
-    """-n auto: a worker more than the cores, since much of the suite waits on servers, browsers and subprocesses
-    rather than computing (on 2 cores, 3 workers)."""
-    return (os.cpu_count() or 1) + 1
-
-
 def pytest_xdist_make_scheduler(config, log):
     """Under -n (its default load mode): tests spread over the workers one by one, except the Chromium tests,
     which go to one worker as one unit and run there one after another. pytest-xdist's own --dist loadgroup does
